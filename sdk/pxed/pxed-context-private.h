@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Not installed: how the core backs the PxedContext handle plugins see. */
+
+#include "pxed.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+	GMainContext *(*get_main_context)(gpointer core);
+	const char *(*get_state_dir)(gpointer core);
+	PxedBootReply *(*boot)(gpointer core, PxedClient *client, GError **error);
+	PxedFile *(*open_file)(gpointer core, PxedVia via, PxedClient *client, const char *path,
+			       GHashTable *query, GError **error);
+	void (*event)(gpointer core, PxedClient *client, const char *source, const char *event,
+		      const char *message);
+} PxedContextVTable;
+
+PxedContext *pxed_context_new(const PxedContextVTable *vtable, gpointer core);
+void pxed_context_free(PxedContext *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedContext, pxed_context_free)
+
+G_END_DECLS

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#if !defined(__PXED_H_INSIDE__) && !defined(PXED_COMPILATION)
+#error "Only <pxed/pxed.h> can be included directly."
+#endif
+
+#include <pxed/pxed-boot.h>
+#include <pxed/pxed-file.h>
+
+G_BEGIN_DECLS
+
+/**
+ * PxedContext:
+ *
+ * The plugin's handle on the core. A plugin never reaches into the core by any
+ * other way. It lives as long as the daemon.
+ */
+typedef struct _PxedContext PxedContext;
+
+/* The main context every source of a plugin must be attached to. */
+GMainContext *pxed_context_get_main_context(PxedContext *self);
+
+/* The folder for state that outlives a request (leases, event log); exists. */
+const char *pxed_context_get_state_dir(PxedContext *self);
+
+/**
+ * pxed_context_boot:
+ *
+ * Runs the `boot` pipeline for @client. Each backend in order answers, declines
+ * or fails.
+ *
+ * Returns: (transfer full): the answer; %NULL with PXED_ERROR_NOT_FOUND when
+ *   every backend declined, or with the failing backend's error (prefixed with
+ *   its instance name)
+ */
+PxedBootReply *pxed_context_boot(PxedContext *self, PxedClient *client, GError **error);
+
+/**
+ * pxed_context_open_file:
+ * @via: PXED_VIA_TFTP or PXED_VIA_HTTP: selects the `tftp` or `http` pipeline
+ * @path: the path as the client sent it; normalised here (pxed_path_normalize())
+ * @query: (nullable): HTTP query parameters
+ *
+ * Returns: (transfer full): the file; %NULL with PXED_ERROR_NOT_FOUND,
+ *   PXED_ERROR_DENIED or PXED_ERROR_FAILED
+ */
+PxedFile *pxed_context_open_file(PxedContext *self, PxedVia via, PxedClient *client,
+				 const char *path, GHashTable *query, GError **error);
+
+/**
+ * pxed_context_event:
+ * @client: (nullable): the machine the event belongs to
+ * @source: the instance name ("tftp")
+ * @event: a short verb-like name ("transfer-complete")
+ *
+ * Files an event in the boot event log, under the client's key, and logs it.
+ */
+void pxed_context_event(PxedContext *self, PxedClient *client, const char *source,
+			const char *event, const char *format, ...) G_GNUC_PRINTF(5, 6);
+
+G_END_DECLS
