@@ -1,0 +1,608 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "pxed-core.h"
+
+#include <pxed/pxed-context-private.h>
+#include <pxed/pxed-instance-private.h>
+#include <errno.h>
+#include <sys/stat.h>
+
+#define PXED_GROUP_CORE     "core"
+#define PXED_GROUP_PIPELINE "pipeline"
+
+static const PxedKey core_keys[] = {
+	{"plugin-path", PXED_KEY_STRING_LIST, NULL, 0, 0, 0,
+	 "extra plugin folders, searched before the installed one", {NULL}},
+	{"state-dir", PXED_KEY_PATH, NULL, 0, 0, 0, "leases and the event log", {NULL}},
+	{"user", PXED_KEY_STRING, NULL, 0, 0, 0, "drop privileges to this user after binding",
+	 {NULL}},
+	{"log-level", PXED_KEY_STRING, "info", 0, 0, 0,
+	 "error, warning, message, info or debug", {NULL}},
+	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
+};
+
+static const PxedKey pipeline_keys[] = {
+	{"boot", PXED_KEY_STRING_LIST, NULL, 0, 0, 0, "backends deciding DHCP boot answers",
+	 {NULL}},
+	{"tftp", PXED_KEY_STRING_LIST, NULL, 0, 0, 0, "backends serving files over TFTP",
+	 {NULL}},
+	{"http", PXED_KEY_STRING_LIST, NULL, 0, 0, 0, "backends serving files over HTTP",
+	 {NULL}},
+	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
+};
+
+typedef struct {
+	PxedConfig *config;
+	PxedLoader *loader;
+	GPtrArray *instances; /* PxedPluginInstance*, config order */
+	PxedPipeline *pipelines[3];
+	char *state_dir;
+	char *user;
+	GLogLevelFlags log_level; /* 0: not set */
+} PxedGeneration;
+
+struct _PxedCore {
+	GMainContext *main_context;
+	PxedContext *context;
+	GStrv config_dirs;
+	GStrv plugin_dirs; /* from the command line */
+	PxedGeneration *current;
+	PxedEvents *events;
+};
+
+static void
+generation_free(PxedGeneration *gen)
+{
+	if (gen == NULL)
+		return;
+	for (guint i = 0; i < G_N_ELEMENTS(gen->pipelines); i++)
+		g_clear_pointer(&gen->pipelines[i], pxed_pipeline_free);
+	/* Unref in reverse order of creation, as Kea unloads in reverse order. */
+	if (gen->instances != NULL) {
+		while (gen->instances->len > 0)
+			g_ptr_array_remove_index(gen->instances, gen->instances->len - 1);
+		g_ptr_array_unref(gen->instances);
+	}
+	g_clear_pointer(&gen->loader, pxed_loader_free);
+	g_clear_pointer(&gen->config, pxed_config_free);
+	g_free(gen->state_dir);
+	g_free(gen->user);
+	g_free(gen);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedGeneration, generation_free)
+
+const char *
+pxed_core_default_plugin_dir(void)
+{
+	const char *env = g_getenv("PXED_PLUGINDIR");
+	return env != NULL && env[0] != '\0' ? env : PXED_PLUGINDIR;
+}
+
+const char *
+pxed_core_default_config_dir(void)
+{
+	const char *env = g_getenv("PXED_CONFIG_DIR");
+	return env != NULL && env[0] != '\0' ? env : PXED_CONFDIR;
+}
+
+static const char *
+default_state_dir(void)
+{
+	const char *env = g_getenv("PXED_STATE_DIR");
+	return env != NULL && env[0] != '\0' ? env : PXED_STATEDIR;
+}
+
+/* ---- the PxedContext the plugins see ---- */
+
+static GMainContext *
+ctx_get_main_context(gpointer core)
+{
+	return ((PxedCore *)core)->main_context;
+}
+
+static const char *
+ctx_get_state_dir(gpointer core)
+{
+	return pxed_core_get_state_dir(core);
+}
+
+static PxedBootReply *
+ctx_boot(gpointer core, PxedClient *client, GError **error)
+{
+	return pxed_core_boot(core, client, error);
+}
+
+static PxedFile *
+ctx_open_file(gpointer core, PxedVia via, PxedClient *client, const char *path,
+	      GHashTable *query, GError **error)
+{
+	return pxed_core_open_file(core, via, client, path, query, error);
+}
+
+static void
+ctx_event(gpointer core, PxedClient *client, const char *source, const char *event,
+	  const char *message)
+{
+	PxedCore *self = core;
+	pxed_events_add(self->events, source, event,
+			client != NULL ? pxed_client_get_key(client) : NULL, message);
+}
+
+static const PxedContextVTable context_vtable = {
+	.get_main_context = ctx_get_main_context,
+	.get_state_dir = ctx_get_state_dir,
+	.boot = ctx_boot,
+	.open_file = ctx_open_file,
+	.event = ctx_event,
+};
+
+PxedCore *
+pxed_core_new(GMainContext *context, const char *const *config_dirs,
+	      const char *const *plugin_dirs)
+{
+	PxedCore *self = g_new0(PxedCore, 1);
+	self->main_context =
+		g_main_context_ref(context != NULL ? context : g_main_context_default());
+	self->context = pxed_context_new(&context_vtable, self);
+	self->config_dirs = g_strdupv((char **)config_dirs);
+	self->plugin_dirs = g_strdupv((char **)plugin_dirs);
+	self->events = pxed_events_new(self->main_context, 10000);
+	return self;
+}
+
+void
+pxed_core_free(PxedCore *self)
+{
+	pxed_core_shutdown(self);
+	pxed_events_free(self->events);
+	pxed_context_free(self->context);
+	g_strfreev(self->config_dirs);
+	g_strfreev(self->plugin_dirs);
+	g_main_context_unref(self->main_context);
+	g_free(self);
+}
+
+PxedContext *
+pxed_core_get_context(PxedCore *self)
+{
+	return self->context;
+}
+
+PxedEvents *
+pxed_core_get_events(PxedCore *self)
+{
+	return self->events;
+}
+
+const char *
+pxed_core_get_user(PxedCore *self)
+{
+	return self->current != NULL ? self->current->user : NULL;
+}
+
+GLogLevelFlags
+pxed_core_get_log_level(PxedCore *self)
+{
+	return self->current != NULL ? self->current->log_level : 0;
+}
+
+GLogLevelFlags
+pxed_log_level_from_string(const char *text)
+{
+	static const struct {
+		const char *name;
+		GLogLevelFlags level;
+	} levels[] = {
+		{"error", G_LOG_LEVEL_CRITICAL}, {"warning", G_LOG_LEVEL_WARNING},
+		{"message", G_LOG_LEVEL_MESSAGE}, {"info", G_LOG_LEVEL_INFO},
+		{"debug", G_LOG_LEVEL_DEBUG},
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(levels); i++) {
+		if (g_strcmp0(text, levels[i].name) == 0)
+			return levels[i].level;
+	}
+	return 0;
+}
+
+const char *
+pxed_core_get_state_dir(PxedCore *self)
+{
+	return self->current != NULL ? self->current->state_dir : default_state_dir();
+}
+
+const char *const *
+pxed_core_get_plugin_dirs(PxedCore *self)
+{
+	return self->current != NULL ? pxed_loader_get_dirs(self->current->loader) : NULL;
+}
+
+GPtrArray *
+pxed_core_get_instances(PxedCore *self)
+{
+	return self->current != NULL ? self->current->instances : NULL;
+}
+
+guint
+pxed_core_get_fragment_count(PxedCore *self)
+{
+	return self->current != NULL ? pxed_config_get_files(self->current->config)->len : 0;
+}
+
+/* ---- preparing a generation ---- */
+
+static GStrv
+build_plugin_dirs(PxedCore *self, PxedConfig *config)
+{
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+	g_autofree char *raw = NULL;
+
+	for (guint i = 0; self->plugin_dirs != NULL && self->plugin_dirs[i] != NULL; i++)
+		g_strv_builder_add(builder, self->plugin_dirs[i]);
+	raw = g_key_file_get_value(pxed_config_get_keyfile(config), PXED_GROUP_CORE,
+				   "plugin-path", NULL);
+	if (raw != NULL) {
+		g_auto(GStrv) parts = g_strsplit(raw, ";", -1);
+		for (guint i = 0; parts[i] != NULL; i++) {
+			g_strstrip(parts[i]);
+			if (parts[i][0] != '\0')
+				g_strv_builder_add(builder, parts[i]);
+		}
+	}
+	g_strv_builder_add(builder, pxed_core_default_plugin_dir());
+	return g_strv_builder_end(builder);
+}
+
+static gboolean
+is_core_group(const char *group)
+{
+	return g_str_equal(group, PXED_GROUP_CORE) || g_str_equal(group, PXED_GROUP_PIPELINE);
+}
+
+/* "static:images" -> "static"; %NULL for a malformed name */
+static char *
+plugin_name_of(const char *group)
+{
+	const char *colon = strchr(group, ':');
+	char *name = colon != NULL ? g_strndup(group, colon - group) : g_strdup(group);
+	if (name[0] == '\0' || (colon != NULL && colon[1] == '\0')) {
+		g_free(name);
+		return NULL;
+	}
+	return name;
+}
+
+static PxedPluginInstance *
+find_instance(GPtrArray *instances, const char *name)
+{
+	for (guint i = 0; instances != NULL && i < instances->len; i++) {
+		PxedPluginInstance *inst = g_ptr_array_index(instances, i);
+		if (g_str_equal(inst->name, name))
+			return inst;
+	}
+	return NULL;
+}
+
+static void
+prepare_core_group(PxedGeneration *gen, GPtrArray *problems)
+{
+	GKeyFile *kf = pxed_config_get_keyfile(gen->config);
+	g_autofree char *level = NULL;
+	g_autofree char *state_dir = NULL;
+
+	if (g_key_file_has_group(kf, PXED_GROUP_CORE)) {
+		g_autoptr(GKeyFile) values =
+			pxed_config_instance_values(gen->config, PXED_GROUP_CORE, core_keys);
+		pxed_config_validate_group(gen->config, PXED_GROUP_CORE, core_keys, problems);
+		level = g_key_file_get_string(kf, PXED_GROUP_CORE, "log-level", NULL);
+		if (level != NULL &&
+		    pxed_log_level_from_string(g_strstrip(level)) == (GLogLevelFlags)0)
+			pxed_config_problem(gen->config, problems, PXED_GROUP_CORE, "log-level",
+					    "'%s' is not one of error, warning, message, info, "
+					    "debug",
+					    level);
+		gen->user = g_key_file_get_string(kf, PXED_GROUP_CORE, "user", NULL);
+		if (gen->user != NULL)
+			g_strstrip(gen->user);
+		state_dir = g_key_file_get_string(values, PXED_INSTANCE_GROUP, "state-dir", NULL);
+		gen->log_level = level != NULL ? pxed_log_level_from_string(level) : 0;
+	}
+	gen->state_dir = state_dir != NULL ? g_steal_pointer(&state_dir)
+					   : g_strdup(default_state_dir());
+	/* The state folder is created at start; its parent must be there. */
+	if (!g_file_test(gen->state_dir, G_FILE_TEST_IS_DIR)) {
+		g_autofree char *parent = g_path_get_dirname(gen->state_dir);
+		if (!g_file_test(parent, G_FILE_TEST_IS_DIR))
+			pxed_config_problem(gen->config, problems, PXED_GROUP_CORE, "state-dir",
+					    "neither '%s' nor its parent folder exists",
+					    gen->state_dir);
+	}
+}
+
+static void
+prepare_plugin_groups(PxedGeneration *gen, GPtrArray *problems)
+{
+	g_auto(GStrv) groups = pxed_config_get_groups(gen->config);
+
+	for (guint i = 0; groups[i] != NULL; i++) {
+		g_autofree char *name = NULL;
+		g_autoptr(GError) error = NULL;
+		const PxedPlugin *plugin;
+
+		if (is_core_group(groups[i]))
+			continue;
+		name = plugin_name_of(groups[i]);
+		if (name == NULL) {
+			pxed_config_problem(gen->config, problems, groups[i], NULL,
+					    "not a group name: use [PLUGIN] or [PLUGIN:LABEL]");
+			continue;
+		}
+		plugin = pxed_loader_load(gen->loader, name, &error);
+		if (plugin == NULL) {
+			pxed_config_problem(gen->config, problems, groups[i], NULL,
+					    "names no loadable plugin: %s", error->message);
+			continue;
+		}
+		pxed_config_validate_group(gen->config, groups[i], plugin->keys, problems);
+	}
+}
+
+static void
+prepare_pipelines(PxedGeneration *gen, GPtrArray *problems)
+{
+	GKeyFile *kf = pxed_config_get_keyfile(gen->config);
+
+	if (g_key_file_has_group(kf, PXED_GROUP_PIPELINE))
+		pxed_config_validate_group(gen->config, PXED_GROUP_PIPELINE, pipeline_keys,
+					   problems);
+	for (PxedPipelineKind kind = PXED_PIPELINE_BOOT; kind <= PXED_PIPELINE_HTTP; kind++) {
+		const char *key = pxed_pipeline_kind_to_string(kind);
+		g_autofree char *raw = g_key_file_get_value(kf, PXED_GROUP_PIPELINE, key, NULL);
+		g_auto(GStrv) names = g_strsplit(raw != NULL ? raw : "", ";", -1);
+		g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+
+		gen->pipelines[kind] = pxed_pipeline_new(kind);
+		for (guint i = 0; names[i] != NULL; i++) {
+			const char *name = g_strstrip(names[i]);
+			PxedPluginInstance *inst;
+
+			if (name[0] == '\0')
+				continue;
+			if (!g_hash_table_add(seen, (gpointer)name)) {
+				pxed_config_problem(gen->config, problems, PXED_GROUP_PIPELINE,
+						    key, "'%s' is listed twice", name);
+				continue;
+			}
+			inst = find_instance(gen->instances, name);
+			if (inst == NULL) {
+				pxed_config_problem(
+					gen->config, problems, PXED_GROUP_PIPELINE, key,
+					"'%s' is not a configured and enabled backend (no [%s] group)",
+					name, name);
+				continue;
+			}
+			if (inst->plugin->kind != PXED_PLUGIN_KIND_BACKEND) {
+				pxed_config_problem(gen->config, problems, PXED_GROUP_PIPELINE,
+						    key, "'%s' is a protocol, not a backend", name);
+				continue;
+			}
+			if ((kind == PXED_PIPELINE_BOOT && inst->plugin->boot == NULL) ||
+			    (kind != PXED_PIPELINE_BOOT && inst->plugin->open_file == NULL)) {
+				pxed_config_problem(gen->config, problems, PXED_GROUP_PIPELINE,
+						    key, "backend '%s' cannot serve the %s pipeline",
+						    name, key);
+				continue;
+			}
+			pxed_pipeline_append(gen->pipelines[kind], inst);
+		}
+	}
+}
+
+/* Creates the instances of every enabled plugin group. Protocol instances
+ * whose configuration did not change are taken over from @running. */
+static void
+create_instances(PxedCore *self, PxedGeneration *gen, PxedGeneration *running,
+		 GPtrArray *problems)
+{
+	g_auto(GStrv) groups = pxed_config_get_groups(gen->config);
+
+	gen->instances =
+		g_ptr_array_new_with_free_func((GDestroyNotify)pxed_plugin_instance_unref);
+	for (guint i = 0; groups[i] != NULL; i++) {
+		g_autofree char *name = NULL;
+		g_autofree char *digest = NULL;
+		g_autoptr(GError) error = NULL;
+		const PxedPlugin *plugin;
+		PxedPluginInstance *old;
+		PxedPluginInstance *inst;
+		PxedInstance *instance;
+
+		if (is_core_group(groups[i]) ||
+		    !pxed_config_get_boolean(gen->config, groups[i], "enabled", TRUE))
+			continue;
+		name = plugin_name_of(groups[i]);
+		plugin = pxed_loader_load(gen->loader, name, NULL);
+		g_assert(plugin != NULL); /* validated before */
+		digest = pxed_config_group_digest(gen->config, groups[i]);
+		old = running != NULL ? find_instance(running->instances, groups[i]) : NULL;
+		if (old != NULL && old->plugin == plugin && plugin->kind == PXED_PLUGIN_KIND_PROTOCOL &&
+		    g_str_equal(old->digest, digest)) {
+			g_ptr_array_add(gen->instances, pxed_plugin_instance_ref(old));
+			continue;
+		}
+		instance = pxed_instance_new(
+			groups[i], self->context,
+			pxed_config_instance_values(gen->config, groups[i], plugin->keys),
+			plugin->keys);
+		inst = pxed_plugin_instance_new(plugin, instance, digest, &error);
+		if (inst == NULL) {
+			pxed_config_problem(gen->config, problems, groups[i], NULL,
+					    "plugin failed to initialise: %s", error->message);
+			continue;
+		}
+		g_ptr_array_add(gen->instances, inst);
+	}
+}
+
+static PxedGeneration *
+prepare(PxedCore *self, GPtrArray *problems)
+{
+	g_autoptr(PxedGeneration) gen = g_new0(PxedGeneration, 1);
+	g_auto(GStrv) plugin_dirs = NULL;
+	guint before = problems->len;
+
+	gen->config = pxed_config_new();
+	if (!pxed_config_load_dirs(gen->config, (const char *const *)self->config_dirs, problems))
+		return NULL;
+	plugin_dirs = build_plugin_dirs(self, gen->config);
+	gen->loader = pxed_loader_new((const char *const *)plugin_dirs);
+	prepare_core_group(gen, problems);
+	prepare_plugin_groups(gen, problems);
+	if (problems->len > before)
+		return NULL;
+	/* Only a sound configuration reaches plugin code. */
+	create_instances(self, gen, self->current, problems);
+	if (problems->len > before)
+		return NULL;
+	prepare_pipelines(gen, problems);
+	if (problems->len > before)
+		return NULL;
+	return g_steal_pointer(&gen);
+}
+
+/* ---- activation ---- */
+
+static gboolean
+contains(GPtrArray *instances, PxedPluginInstance *inst)
+{
+	for (guint i = 0; instances != NULL && i < instances->len; i++) {
+		if (g_ptr_array_index(instances, i) == inst)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static gboolean
+activate(PxedCore *self, PxedGeneration *gen, GError **error)
+{
+	PxedGeneration *old = self->current;
+	g_autoptr(GPtrArray) stopped = g_ptr_array_new();
+	g_autoptr(GPtrArray) started = g_ptr_array_new();
+
+	if (g_mkdir_with_parents(gen->state_dir, 0750) != 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+			    "cannot create state folder %s: %s", gen->state_dir,
+			    g_strerror(errno));
+		return FALSE;
+	}
+	/* Old listeners go first: a changed instance may rebind the same port. */
+	for (guint i = 0; old != NULL && i < old->instances->len; i++) {
+		PxedPluginInstance *inst = g_ptr_array_index(old->instances, i);
+		if (inst->started && !contains(gen->instances, inst)) {
+			pxed_plugin_instance_stop(inst);
+			g_ptr_array_add(stopped, inst);
+		}
+	}
+	for (guint i = 0; i < gen->instances->len; i++) {
+		PxedPluginInstance *inst = g_ptr_array_index(gen->instances, i);
+		if (inst->plugin->kind != PXED_PLUGIN_KIND_PROTOCOL || inst->started)
+			continue;
+		if (!pxed_plugin_instance_start(inst, error)) {
+			/* Put things back as they were. */
+			for (guint j = 0; j < started->len; j++)
+				pxed_plugin_instance_stop(g_ptr_array_index(started, j));
+			for (guint j = 0; j < stopped->len; j++) {
+				g_autoptr(GError) again = NULL;
+				if (!pxed_plugin_instance_start(g_ptr_array_index(stopped, j),
+								&again))
+					g_warning("could not restart %s: %s",
+						  ((PxedPluginInstance *)g_ptr_array_index(stopped,
+											   j))
+							  ->name,
+						  again->message);
+			}
+			return FALSE;
+		}
+		g_ptr_array_add(started, inst);
+	}
+	{
+		g_autofree char *path = g_build_filename(gen->state_dir, "events.jsonl", NULL);
+		g_autoptr(GError) local = NULL;
+		if (!pxed_events_set_file(self->events, path, &local))
+			g_warning("%s", local->message);
+	}
+	self->current = gen;
+	generation_free(old);
+	return TRUE;
+}
+
+gboolean
+pxed_core_load(PxedCore *self, gboolean start, GPtrArray *problems)
+{
+	g_autoptr(PxedGeneration) gen = prepare(self, problems);
+	g_autoptr(GError) error = NULL;
+
+	if (gen == NULL)
+		return FALSE;
+	if (!start) {
+		generation_free(self->current);
+		self->current = g_steal_pointer(&gen);
+		return TRUE;
+	}
+	if (!activate(self, gen, &error)) {
+		g_ptr_array_add(problems, g_strdup(error->message));
+		return FALSE;
+	}
+	gen = NULL; /* now self->current */
+	return TRUE;
+}
+
+void
+pxed_core_shutdown(PxedCore *self)
+{
+	PxedGeneration *gen = g_steal_pointer(&self->current);
+
+	if (gen == NULL)
+		return;
+	for (guint i = gen->instances->len; i > 0; i--)
+		pxed_plugin_instance_stop(g_ptr_array_index(gen->instances, i - 1));
+	generation_free(gen);
+	pxed_events_flush(self->events);
+}
+
+/* ---- pipelines ---- */
+
+PxedBootReply *
+pxed_core_boot(PxedCore *self, PxedClient *client, GError **error)
+{
+	if (self->current == NULL) {
+		g_set_error_literal(error, PXED_ERROR, PXED_ERROR_FAILED, "no configuration");
+		return NULL;
+	}
+	return pxed_pipeline_boot(self->current->pipelines[PXED_PIPELINE_BOOT], client, error);
+}
+
+PxedFile *
+pxed_core_open_file(PxedCore *self, PxedVia via, PxedClient *client, const char *path,
+		    GHashTable *query, GError **error)
+{
+	PxedPipelineKind kind;
+
+	if (self->current == NULL) {
+		g_set_error_literal(error, PXED_ERROR, PXED_ERROR_FAILED, "no configuration");
+		return NULL;
+	}
+	switch (via) {
+	case PXED_VIA_TFTP:
+		kind = PXED_PIPELINE_TFTP;
+		break;
+	case PXED_VIA_HTTP:
+		kind = PXED_PIPELINE_HTTP;
+		break;
+	default:
+		g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
+			    "no file pipeline for requests via %s", pxed_via_to_string(via));
+		return NULL;
+	}
+	return pxed_pipeline_open_file(self->current->pipelines[kind], via, client, path, query,
+				       error);
+}

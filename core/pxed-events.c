@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "pxed-events.h"
+
+#include <json-glib/json-glib.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+struct _PxedEvents {
+	GMainContext *context;
+	PxedEvent *ring;
+	guint capacity;
+	guint next;  /* slot the next event goes to */
+	guint count; /* events ever added */
+	int fd;
+	GString *pending;
+	GSource *flush_source;
+};
+
+static void
+event_clear(PxedEvent *e)
+{
+	g_clear_pointer(&e->source, g_free);
+	g_clear_pointer(&e->event, g_free);
+	g_clear_pointer(&e->client, g_free);
+	g_clear_pointer(&e->message, g_free);
+}
+
+PxedEvents *
+pxed_events_new(GMainContext *context, guint capacity)
+{
+	PxedEvents *self = g_new0(PxedEvents, 1);
+	self->context = context != NULL ? g_main_context_ref(context) : NULL;
+	self->capacity = MAX(capacity, 1);
+	self->ring = g_new0(PxedEvent, self->capacity);
+	self->fd = -1;
+	self->pending = g_string_new(NULL);
+	return self;
+}
+
+void
+pxed_events_free(PxedEvents *self)
+{
+	pxed_events_flush(self);
+	if (self->flush_source != NULL) {
+		g_source_destroy(self->flush_source);
+		g_source_unref(self->flush_source);
+	}
+	for (guint i = 0; i < self->capacity; i++)
+		event_clear(&self->ring[i]);
+	g_free(self->ring);
+	if (self->fd >= 0)
+		close(self->fd);
+	g_string_free(self->pending, TRUE);
+	if (self->context != NULL)
+		g_main_context_unref(self->context);
+	g_free(self);
+}
+
+gboolean
+pxed_events_set_file(PxedEvents *self, const char *path, GError **error)
+{
+	int fd = -1;
+
+	pxed_events_flush(self);
+	if (path != NULL) {
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (fd < 0) {
+			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+				    "cannot open event log %s: %s", path, g_strerror(errno));
+			return FALSE;
+		}
+	}
+	if (self->fd >= 0)
+		close(self->fd);
+	self->fd = fd;
+	return TRUE;
+}
+
+void
+pxed_events_flush(PxedEvents *self)
+{
+	gsize done = 0;
+
+	if (self->fd < 0 || self->pending->len == 0) {
+		g_string_truncate(self->pending, 0);
+		return;
+	}
+	while (done < self->pending->len) {
+		ssize_t n = write(self->fd, self->pending->str + done, self->pending->len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* A full disk must not stop boots: say so once per batch, drop it. */
+			g_warning("event log: write failed: %s", g_strerror(errno));
+			break;
+		}
+		done += (gsize)n;
+	}
+	g_string_truncate(self->pending, 0);
+}
+
+static gboolean
+flush_cb(gpointer user_data)
+{
+	PxedEvents *self = user_data;
+	pxed_events_flush(self);
+	g_clear_pointer(&self->flush_source, g_source_unref);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+append_json(PxedEvents *self, const PxedEvent *e)
+{
+	g_autoptr(JsonBuilder) builder = json_builder_new();
+	g_autoptr(JsonGenerator) generator = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(e->time_us / G_USEC_PER_SEC);
+	g_autofree char *seconds = NULL;
+	g_autofree char *stamp = NULL;
+	g_autofree char *line = NULL;
+
+	seconds = dt != NULL ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S") : g_strdup("?");
+	stamp = g_strdup_printf("%s.%06" G_GINT64_FORMAT "Z", seconds,
+				e->time_us % G_USEC_PER_SEC);
+	json_builder_begin_object(builder);
+	json_builder_set_member_name(builder, "time");
+	json_builder_add_string_value(builder, stamp);
+	json_builder_set_member_name(builder, "source");
+	json_builder_add_string_value(builder, e->source);
+	json_builder_set_member_name(builder, "event");
+	json_builder_add_string_value(builder, e->event);
+	json_builder_set_member_name(builder, "client");
+	json_builder_add_string_value(builder, e->client);
+	json_builder_set_member_name(builder, "message");
+	json_builder_add_string_value(builder, e->message);
+	json_builder_end_object(builder);
+	root = json_builder_get_root(builder);
+	json_generator_set_root(generator, root);
+	line = json_generator_to_data(generator, NULL);
+	g_string_append(self->pending, line);
+	g_string_append_c(self->pending, '\n');
+}
+
+void
+pxed_events_add(PxedEvents *self, const char *source, const char *event, const char *client,
+		const char *message)
+{
+	PxedEvent *e = &self->ring[self->next];
+
+	event_clear(e);
+	e->time_us = g_get_real_time();
+	e->source = g_strdup(source != NULL ? source : "core");
+	e->event = g_strdup(event);
+	e->client = g_strdup(client != NULL ? client : "-");
+	e->message = g_strdup(message != NULL ? message : "");
+	self->next = (self->next + 1) % self->capacity;
+	self->count++;
+
+	/* One line per event, machine-readable: tests and operators grep it. */
+	g_log_structured("pxed-events", G_LOG_LEVEL_INFO, "PXED_SOURCE", e->source, "PXED_EVENT",
+			 e->event, "PXED_CLIENT", e->client, "MESSAGE",
+			 "source=%s event=%s client=%s %s", e->source, e->event, e->client,
+			 e->message);
+
+	if (self->fd < 0)
+		return;
+	append_json(self, e);
+	if (self->flush_source == NULL && self->context != NULL) {
+		self->flush_source = g_timeout_source_new(200);
+		g_source_set_callback(self->flush_source, flush_cb, self, NULL);
+		g_source_attach(self->flush_source, self->context);
+	}
+}
+
+GPtrArray *
+pxed_events_for_client(PxedEvents *self, const char *client)
+{
+	GPtrArray *result = g_ptr_array_new();
+	guint n = MIN(self->count, self->capacity);
+	guint start = (self->next + self->capacity - n) % self->capacity;
+
+	for (guint i = 0; i < n; i++) {
+		PxedEvent *e = &self->ring[(start + i) % self->capacity];
+		if (g_strcmp0(e->client, client) == 0)
+			g_ptr_array_add(result, e);
+	}
+	return result;
+}
+
+guint
+pxed_events_count(PxedEvents *self)
+{
+	return self->count;
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "pxed-loader.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+G_DEFINE_QUARK(pxed-loader-error-quark, pxed_loader_error)
+
+struct _PxedLoader {
+	GStrv dirs;
+	GHashTable *loaded; /* name -> path (plugin descriptors are resident) */
+	GHashTable *plugins; /* name -> const PxedPlugin* */
+};
+
+/* The part of PxedPlugin every ABI 1.x plugin has: up to and including open_file. */
+#define PXED_PLUGIN_MIN_SIZE (G_STRUCT_OFFSET(PxedPlugin, open_file) + sizeof(gpointer))
+
+PxedLoader *
+pxed_loader_new(const char *const *dirs)
+{
+	PxedLoader *self = g_new0(PxedLoader, 1);
+	self->dirs = g_strdupv((char **)dirs);
+	if (self->dirs == NULL)
+		self->dirs = g_new0(char *, 1);
+	self->loaded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	self->plugins = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	return self;
+}
+
+void
+pxed_loader_free(PxedLoader *self)
+{
+	g_strfreev(self->dirs);
+	g_hash_table_unref(self->loaded);
+	g_hash_table_unref(self->plugins);
+	g_free(self);
+}
+
+const char *const *
+pxed_loader_get_dirs(PxedLoader *self)
+{
+	return (const char *const *)self->dirs;
+}
+
+/* NetworkManager's rule: a daemon running as root must not run code that
+ * anyone but root could have changed. */
+static gboolean
+check_file_safe(const char *path, GError **error)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_OPEN, "%s: %s", path,
+			    g_strerror(errno));
+		return FALSE;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_INSECURE,
+			    "%s: not a regular file", path);
+		return FALSE;
+	}
+	if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))) {
+		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_INSECURE,
+			    "%s: refused: running as root and the file is not owned by root or "
+			    "is writable by group or others",
+			    path);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+field_empty(const char *s)
+{
+	return s == NULL || s[0] == '\0';
+}
+
+const PxedPlugin *
+pxed_loader_open_file(const char *path, const char *expected_name, GError **error)
+{
+	void *handle;
+	const PxedPlugin *plugin;
+
+	if (!check_file_safe(path, error))
+		return NULL;
+	/* RTLD_NODELETE: the code stays mapped even if a handle is closed, because
+	 * a stopped instance may still have sources pending on the main loop. */
+	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	if (handle == NULL) {
+		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_OPEN, "%s: %s", path,
+			    dlerror());
+		return NULL;
+	}
+	plugin = dlsym(handle, PXED_PLUGIN_SYMBOL);
+	if (plugin == NULL) {
+		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_SYMBOL,
+			    "%s: no '%s' descriptor: not a pxed plugin (use PXED_PLUGIN_DEFINE)",
+			    path, PXED_PLUGIN_SYMBOL);
+		return NULL;
+	}
+	/* The version gate comes before any other field is read: a plugin of
+	 * another ABI may lay the rest out differently. */
+	if (plugin->abi_major != PXED_ABI_MAJOR) {
+		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_ABI,
+			    "%s: plugin ABI %u.%u, this pxed speaks ABI %d.%d", path,
+			    plugin->abi_major, plugin->abi_minor, PXED_ABI_MAJOR, PXED_ABI_MINOR);
+		return NULL;
+	}
+	if (plugin->abi_minor > PXED_ABI_MINOR) {
+		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_ABI,
+			    "%s: plugin built for ABI %u.%u, newer than this pxed's %d.%d", path,
+			    plugin->abi_major, plugin->abi_minor, PXED_ABI_MAJOR, PXED_ABI_MINOR);
+		return NULL;
+	}
+	if (plugin->struct_size < PXED_PLUGIN_MIN_SIZE) {
+		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_ABI,
+			    "%s: descriptor of %u bytes is smaller than ABI %d needs (%u)", path,
+			    plugin->struct_size, PXED_ABI_MAJOR, (guint)PXED_PLUGIN_MIN_SIZE);
+		return NULL;
+	}
+	if (field_empty(plugin->name) || field_empty(plugin->description) ||
+	    plugin->instance_new == NULL || plugin->instance_free == NULL) {
+		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_INVALID,
+			    "%s: descriptor lacks a name, description, instance_new or "
+			    "instance_free",
+			    path);
+		return NULL;
+	}
+	switch (plugin->kind) {
+	case PXED_PLUGIN_KIND_PROTOCOL:
+		if (plugin->start == NULL || plugin->stop == NULL) {
+			g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_INVALID,
+				    "%s: protocol plugin without start/stop", path);
+			return NULL;
+		}
+		break;
+	case PXED_PLUGIN_KIND_BACKEND:
+		if (plugin->boot == NULL && plugin->open_file == NULL) {
+			g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_INVALID,
+				    "%s: backend plugin with neither boot nor open_file", path);
+			return NULL;
+		}
+		break;
+	default:
+		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_INVALID,
+			    "%s: unknown plugin kind %d", path, plugin->kind);
+		return NULL;
+	}
+	if (expected_name != NULL && g_strcmp0(plugin->name, expected_name) != 0) {
+		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_INVALID,
+			    "%s: declares plugin name '%s', but the file is named for '%s'", path,
+			    plugin->name, expected_name);
+		return NULL;
+	}
+	return plugin;
+}
+
+static char *
+find_file(PxedLoader *self, const char *name)
+{
+	g_autofree char *file = g_strconcat(name, ".so", NULL);
+
+	for (guint i = 0; self->dirs[i] != NULL; i++) {
+		g_autofree char *flat = g_build_filename(self->dirs[i], file, NULL);
+		g_autofree char *nested = g_build_filename(self->dirs[i], name, file, NULL);
+		if (g_file_test(flat, G_FILE_TEST_EXISTS))
+			return g_steal_pointer(&flat);
+		if (g_file_test(nested, G_FILE_TEST_EXISTS))
+			return g_steal_pointer(&nested);
+	}
+	return NULL;
+}
+
+const PxedPlugin *
+pxed_loader_load(PxedLoader *self, const char *name, GError **error)
+{
+	const PxedPlugin *plugin = g_hash_table_lookup(self->plugins, name);
+	g_autofree char *path = NULL;
+
+	if (plugin != NULL)
+		return plugin;
+	/* a name is a single word: never a path */
+	if (name[0] == '\0' || strchr(name, '/') != NULL || name[0] == '.') {
+		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_NOT_FOUND,
+			    "'%s' is not a plugin name", name);
+		return NULL;
+	}
+	path = find_file(self, name);
+	if (path == NULL) {
+		g_autofree char *dirs = g_strjoinv(", ", self->dirs);
+		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_NOT_FOUND,
+			    "no plugin '%s' (%s.so) in %s", name, name,
+			    dirs[0] != '\0' ? dirs : "(no plugin folders)");
+		return NULL;
+	}
+	plugin = pxed_loader_open_file(path, name, error);
+	if (plugin == NULL)
+		return NULL;
+	g_hash_table_insert(self->plugins, g_strdup(name), (gpointer)plugin);
+	g_hash_table_insert(self->loaded, g_strdup(name), g_steal_pointer(&path));
+	return plugin;
+}
+
+const char *
+pxed_loader_get_path(PxedLoader *self, const char *name)
+{
+	return g_hash_table_lookup(self->loaded, name);
+}
+
+static void
+plugin_info_free(PxedPluginInfo *info)
+{
+	g_free(info->name);
+	g_free(info->path);
+	g_free(info->problem);
+	g_free(info->shadowed_by);
+	g_free(info);
+}
+
+static void
+list_candidates(const char *dir, GPtrArray *paths)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	const char *name;
+
+	if (d == NULL)
+		return;
+	while ((name = g_dir_read_name(d)) != NULL)
+		g_ptr_array_add(names, g_strdup(name));
+	g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+	for (guint i = 0; i < names->len; i++) {
+		const char *n = g_ptr_array_index(names, i);
+		g_autofree char *full = g_build_filename(dir, n, NULL);
+		if (g_str_has_suffix(n, ".so")) {
+			g_ptr_array_add(paths, g_steal_pointer(&full));
+		} else if (g_file_test(full, G_FILE_TEST_IS_DIR)) {
+			g_autofree char *file = g_strconcat(n, ".so", NULL);
+			g_autofree char *nested = g_build_filename(full, file, NULL);
+			if (g_file_test(nested, G_FILE_TEST_EXISTS))
+				g_ptr_array_add(paths, g_steal_pointer(&nested));
+		}
+	}
+}
+
+GPtrArray *
+pxed_loader_list(PxedLoader *self)
+{
+	GPtrArray *result = g_ptr_array_new_with_free_func((GDestroyNotify)plugin_info_free);
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+
+	for (guint i = 0; self->dirs[i] != NULL; i++) {
+		g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+		list_candidates(self->dirs[i], paths);
+		for (guint j = 0; j < paths->len; j++) {
+			const char *path = g_ptr_array_index(paths, j);
+			g_autofree char *base = g_path_get_basename(path);
+			PxedPluginInfo *info = g_new0(PxedPluginInfo, 1);
+			g_autoptr(GError) error = NULL;
+			PxedPluginInfo *earlier;
+
+			info->name = g_strndup(base, strlen(base) - 3);
+			info->path = g_strdup(path);
+			info->plugin = pxed_loader_open_file(path, info->name, &error);
+			if (info->plugin == NULL)
+				info->problem = g_strdup(error->message);
+			earlier = g_hash_table_lookup(seen, info->name);
+			if (earlier != NULL)
+				info->shadowed_by = g_strdup(earlier->path);
+			else
+				g_hash_table_insert(seen, info->name, info);
+			g_ptr_array_add(result, info);
+		}
+	}
+	return result;
+}

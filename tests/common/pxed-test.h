@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Shared helpers for tests that run the real daemon from the build tree. */
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef struct _PxedTestDaemon PxedTestDaemon;
+
+/* A fresh temporary folder, removed recursively by pxed_test_tmpdir_free(). */
+char *pxed_test_tmpdir_new(void);
+void pxed_test_tmpdir_free(char *path);
+void pxed_test_write_file(const char *dir, const char *name, const char *contents);
+
+/**
+ * pxed_test_daemon_start:
+ * @conf: the text of one conf.d fragment. Protocol instances should listen on
+ *   port 0 of 127.0.0.1 (or [::1]); the daemon reports the port it got.
+ * @extra_args: (nullable): more command-line arguments, %NULL-terminated
+ *
+ * Writes @conf as conf.d/50-test.conf in a temporary folder (with state-dir
+ * inside it unless @conf sets one), starts the build tree's pxed with
+ * --plugin-dir pointing at the build tree's plugins, and waits — at most 10 s —
+ * until it has logged "event=ready". Every line the daemon logs is kept.
+ */
+PxedTestDaemon *pxed_test_daemon_start(const char *conf, const char *const *extra_args,
+				       GError **error);
+
+/* The port instance @source ("tftp", "http:alt") reported in event=listening. */
+guint16 pxed_test_daemon_get_port(PxedTestDaemon *self, const char *source);
+GPid pxed_test_daemon_get_pid(PxedTestDaemon *self);
+/* The temporary folder holding conf.d/ and state/. */
+const char *pxed_test_daemon_get_dir(PxedTestDaemon *self);
+/* Waits (at most @timeout_ms) until a logged line contains @needle. */
+gboolean pxed_test_daemon_wait_for_log(PxedTestDaemon *self, const char *needle,
+				       guint timeout_ms);
+/* All log lines so far, joined by '\n'. */
+char *pxed_test_daemon_get_log(PxedTestDaemon *self);
+/* Sends @signum to the daemon (by PID). */
+void pxed_test_daemon_signal(PxedTestDaemon *self, int signum);
+/* SIGTERM, wait for exit (at most 10 s, then SIGKILL); returns the exit status
+ * as from waitpid(), and frees everything including the temporary folder. */
+int pxed_test_daemon_stop(PxedTestDaemon *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedTestDaemon, pxed_test_daemon_stop)
+
+/* Path of the build tree's pxed binary and plugin folder. */
+const char *pxed_test_binary(void);
+const char *pxed_test_plugin_dir(void);
+
+/* Runs pxed with @argv (without argv[0]) to completion, bounded to 30 s. */
+gboolean pxed_test_run_pxed(const char *const *argv, char **out, char **err, int *status,
+			    GError **error);
+
+/* SHA-256 of a file, hex. */
+char *pxed_test_file_sha256(const char *path);
+
+G_END_DECLS
