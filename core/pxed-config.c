@@ -219,7 +219,10 @@ pxed_config_load_dirs(PxedConfig *self, const char *const *dirs, GPtrArray *prob
 
 	for (guint d = 0; dirs != NULL && dirs[d] != NULL; d++) {
 		g_autoptr(GError) error = NULL;
-		g_autoptr(GDir) dir = g_dir_open(dirs[d], 0, &error);
+		/* absolute, so that relative paths in fragments resolve the same
+		 * whatever the daemon's working folder */
+		g_autofree char *folder = g_canonicalize_filename(dirs[d], NULL);
+		g_autoptr(GDir) dir = g_dir_open(folder, 0, &error);
 		const char *name;
 		if (dir == NULL) {
 			g_ptr_array_add(problems, g_strdup_printf("%s: cannot read configuration "
@@ -232,7 +235,7 @@ pxed_config_load_dirs(PxedConfig *self, const char *const *dirs, GPtrArray *prob
 			if (!g_str_has_suffix(name, ".conf") || name[0] == '.')
 				continue;
 			g_hash_table_replace(by_name, g_strdup(name),
-					     g_build_filename(dirs[d], name, NULL));
+					     g_build_filename(folder, name, NULL));
 		}
 	}
 	{
@@ -263,7 +266,7 @@ pxed_config_load_dirs(PxedConfig *self, const char *const *dirs, GPtrArray *prob
 static char *
 resolve_path(const char *value, const char *base_dir)
 {
-	if (g_path_is_absolute(value) || base_dir == NULL)
+	if (g_path_is_absolute(value) || base_dir == NULL || !g_path_is_absolute(base_dir))
 		return g_canonicalize_filename(value, NULL);
 	return g_canonicalize_filename(value, base_dir);
 }
