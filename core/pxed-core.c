@@ -318,6 +318,26 @@ prepare_core_group(PxedGeneration *gen, GPtrArray *problems)
 	}
 }
 
+static gboolean
+check_enabled(PxedConfig *config, const char *group, GPtrArray *problems)
+{
+	static const PxedKey enabled[] = {
+		{"enabled", PXED_KEY_BOOLEAN, "true", 0, 0, 0, NULL, {NULL}},
+		{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
+	};
+	g_autofree char *value =
+		g_key_file_get_value(pxed_config_get_keyfile(config), group, "enabled", NULL);
+	g_autoptr(GError) error = NULL;
+
+	if (value == NULL)
+		return TRUE;
+	if (!pxed_key_check_value(&enabled[0], value, NULL, &error)) {
+		pxed_config_problem(config, problems, group, "enabled", "%s", error->message);
+		return FALSE;
+	}
+	return pxed_config_get_boolean(config, group, "enabled", TRUE);
+}
+
 static void
 prepare_plugin_groups(PxedGeneration *gen, GPtrArray *problems)
 {
@@ -329,6 +349,10 @@ prepare_plugin_groups(PxedGeneration *gen, GPtrArray *problems)
 		const PxedPlugin *plugin;
 
 		if (is_core_group(groups[i]))
+			continue;
+		/* A disabled group is not loaded, so that a plugin that is not
+		 * installed can be switched off; only the switch itself is checked. */
+		if (!check_enabled(gen->config, groups[i], problems))
 			continue;
 		name = plugin_name_of(groups[i]);
 		if (name == NULL) {
@@ -376,8 +400,10 @@ prepare_pipelines(PxedGeneration *gen, GPtrArray *problems)
 			if (inst == NULL) {
 				pxed_config_problem(
 					gen->config, problems, PXED_GROUP_PIPELINE, key,
-					"'%s' is not a configured and enabled backend (no [%s] group)",
-					name, name);
+					"'%s' is not a configured and enabled backend (%s [%s])", name,
+					g_key_file_has_group(kf, name) ? "enabled=false in"
+								       : "no group",
+					name);
 				continue;
 			}
 			if (inst->plugin->kind != PXED_PLUGIN_KIND_BACKEND) {

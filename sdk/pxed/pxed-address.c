@@ -6,9 +6,10 @@ parse_port(const char *text, guint16 *port, GError **error)
 {
 	guint64 value = 0;
 
-	if (!g_ascii_string_to_unsigned(text, 10, 1, 65535, &value, NULL)) {
+	/* 0 is allowed: the kernel picks a free port (tests listen that way) */
+	if (!g_ascii_string_to_unsigned(text, 10, 0, 65535, &value, NULL)) {
 		g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
-			    "'%s' is not a port number (1-65535)", text);
+			    "'%s' is not a port number (0-65535)", text);
 		return FALSE;
 	}
 	*port = (guint16)value;
@@ -21,6 +22,7 @@ pxed_listen_address_parse(const char *text, guint16 default_port, GError **error
 	g_autofree char *host = NULL;
 	g_autoptr(GInetAddress) address = NULL;
 	guint16 port = default_port;
+	gboolean have_port = default_port != 0;
 	const char *colon;
 
 	g_return_val_if_fail(text != NULL, NULL);
@@ -37,6 +39,7 @@ pxed_listen_address_parse(const char *text, guint16 default_port, GError **error
 		if (close[1] == ':') {
 			if (!parse_port(close + 2, &port, error))
 				return NULL;
+			have_port = TRUE;
 		} else if (close[1] != '\0') {
 			g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
 				    "'%s': expected ':PORT' after ']'", text);
@@ -46,6 +49,7 @@ pxed_listen_address_parse(const char *text, guint16 default_port, GError **error
 		host = g_strndup(text, colon - text);
 		if (!parse_port(colon + 1, &port, error))
 			return NULL;
+		have_port = TRUE;
 	} else {
 		/* A bare address: IPv4, or IPv6 without brackets (then no port). */
 		host = g_strdup(text);
@@ -57,7 +61,7 @@ pxed_listen_address_parse(const char *text, guint16 default_port, GError **error
 			    "'%s' is not a literal IPv4 or IPv6 address", host);
 		return NULL;
 	}
-	if (port == 0) {
+	if (!have_port) {
 		g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID, "'%s' names no port", text);
 		return NULL;
 	}

@@ -113,6 +113,7 @@ pxed_client_set_mac_string(PxedClient *self, const char *text, GError **error)
 	guint8 buf[16];
 	gsize n = 0;
 	const char *p = text;
+	gboolean trailing = FALSE;
 
 	while (*p != '\0') {
 		int hi, lo;
@@ -124,13 +125,13 @@ pxed_client_set_mac_string(PxedClient *self, const char *text, GError **error)
 			break;
 		buf[n++] = (guint8)(hi << 4 | lo);
 		p += 2;
+		trailing = FALSE;
 		if (*p == ':' || *p == '-') {
 			p++;
-			if (*p == '\0')
-				break; /* trailing separator: refused below */
+			trailing = TRUE;
 		}
 	}
-	if (*p != '\0' || n == 0) {
+	if (*p != '\0' || n == 0 || trailing) {
 		g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
 			    "'%s' is not a hardware address (hex pairs separated by ':')", text);
 		return FALSE;

@@ -50,9 +50,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedTestDaemon, pxed_test_daemon_stop)
 const char *pxed_test_binary(void);
 const char *pxed_test_plugin_dir(void);
 
-/* Runs pxed with @argv (without argv[0]) to completion, bounded to 30 s. */
-gboolean pxed_test_run_pxed(const char *const *argv, char **out, char **err, int *status,
+/* Runs pxed with @argv (without argv[0], %NULL-terminated) to completion,
+ * bounded to 30 s. @out gets stdout as bytes, @err stderr as text, @status
+ * the exit code (or 128+signal). */
+gboolean pxed_test_run_pxed(const char *const *argv, GBytes **out, char **err, int *status,
 			    GError **error);
+/* The same for any program. */
+gboolean pxed_test_run(const char *const *argv, GBytes **out, char **err, int *status,
+		       GError **error);
+/* Waits for @process to exit, at most @timeout_ms, then kills it (SIGKILL). */
+gboolean pxed_test_wait_process(GSubprocess *process, guint timeout_ms);
 
 /* SHA-256 of a file, hex. */
 char *pxed_test_file_sha256(const char *path);
