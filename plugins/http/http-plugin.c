@@ -1,0 +1,923 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The http protocol plugin: a libsoup 3 server that maps GET and HEAD onto the
+ * core's `http` file pipeline.
+ *
+ * Bodies of descriptor-backed files are never read whole. Over plain HTTP the
+ * plugin lets libsoup write the response head, takes the connection over in
+ * SoupServerMessage::wrote-headers, sends the body with sendfile(2) from the
+ * core's main loop, and hands the connection back to the SoupServer for the
+ * next request (keep-alive). Over TLS, and when `sendfile=false`, the body is
+ * fed to libsoup one CHUNK_SIZE piece at a time from ::wrote-chunk, so at most
+ * one chunk per connection is in memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
+#include <libsoup/soup.h>
+#include <pxed/pxed.h>
+
+#include "pxed-http-util.h"
+
+#define CHUNK_SIZE (256 * 1024)
+/* Bodies smaller than this go through libsoup: taking the connection over
+ * costs more than it saves. */
+#define SENDFILE_MIN (128 * 1024)
+/* At most this much per main-loop dispatch, so that one fast reader cannot
+ * keep the loop from the other connections. */
+#define SENDFILE_SLICE	  (4 * 1024 * 1024)
+#define LISTEN_BACKLOG	  1024
+#define REQUEST_KEY	  "pxed-http-request"
+#define HTTP_MAX_PATH_LOG 256
+
+typedef struct {
+	PxedInstance *instance;
+	PxedContext *ctx;
+	char *name;
+	GPtrArray *listen; /* GInetSocketAddress */
+	char *base_url;
+	guint max_connections;
+	guint idle_timeout; /* seconds */
+	gboolean use_sendfile;
+	GTlsCertificate *tls_certificate;
+
+	SoupServer *server;
+	GPtrArray *listen_sockets; /* GSocket */
+	GHashTable *sockets;	   /* GSocket (weak) → NULL: the open connections */
+	GHashTable *transfers;	   /* PxedHttpTransfer: bodies in flight via sendfile */
+	gboolean stopping;
+
+	/* Counters, reported when the instance stops. */
+	guint64 n_requests;
+	guint64 n_status[6]; /* by class: [2] = 2xx … [5] = 5xx */
+	guint64 n_refused;   /* over max-connections */
+	guint64 n_aborted;
+	guint64 bytes_sent;
+} PxedHttp;
+
+/* One request, attached to its SoupServerMessage (and moved into a
+ * PxedHttpTransfer when the connection is taken over). */
+typedef struct {
+	PxedHttp *self;
+	SoupServerMessage *msg; /* not owned; %NULL once the connection is stolen */
+	gint64 started;		/* monotonic µs */
+	char *method;
+	char *path; /* as sent, percent-encoded, for the log */
+	PxedClient *client;
+	PxedFile *file;
+	guint status;
+	guint64 offset;	   /* next body byte of the file */
+	guint64 remaining; /* body bytes still to send */
+	guint64 sent;	   /* body bytes written */
+	gboolean keepalive;
+	gboolean logged;
+} PxedHttpRequest;
+
+typedef struct {
+	PxedHttp *self;
+	PxedHttpRequest *req; /* owned */
+	GSocketConnection *conn;
+	GSocket *socket;
+	GSocketAddress *local;
+	GSocketAddress *remote;
+	GSource *source;
+	gint64 last_progress; /* monotonic µs */
+} PxedHttpTransfer;
+
+static void
+request_free(PxedHttpRequest *req)
+{
+	g_free(req->method);
+	g_free(req->path);
+	g_clear_pointer(&req->client, pxed_client_unref);
+	g_clear_pointer(&req->file, pxed_file_unref);
+	g_free(req);
+}
+
+static PxedHttpRequest *
+request_get(SoupServerMessage *msg)
+{
+	return g_object_get_data(G_OBJECT(msg), REQUEST_KEY);
+}
+
+static GInetAddress *
+peer_address(GSocketAddress *remote)
+{
+	if (remote == NULL || !G_IS_INET_SOCKET_ADDRESS(remote))
+		return NULL;
+	return g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote));
+}
+
+static char *
+format_address(GSocketAddress *address)
+{
+	GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS(address);
+	GInetAddress *addr = g_inet_socket_address_get_address(inet);
+	g_autofree char *host = g_inet_address_to_string(addr);
+	guint16 port = g_inet_socket_address_get_port(inet);
+
+	if (g_inet_address_get_family(addr) == G_SOCKET_FAMILY_IPV6)
+		return g_strdup_printf("[%s]:%u", host, port);
+	return g_strdup_printf("%s:%u", host, port);
+}
+
+/* Files one line per request in the event log, keyed by the client. */
+static void
+request_log(PxedHttpRequest *req, gboolean complete)
+{
+	PxedHttp *self = req->self;
+	gint64 ms = (g_get_monotonic_time() - req->started) / 1000;
+	g_autofree char *path = NULL;
+
+	if (req->logged)
+		return;
+	req->logged = TRUE;
+	self->n_requests++;
+	if (req->status / 100 < G_N_ELEMENTS(self->n_status))
+		self->n_status[req->status / 100]++;
+	self->bytes_sent += req->sent;
+	if (!complete)
+		self->n_aborted++;
+	/* The path as sent is percent-encoded ASCII; bound it all the same. */
+	path = g_utf8_make_valid(req->path != NULL ? req->path : "-", -1);
+	if (strlen(path) > HTTP_MAX_PATH_LOG)
+		path[HTTP_MAX_PATH_LOG] = '\0';
+	pxed_context_event(self->ctx, req->client, self->name, "request",
+			   "%s %s %u bytes=%" G_GUINT64_FORMAT " ms=%" G_GINT64_FORMAT "%s",
+			   req->method != NULL ? req->method : "-", path, req->status, req->sent,
+			   ms, complete ? "" : " aborted");
+}
+
+/* ---- responses ---- */
+
+static void
+respond_status(SoupServerMessage *msg, guint status)
+{
+	PxedHttpRequest *req = request_get(msg);
+	const char *phrase = soup_status_get_phrase(status);
+	g_autofree char *body = g_strdup_printf("%u %s\n", status, phrase);
+	gsize len = strlen(body);
+
+	soup_server_message_set_status(msg, status, NULL);
+	soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_TAKE,
+					 g_steal_pointer(&body), len);
+	if (req != NULL)
+		req->status = status;
+}
+
+/* RFC 9112 §9.3: HTTP/1.1 persists unless either side says "close"; HTTP/1.0
+ * only when the client asked for keep-alive, which we then confirm (§C.2.2). */
+static gboolean
+message_keepalive(PxedHttp *self, SoupServerMessage *msg)
+{
+	SoupMessageHeaders *request_headers = soup_server_message_get_request_headers(msg);
+	SoupMessageHeaders *response_headers = soup_server_message_get_response_headers(msg);
+
+	if (self->stopping ||
+	    soup_message_headers_header_contains(request_headers, "Connection", "close") ||
+	    soup_message_headers_header_contains(response_headers, "Connection", "close"))
+		return FALSE;
+	if (soup_server_message_get_http_version(msg) == SOUP_HTTP_1_0)
+		return soup_message_headers_header_contains(request_headers, "Connection",
+							    "keep-alive");
+	return TRUE;
+}
+
+/* Ends a body that cannot be finished (the file went away under us): the
+ * status line is already out, so the only honest signal left is to close the
+ * connection before Content-Length is reached (RFC 9112 §6.3). */
+static void
+message_abort(SoupServerMessage *msg)
+{
+	g_autoptr(GIOStream) stream = NULL;
+
+	g_object_ref(msg);
+	stream = soup_server_message_steal_connection(msg);
+	if (stream != NULL)
+		g_io_stream_close(stream, NULL, NULL);
+	g_object_unref(msg);
+}
+
+/* ::wrote-chunk: feeds libsoup the next piece of the file. */
+static gboolean
+request_append_chunk(PxedHttpRequest *req)
+{
+	SoupMessageBody *body = soup_server_message_get_response_body(req->msg);
+	gsize want = (gsize)MIN((guint64)CHUNK_SIZE, req->remaining);
+	g_autofree guint8 *buf = NULL;
+	g_autoptr(GError) error = NULL;
+	gssize got;
+
+	if (want == 0) {
+		soup_message_body_complete(body);
+		return TRUE;
+	}
+	buf = g_malloc(want);
+	got = pxed_file_read_at(req->file, req->offset, buf, want, &error);
+	if (got <= 0) {
+		g_warning("%s: reading at %" G_GUINT64_FORMAT ": %s", req->path, req->offset,
+			  error != NULL ? error->message : "the file shrank");
+		return FALSE;
+	}
+	req->offset += (guint64)got;
+	req->remaining -= (guint64)got;
+	soup_message_body_append_take(body, g_steal_pointer(&buf), (gsize)got);
+	if (req->remaining == 0)
+		soup_message_body_complete(body);
+	return TRUE;
+}
+
+static void
+on_wrote_chunk(SoupServerMessage *msg, PxedHttpRequest *req)
+{
+	if (req->remaining == 0)
+		return;
+	if (!request_append_chunk(req)) {
+		request_log(req, FALSE);
+		message_abort(msg);
+	}
+}
+
+static void
+on_wrote_body_data(SoupServerMessage *msg, guint chunk_size, PxedHttpRequest *req)
+{
+	req->sent += chunk_size;
+}
+
+/* ---- the sendfile path ---- */
+
+static void
+transfer_free(PxedHttpTransfer *t)
+{
+	if (t->source != NULL) {
+		g_source_destroy(t->source);
+		g_source_unref(t->source);
+	}
+	if (t->conn != NULL)
+		g_io_stream_close(G_IO_STREAM(t->conn), NULL, NULL);
+	g_clear_object(&t->conn);
+	g_clear_object(&t->local);
+	g_clear_object(&t->remote);
+	g_clear_pointer(&t->req, request_free);
+	g_free(t);
+}
+
+/* The body is out: the connection goes back to libsoup for the next request,
+ * or is closed. */
+static void
+transfer_finish(PxedHttpTransfer *t, gboolean complete)
+{
+	PxedHttp *self = t->self;
+
+	request_log(t->req, complete);
+	if (complete && t->req->keepalive) {
+		g_autoptr(GError) error = NULL;
+		GMainContext *context = pxed_context_get_main_context(self->ctx);
+
+		/* libsoup attaches the connection's sources to the thread-default
+		 * context. */
+		g_main_context_push_thread_default(context);
+		if (!soup_server_accept_iostream(self->server, G_IO_STREAM(t->conn), t->local,
+						 t->remote, &error))
+			g_debug("cannot hand the connection back: %s", error->message);
+		else
+			g_clear_object(&t->conn); /* the server's now */
+		g_main_context_pop_thread_default(context);
+	}
+	g_hash_table_remove(self->transfers, t); /* frees: closes what is still ours */
+}
+
+static gboolean
+transfer_pump(GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+	PxedHttpTransfer *t = user_data;
+	PxedHttpRequest *req = t->req;
+	int out_fd = g_socket_get_fd(t->socket);
+	int in_fd = pxed_file_get_fd(req->file);
+	guint64 budget = SENDFILE_SLICE;
+
+	while (req->remaining > 0 && budget > 0) {
+		off_t offset = (off_t)req->offset;
+		gsize count = (gsize)MIN(req->remaining, budget);
+		ssize_t n = sendfile(out_fd, in_fd, &offset, count);
+
+		if (n > 0) {
+			req->offset += (guint64)n;
+			req->remaining -= (guint64)n;
+			req->sent += (guint64)n;
+			budget -= (guint64)n;
+			t->last_progress = g_get_monotonic_time();
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* The socket source wakes us when writable, or after the
+			 * socket's timeout (idle-timeout) without progress. */
+			gint64 idle = g_get_monotonic_time() - t->last_progress;
+			if (idle >= (gint64)t->self->idle_timeout * G_USEC_PER_SEC - 100000) {
+				g_debug("%s: client stopped reading for %us, closing", req->path,
+					t->self->idle_timeout);
+				g_clear_pointer(&t->source, g_source_unref);
+				transfer_finish(t, FALSE);
+				return G_SOURCE_REMOVE;
+			}
+			return G_SOURCE_CONTINUE;
+		}
+		if (n < 0 && errno != EPIPE && errno != ECONNRESET)
+			g_warning("%s: sendfile: %s", req->path, g_strerror(errno));
+		else if (n == 0)
+			g_warning("%s: the file shrank while being sent", req->path);
+		g_clear_pointer(&t->source, g_source_unref);
+		transfer_finish(t, FALSE);
+		return G_SOURCE_REMOVE;
+	}
+	if (req->remaining > 0)
+		return G_SOURCE_CONTINUE; /* budget spent: let the others run */
+	g_clear_pointer(&t->source, g_source_unref);
+	transfer_finish(t, TRUE);
+	return G_SOURCE_REMOVE;
+}
+
+/* The GSocketConnection under whatever libsoup wrapped it in. */
+static GSocketConnection *
+find_socket_connection(GIOStream *stream)
+{
+	for (guint depth = 0; stream != NULL && depth < 8; depth++) {
+		g_autoptr(GIOStream) base = NULL;
+
+		if (G_IS_TLS_CONNECTION(stream))
+			return NULL; /* sendfile cannot encrypt */
+		if (G_IS_SOCKET_CONNECTION(stream))
+			return G_SOCKET_CONNECTION(g_object_ref(stream));
+		if (g_object_class_find_property(G_OBJECT_GET_CLASS(stream), "base-iostream") ==
+		    NULL)
+			return NULL;
+		g_object_get(stream, "base-iostream", &base, NULL);
+		/* @stream stays alive through its owner while we walk down */
+		stream = base;
+		if (G_IS_SOCKET_CONNECTION(stream))
+			return G_SOCKET_CONNECTION(g_object_ref(stream));
+	}
+	return NULL;
+}
+
+/* ::wrote-headers: the response head is on the wire; the body is ours. */
+static void
+on_wrote_headers_sendfile(SoupServerMessage *msg, PxedHttpRequest *unused)
+{
+	PxedHttpRequest *req = g_object_steal_data(G_OBJECT(msg), REQUEST_KEY);
+	PxedHttp *self = req->self;
+	g_autoptr(GIOStream) stream = NULL;
+	PxedHttpTransfer *t = g_new0(PxedHttpTransfer, 1);
+	GSocketAddress *local = soup_server_message_get_local_address(msg);
+	GSocketAddress *remote = soup_server_message_get_remote_address(msg);
+
+	t->self = self;
+	t->req = req;
+	t->local = local != NULL ? g_object_ref(local) : NULL;
+	t->remote = remote != NULL ? g_object_ref(remote) : NULL;
+	req->keepalive = message_keepalive(self, msg) && t->local != NULL && t->remote != NULL;
+	g_hash_table_add(self->transfers, t);
+
+	g_object_ref(msg);
+	stream = soup_server_message_steal_connection(msg);
+	g_object_unref(msg);
+	req->msg = NULL;
+	if (stream != NULL)
+		t->conn = find_socket_connection(stream);
+	if (t->conn == NULL) {
+		g_warning("%s: cannot take the connection over", req->path);
+		if (stream != NULL)
+			g_io_stream_close(stream, NULL, NULL);
+		transfer_finish(t, FALSE);
+		return;
+	}
+	t->socket = g_socket_connection_get_socket(t->conn);
+	t->last_progress = g_get_monotonic_time();
+	t->source = g_socket_create_source(t->socket, G_IO_OUT, NULL);
+	g_source_set_callback(t->source, G_SOURCE_FUNC(transfer_pump), t, NULL);
+	g_source_attach(t->source, pxed_context_get_main_context(self->ctx));
+}
+
+/* ---- request handling ---- */
+
+static void
+respond_file(PxedHttp *self, SoupServerMessage *msg, PxedHttpRequest *req, PxedFile *file)
+{
+	SoupMessageHeaders *request_headers = soup_server_message_get_request_headers(msg);
+	SoupMessageHeaders *response_headers = soup_server_message_get_response_headers(msg);
+	gboolean is_get = soup_server_message_get_method(msg) == SOUP_METHOD_GET;
+	guint64 size = pxed_file_get_size(file);
+	gint64 mtime = pxed_file_get_mtime(file);
+	const char *etag = pxed_file_get_etag(file);
+	g_autofree char *last_modified = pxed_http_format_date(mtime);
+	PxedHttpPreconditions pre = {
+		.if_match = soup_message_headers_get_one(request_headers, "If-Match"),
+		.if_unmodified_since =
+			soup_message_headers_get_one(request_headers, "If-Unmodified-Since"),
+		.if_none_match = soup_message_headers_get_list(request_headers, "If-None-Match"),
+		.if_modified_since =
+			soup_message_headers_get_one(request_headers, "If-Modified-Since"),
+	};
+	guint64 start = 0, end = size > 0 ? size - 1 : 0, length = size;
+	guint status = SOUP_STATUS_OK;
+	GBytes *bytes;
+
+	/* libsoup must not apply Range on its own (it would, on a complete
+	 * in-memory 200 body): the body is never accumulated. */
+	soup_message_body_set_accumulate(soup_server_message_get_response_body(msg), FALSE);
+
+	/* RFC 9110 §8.8.2, §8.8.3, §14.3: validators and range support on 200,
+	 * 206 and 304 alike. */
+	soup_message_headers_replace(response_headers, "Last-Modified", last_modified);
+	if (etag != NULL)
+		soup_message_headers_replace(response_headers, "ETag", etag);
+	soup_message_headers_replace(response_headers, "Accept-Ranges", "bytes");
+
+	switch (pxed_http_evaluate_conditions(&pre, etag != NULL ? etag : "", mtime)) {
+	case PXED_HTTP_CONDITION_NOT_MODIFIED:
+		/* RFC 9110 §15.4.5: no content; a Content-Length, if any, must be
+		 * the one a 200 would carry (§8.6) — never libsoup's default 0. */
+		soup_server_message_set_status(msg, SOUP_STATUS_NOT_MODIFIED, NULL);
+		soup_message_headers_set_content_length(response_headers, (goffset)size);
+		req->status = SOUP_STATUS_NOT_MODIFIED;
+		return;
+	case PXED_HTTP_CONDITION_PRECONDITION_FAILED:
+		respond_status(msg, SOUP_STATUS_PRECONDITION_FAILED);
+		return;
+	case PXED_HTTP_CONDITION_PROCEED:
+		break;
+	}
+
+	/* RFC 9110 §14.2: Range applies to GET only, and only if If-Range (when
+	 * present) still matches the representation. */
+	if (is_get &&
+	    pxed_http_if_range_matches(soup_message_headers_get_one(request_headers, "If-Range"),
+				       etag != NULL ? etag : "", mtime)) {
+		switch (pxed_http_parse_range(
+			soup_message_headers_get_one(request_headers, "Range"), size, &start,
+			&end)) {
+		case PXED_HTTP_RANGE_SATISFIABLE:
+			status = SOUP_STATUS_PARTIAL_CONTENT;
+			length = end - start + 1;
+			/* §14.4: Content-Range: bytes first-last/complete-length */
+			soup_message_headers_set_content_range(response_headers, (goffset)start,
+							       (goffset)end, (goffset)size);
+			break;
+		case PXED_HTTP_RANGE_UNSATISFIABLE: {
+			/* §15.5.17: 416 with Content-Range: bytes * / length */
+			g_autofree char *cr = g_strdup_printf("bytes */%" G_GUINT64_FORMAT, size);
+			respond_status(msg, SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE);
+			soup_message_headers_replace(response_headers, "Content-Range", cr);
+			return;
+		}
+		case PXED_HTTP_RANGE_NONE:
+			start = 0;
+			break;
+		}
+	}
+
+	soup_server_message_set_status(msg, status, NULL);
+	req->status = status;
+	soup_message_headers_set_content_type(response_headers, pxed_file_get_content_type(file),
+					      NULL);
+	/* Always a Content-Length (RFC 9110 §8.6): iPXE is much slower on bodies
+	 * of unknown length. For HEAD it announces what GET would send. */
+	soup_message_headers_set_content_length(response_headers, (goffset)length);
+	if (!is_get || length == 0)
+		return;
+
+	req->file = pxed_file_ref(file);
+	req->offset = start;
+	req->remaining = length;
+	req->keepalive = message_keepalive(self, msg);
+	g_signal_connect(msg, "wrote-body-data", G_CALLBACK(on_wrote_body_data), req);
+
+	bytes = pxed_file_get_bytes(file);
+	if (bytes != NULL) {
+		g_autoptr(GBytes) part = g_bytes_new_from_bytes(bytes, (gsize)start, (gsize)length);
+		SoupMessageBody *body = soup_server_message_get_response_body(msg);
+
+		soup_message_body_append_bytes(body, part);
+		soup_message_body_complete(body);
+		req->remaining = 0;
+		return;
+	}
+	if (self->use_sendfile && self->tls_certificate == NULL && pxed_file_get_fd(file) >= 0 &&
+	    length >= SENDFILE_MIN) {
+		g_signal_connect(msg, "wrote-headers", G_CALLBACK(on_wrote_headers_sendfile), req);
+		return;
+	}
+	/* Advise the kernel of a sequential read: readahead keeps the pread()s
+	 * below from waiting on the disk. */
+	(void)posix_fadvise(pxed_file_get_fd(file), (off_t)start, (off_t)length,
+			    POSIX_FADV_SEQUENTIAL);
+	g_signal_connect(msg, "wrote-chunk", G_CALLBACK(on_wrote_chunk), req);
+	if (!request_append_chunk(req))
+		respond_status(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR);
+}
+
+static void
+handle_request(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+	       gpointer user_data)
+{
+	PxedHttp *self = user_data;
+	PxedHttpRequest *req = request_get(msg);
+	const char *method = soup_server_message_get_method(msg);
+	g_autoptr(GError) error = NULL;
+	g_autofree char *decoded = NULL;
+	g_autoptr(PxedFile) file = NULL;
+
+	if (req == NULL) {
+		respond_status(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR);
+		return;
+	}
+	/* RFC 9110 §9.1: GET and HEAD are all a file server needs; §15.5.6:
+	 * anything else is 405 with the methods that are allowed. */
+	if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
+		soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
+					     "GET, HEAD");
+		respond_status(msg, SOUP_STATUS_METHOD_NOT_ALLOWED);
+		return;
+	}
+	decoded = pxed_http_decode_path(path, &error);
+	if (decoded != NULL)
+		file = pxed_context_open_file(self->ctx, PXED_VIA_HTTP, req->client, decoded, query,
+					      &error);
+	if (file == NULL) {
+		guint status = pxed_http_status_for_error(error);
+		/* The reason goes to the log, never to the client. */
+		if (status == SOUP_STATUS_INTERNAL_SERVER_ERROR)
+			g_warning("%s %s: %s", method, req->path,
+				  error != NULL ? error->message : "no file and no error");
+		else
+			g_debug("%s %s: %u: %s", method, req->path, status,
+				error != NULL ? error->message : "");
+		respond_status(msg, status);
+		return;
+	}
+	respond_file(self, msg, req, file);
+}
+
+/* Called once the request head is in, before any request body is read. */
+static void
+handle_early(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+	     gpointer user_data)
+{
+	PxedHttp *self = user_data;
+	PxedHttpRequest *req = request_get(msg);
+	GUri *uri = soup_server_message_get_uri(msg);
+
+	/* A request body is never used: never keep one in memory. */
+	soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
+	if (req == NULL)
+		return;
+	req->started = g_get_monotonic_time();
+	g_free(req->method);
+	req->method = g_strdup(soup_server_message_get_method(msg));
+	g_free(req->path);
+	req->path =
+		g_strdup(uri != NULL && g_uri_get_path(uri)[0] != '\0' ? g_uri_get_path(uri) : "/");
+	g_clear_pointer(&req->client, pxed_client_unref);
+	req->client = pxed_http_client_from_query(
+		query, peer_address(soup_server_message_get_remote_address(msg)));
+	if (self->stopping)
+		soup_message_headers_replace(soup_server_message_get_response_headers(msg),
+					     "Connection", "close");
+	else if (soup_server_message_get_http_version(msg) == SOUP_HTTP_1_0 &&
+		 soup_message_headers_header_contains(soup_server_message_get_request_headers(msg),
+						      "Connection", "keep-alive"))
+		soup_message_headers_replace(soup_server_message_get_response_headers(msg),
+					     "Connection", "keep-alive");
+}
+
+/* ---- connections ---- */
+
+static void
+on_socket_gone(gpointer user_data, GObject *where_the_socket_was)
+{
+	PxedHttp *self = user_data;
+	g_hash_table_remove(self->sockets, where_the_socket_was);
+}
+
+/* SoupServer::request-started: every request, including the first one of a
+ * connection, which is where connections are counted and limited. */
+static void
+on_request_started(SoupServer *server, SoupServerMessage *msg, PxedHttp *self)
+{
+	PxedHttpRequest *req = g_new0(PxedHttpRequest, 1);
+	GSocket *socket;
+
+	req->self = self;
+	req->msg = msg;
+	req->started = g_get_monotonic_time();
+	g_object_set_data_full(G_OBJECT(msg), REQUEST_KEY, req, (GDestroyNotify)request_free);
+
+	/* Connections handed back after a sendfile body have no GSocket here;
+	 * they were counted when first accepted. */
+	socket = soup_server_message_get_socket(msg);
+	if (socket == NULL || g_hash_table_contains(self->sockets, socket))
+		return;
+	g_hash_table_add(self->sockets, socket);
+	g_object_weak_ref(G_OBJECT(socket), on_socket_gone, self);
+	/* A peer that neither sends nor reads for idle-timeout seconds loses
+	 * its connection: GSocket fails any wait that long with TIMED_OUT. */
+	g_socket_set_timeout(socket, self->idle_timeout);
+	if (g_hash_table_size(self->sockets) > self->max_connections) {
+		/* libsoup 3.2 has accepted already; RFC 9110 §15.6.4: 503, and
+		 * the connection closes once it is sent. */
+		SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+		self->n_refused++;
+		respond_status(msg, SOUP_STATUS_SERVICE_UNAVAILABLE);
+		soup_message_headers_replace(headers, "Retry-After", "1");
+		soup_message_headers_replace(headers, "Connection", "close");
+		g_debug("connection refused: %u open, max-connections=%u",
+			g_hash_table_size(self->sockets), self->max_connections);
+	}
+}
+
+static void
+on_request_finished(SoupServer *server, SoupServerMessage *msg, PxedHttp *self)
+{
+	PxedHttpRequest *req = request_get(msg);
+
+	if (req == NULL)
+		return;
+	req->status = soup_server_message_get_status(msg);
+	request_log(req, TRUE);
+}
+
+static void
+on_request_aborted(SoupServer *server, SoupServerMessage *msg, PxedHttp *self)
+{
+	PxedHttpRequest *req = request_get(msg);
+
+	if (req == NULL)
+		return;
+	if (req->status == 0)
+		req->status = soup_server_message_get_status(msg);
+	request_log(req, FALSE);
+}
+
+static GSocket *
+listen_socket_new(GInetSocketAddress *address, GError **error)
+{
+	GSocketFamily family = g_socket_address_get_family(G_SOCKET_ADDRESS(address));
+	g_autoptr(GSocket) socket = NULL;
+	g_autofree char *text = format_address(G_SOCKET_ADDRESS(address));
+
+	socket = g_socket_new(family, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+	if (socket == NULL) {
+		g_prefix_error(error, "%s: ", text);
+		return NULL;
+	}
+	/* So that "0.0.0.0:80;[::]:80" binds both families side by side. */
+	if (family == G_SOCKET_FAMILY_IPV6)
+		g_socket_set_option(socket, IPPROTO_IPV6, IPV6_V6ONLY, 1, NULL);
+	g_socket_set_listen_backlog(socket, LISTEN_BACKLOG);
+	if (!g_socket_bind(socket, G_SOCKET_ADDRESS(address), TRUE, error) ||
+	    !g_socket_listen(socket, error)) {
+		g_prefix_error(error, "cannot listen on %s: ", text);
+		return NULL;
+	}
+	return g_steal_pointer(&socket);
+}
+
+/* ---- the plugin ---- */
+
+static void
+http_instance_free(gpointer data)
+{
+	PxedHttp *self = data;
+	GHashTableIter iter;
+	gpointer socket;
+
+	if (self == NULL)
+		return;
+	if (self->transfers != NULL)
+		g_hash_table_remove_all(self->transfers);
+	if (self->server != NULL) {
+		g_signal_handlers_disconnect_by_data(self->server, self);
+		soup_server_disconnect(self->server);
+		g_clear_object(&self->server);
+	}
+	if (self->sockets != NULL) {
+		g_hash_table_iter_init(&iter, self->sockets);
+		while (g_hash_table_iter_next(&iter, &socket, NULL))
+			g_object_weak_unref(G_OBJECT(socket), on_socket_gone, self);
+		g_hash_table_unref(self->sockets);
+	}
+	g_clear_pointer(&self->transfers, g_hash_table_unref);
+	g_clear_pointer(&self->listen_sockets, g_ptr_array_unref);
+	g_clear_pointer(&self->listen, g_ptr_array_unref);
+	g_clear_object(&self->tls_certificate);
+	g_free(self->base_url);
+	g_free(self->name);
+	g_free(self);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedHttp, http_instance_free)
+
+static gpointer
+http_instance_new(PxedInstance *instance, GError **error)
+{
+	g_autoptr(PxedHttp) self = g_new0(PxedHttp, 1);
+	g_autofree char *cert = NULL;
+	g_autofree char *key = NULL;
+
+	self->instance = instance;
+	self->ctx = pxed_instance_get_context(instance);
+	self->name = g_strdup(pxed_instance_get_name(instance));
+	self->listen = pxed_instance_get_listen(instance, "listen");
+	self->base_url = pxed_instance_get_string(instance, "base-url");
+	self->max_connections = (guint)pxed_instance_get_int(instance, "max-connections");
+	self->idle_timeout = (guint)pxed_instance_get_int(instance, "idle-timeout");
+	self->use_sendfile = pxed_instance_get_boolean(instance, "sendfile");
+	cert = pxed_instance_get_path(instance, "tls-certificate");
+	key = pxed_instance_get_path(instance, "tls-key");
+
+	if (self->listen == NULL || self->listen->len == 0) {
+		g_set_error_literal(error, PXED_ERROR, PXED_ERROR_INVALID,
+				    "listen: no address to listen on");
+		return NULL;
+	}
+	if ((cert == NULL) != (key == NULL)) {
+		g_set_error_literal(error, PXED_ERROR, PXED_ERROR_INVALID,
+				    "tls-certificate and tls-key must be set together");
+		return NULL;
+	}
+	if (cert != NULL) {
+		if (!g_tls_backend_supports_tls(g_tls_backend_get_default())) {
+			g_set_error_literal(error, PXED_ERROR, PXED_ERROR_INVALID,
+					    "tls-certificate: GIO has no TLS backend "
+					    "(install glib-networking)");
+			return NULL;
+		}
+		self->tls_certificate = g_tls_certificate_new_from_files(cert, key, error);
+		if (self->tls_certificate == NULL) {
+			g_prefix_error(error, "tls-certificate: ");
+			return NULL;
+		}
+	}
+	self->sockets = g_hash_table_new(NULL, NULL);
+	self->transfers = g_hash_table_new_full(NULL, NULL, (GDestroyNotify)transfer_free, NULL);
+	self->listen_sockets = g_ptr_array_new_with_free_func(g_object_unref);
+	return g_steal_pointer(&self);
+}
+
+/* base-url when not configured: the first listen address that a client can
+ * reach, else this host's name. */
+static char *
+derive_base_url(PxedHttp *self)
+{
+	const char *scheme = self->tls_certificate != NULL ? "https" : "http";
+	guint16 default_port = self->tls_certificate != NULL ? 443 : 80;
+
+	for (guint i = 0; i < self->listen_sockets->len; i++) {
+		g_autoptr(GSocketAddress) local = g_socket_get_local_address(
+			g_ptr_array_index(self->listen_sockets, i), NULL);
+		GInetAddress *addr;
+		guint16 port;
+		g_autofree char *host = NULL;
+
+		if (local == NULL)
+			continue;
+		addr = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(local));
+		port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local));
+		if (g_inet_address_get_is_any(addr)) {
+			host = g_strdup(g_get_host_name());
+		} else {
+			g_autofree char *text = g_inet_address_to_string(addr);
+			host = g_inet_address_get_family(addr) == G_SOCKET_FAMILY_IPV6
+				       ? g_strdup_printf("[%s]", text)
+				       : g_steal_pointer(&text);
+		}
+		if (port == default_port)
+			return g_strdup_printf("%s://%s", scheme, host);
+		return g_strdup_printf("%s://%s:%u", scheme, host, port);
+	}
+	return NULL;
+}
+
+static gboolean
+http_start(gpointer data, GError **error)
+{
+	PxedHttp *self = data;
+	GMainContext *context = pxed_context_get_main_context(self->ctx);
+	g_autofree char *server_header = g_strdup_printf("pxed/%s", PXED_VERSION);
+	gboolean ok = TRUE;
+
+	/* SoupServer attaches its sources to the thread-default context. */
+	g_main_context_push_thread_default(context);
+	self->server =
+		g_object_new(SOUP_TYPE_SERVER, "server-header", server_header,
+			     /* the path is decoded here, once (see
+			      * pxed_http_decode_path()) */
+			     "raw-paths", TRUE, "tls-certificate", self->tls_certificate, NULL);
+	g_signal_connect(self->server, "request-started", G_CALLBACK(on_request_started), self);
+	g_signal_connect(self->server, "request-finished", G_CALLBACK(on_request_finished), self);
+	g_signal_connect(self->server, "request-aborted", G_CALLBACK(on_request_aborted), self);
+	soup_server_add_early_handler(self->server, NULL, handle_early, self, NULL);
+	soup_server_add_handler(self->server, NULL, handle_request, self, NULL);
+
+	for (guint i = 0; ok && i < self->listen->len; i++) {
+		g_autoptr(GSocket) socket =
+			listen_socket_new(g_ptr_array_index(self->listen, i), error);
+		g_autoptr(GSocketAddress) local = NULL;
+		g_autofree char *text = NULL;
+
+		if (socket == NULL) {
+			ok = FALSE;
+			break;
+		}
+		if (!soup_server_listen_socket(
+			    self->server, socket,
+			    self->tls_certificate != NULL ? SOUP_SERVER_LISTEN_HTTPS : 0, error)) {
+			ok = FALSE;
+			break;
+		}
+		g_ptr_array_add(self->listen_sockets, g_object_ref(socket));
+		local = g_socket_get_local_address(socket, error);
+		if (local == NULL) {
+			ok = FALSE;
+			break;
+		}
+		text = format_address(local);
+		/* The bound address is the last token: tests read the port. */
+		pxed_context_event(self->ctx, NULL, self->name, "listening", "%s%s",
+				   self->tls_certificate != NULL ? "tls " : "", text);
+	}
+	g_main_context_pop_thread_default(context);
+	if (!ok)
+		return FALSE;
+	if (self->base_url == NULL)
+		self->base_url = derive_base_url(self);
+	g_info("%s: base-url %s, max-connections=%u, idle-timeout=%us%s", self->name,
+	       self->base_url != NULL ? self->base_url : "(none)", self->max_connections,
+	       self->idle_timeout, self->use_sendfile ? ", sendfile" : "");
+	return TRUE;
+}
+
+static void
+http_stop(gpointer data)
+{
+	PxedHttp *self = data;
+
+	/* New connections are refused (shutdown wakes libsoup's accept source,
+	 * which then lets go); requests in flight finish, then their
+	 * connections close. */
+	self->stopping = TRUE;
+	for (guint i = 0; self->listen_sockets != NULL && i < self->listen_sockets->len; i++)
+		g_socket_shutdown(g_ptr_array_index(self->listen_sockets, i), TRUE, FALSE, NULL);
+	pxed_context_event(
+		self->ctx, NULL, self->name, "stopped",
+		"requests=%" G_GUINT64_FORMAT " 2xx=%" G_GUINT64_FORMAT " 3xx=%" G_GUINT64_FORMAT
+		" 4xx=%" G_GUINT64_FORMAT " 5xx=%" G_GUINT64_FORMAT " refused=%" G_GUINT64_FORMAT
+		" aborted=%" G_GUINT64_FORMAT " bytes=%" G_GUINT64_FORMAT,
+		self->n_requests, self->n_status[2], self->n_status[3], self->n_status[4],
+		self->n_status[5], self->n_refused, self->n_aborted, self->bytes_sent);
+}
+
+static const PxedKey http_keys[] = {
+	{.name = "listen",
+	 .type = PXED_KEY_LISTEN,
+	 .default_value = "0.0.0.0:80",
+	 .description = "addresses to listen on: ADDRESS:PORT;[IPV6]:PORT"},
+	{.name = "base-url",
+	 .type = PXED_KEY_STRING,
+	 .description = "how clients reach this server; default: from the first listen address"},
+	{.name = "max-connections",
+	 .type = PXED_KEY_INT,
+	 .default_value = "1024",
+	 .min = 1,
+	 .max = 1000000,
+	 .description = "open connections at most; more are answered 503"},
+	{.name = "idle-timeout",
+	 .type = PXED_KEY_INT,
+	 .default_value = "60",
+	 .min = 1,
+	 .max = 86400,
+	 .description = "seconds a connection may wait on its peer before it is closed"},
+	{.name = "tls-certificate",
+	 .type = PXED_KEY_FILE,
+	 .description = "PEM certificate (chain): serve HTTPS; needs tls-key"},
+	{.name = "tls-key",
+	 .type = PXED_KEY_FILE,
+	 .description = "PEM private key of tls-certificate"},
+	{.name = "sendfile",
+	 .type = PXED_KEY_BOOLEAN,
+	 .default_value = "true",
+	 .description = "send plain-HTTP file bodies with sendfile(2)"},
+	{.name = NULL},
+};
+
+PXED_PLUGIN_DEFINE(.kind = PXED_PLUGIN_KIND_PROTOCOL, .name = "http",
+		   .description = "HTTP/HTTPS file server for iPXE and UEFI HTTP Boot (libsoup 3)",
+		   .version = PXED_VERSION, .license = "LGPL-2.1-or-later", .keys = http_keys,
+		   .instance_new = http_instance_new, .instance_free = http_instance_free,
+		   .start = http_start, .stop = http_stop);
