@@ -89,8 +89,13 @@ pxed_loader_open_file(const char *path, const char *expected_name, GError **erro
 	 * a stopped instance may still have sources pending on the main loop. */
 	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (handle == NULL) {
-		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_OPEN, "%s: %s", path,
-			    dlerror());
+		const char *why = dlerror();
+		/* dlerror() usually starts with the path already */
+		if (why != NULL && g_str_has_prefix(why, path))
+			g_set_error_literal(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_OPEN, why);
+		else
+			g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_OPEN, "%s: %s",
+				    path, why);
 		return NULL;
 	}
 	plugin = dlsym(handle, PXED_PLUGIN_SYMBOL);

@@ -29,6 +29,11 @@ set_errno_error(int err, const char *relative, GError **error)
 		g_set_error(error, PXED_ERROR, PXED_ERROR_DENIED, "%s: too many symlinks",
 			    relative);
 		break;
+	case ENXIO: /* a socket, or a device with nothing behind it */
+	case ENODEV:
+		g_set_error(error, PXED_ERROR, PXED_ERROR_DENIED, "%s: not a regular file",
+			    relative);
+		break;
 	case EACCES:
 	case EPERM:
 		g_set_error(error, PXED_ERROR, PXED_ERROR_DENIED, "%s: permission denied",
@@ -80,7 +85,10 @@ pxed_static_open(int root_fd, const char *root_path, const char *relative,
 			.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 		};
 		fd = (int)syscall(SYS_openat2, root_fd, relative, &how, sizeof(how));
-		if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		/* ENOSYS/EPERM: no openat2 here. EXDEV also covers absolute symlinks,
+		 * which RESOLVE_BENEATH refuses even when they point inside the
+		 * root: let the canonical-path check decide those. */
+		if (fd < 0 && (errno == ENOSYS || errno == EPERM || errno == EXDEV))
 			fd = open_checked(root_path, relative, error);
 		else if (fd < 0)
 			return set_errno_error(errno, relative, error);
