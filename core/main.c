@@ -314,6 +314,19 @@ main(int argc, char **argv)
 		fprintf(stderr, "pxed: --path and --via go with --explain\n");
 		return 2;
 	}
+	if (explain_client != NULL) {
+		/* bad words on the command line are found before any configuration */
+		g_autoptr(PxedClient) probe = pxed_client_new_from_string(explain_client, &error);
+		if (probe == NULL) {
+			fprintf(stderr, "pxed: --explain: %s\n", error->message);
+			return 2;
+		}
+		if (explain_via != NULL && !g_str_equal(explain_via, "tftp") &&
+		    !g_str_equal(explain_via, "http")) {
+			fprintf(stderr, "pxed: --via: '%s' is not tftp or http\n", explain_via);
+			return 2;
+		}
+	}
 	if (version) {
 		printf("pxed %s (plugin ABI %d.%d)\n", PXED_VERSION, PXED_ABI_MAJOR,
 		       PXED_ABI_MINOR);
