@@ -1,0 +1,24 @@
+# Sourced by tools/run-pxed and tools/run-tests: installs the Debian 12
+# packages the build and the tests need, if any is missing.
+
+PXED_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libsoup-3.0-dev
+libjson-glib-dev glib-networking"
+# Real clients and tools the integration tests drive.
+PXED_TEST_PACKAGES="curl tftp-hpa atftp openssl iproute2 python3"
+
+pxed_ensure_packages() {
+	local missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "missing Debian packages: ${missing[*]} (run as root to install them)" >&2
+		return 1
+	fi
+	echo "installing: ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2 &&
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
