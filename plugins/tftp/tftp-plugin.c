@@ -1,0 +1,1161 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * The tftp protocol plugin: listening sockets, one ephemeral socket per
+ * transfer, files from the core's `tftp` pipeline, events to the core's log.
+ * The protocol itself lives in tftp-packet.c (wire format) and tftp-session.c
+ * (the transfer state machine); this file moves datagrams between them and
+ * the kernel.
+ *
+ * Every transfer is one GSource on the core's main context that watches the
+ * transfer's socket and carries its timer as the source's ready time, so that
+ * re-arming the retransmission timer on each ACK is a field update rather than
+ * a new timeout source. Blocks are read with preadv() straight behind their
+ * headers in one buffer shared by all transfers of the instance, and a burst
+ * leaves in one sendmmsg(), with UDP segmentation offload when the kernel and
+ * the path allow it.
+ */
+
+#include <pxed/pxed.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tftp-packet.h"
+#include "tftp-session.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+/* Datagrams read from one socket per main loop turn, so that a flood on one
+ * socket cannot starve the others. */
+#define RX_BUDGET 64
+/* Large enough for any UDP datagram: nothing is ever truncated. */
+#define RX_SIZE 65536
+/* Shared transmit buffer: one burst at a time is laid out in it. */
+#define SCRATCH_SIZE (512 * 1024)
+/* UDP GSO: segments per send at most (UDP_MAX_SEGMENTS of older kernels) and
+ * the payload of one segmented send at most (below the 64 KiB IP limit). */
+#define GSO_MAX_SEGMENTS 64
+#define GSO_MAX_BYTES	 65000
+#define MAX_MSGS	 64
+
+typedef struct _TftpServer TftpServer;
+
+/* A peer's address and port: the key of a transfer (its TID, RFC 1350 §4). */
+typedef struct {
+	socklen_t len;
+	struct sockaddr_storage ss;
+} TftpPeer;
+
+/* The address a request arrived at, for binding the transfer's socket to
+ * it (multi-homed hosts: the client only accepts answers from there). */
+typedef struct {
+	gboolean valid;
+	int family;
+	struct in_addr v4;
+	struct in6_addr v6;
+	guint ifindex;
+} TftpLocal;
+
+typedef struct {
+	TftpServer *server;
+	GSocket *socket;
+	GSource *source;
+	int fd;
+	int family;
+	gboolean wildcard;
+	char *text;
+} TftpListener;
+
+struct _TftpServer {
+	gint refcount;
+	PxedContext *ctx;
+	GMainContext *main_context;
+	char *name;
+
+	GPtrArray *listen; /* GInetSocketAddress */
+	guint max_sessions;
+	guint timeout;
+	guint retries;
+	guint max_blksize;
+	guint max_windowsize;
+
+	GPtrArray *listeners;  /* TftpListener* */
+	GHashTable *transfers; /* TftpPeer* → TftpTransfer*, both owned by the transfer */
+	guint8 *scratch;
+	guint8 *rxbuf;
+
+	guint64 requests;
+	guint64 refused;
+	guint64 completed;
+	guint64 failed;
+	guint64 bad_packets;
+	guint64 unknown_tid;
+};
+
+typedef struct {
+	GSource source; /* first: the transfer is its own GSource */
+	TftpServer *server;
+	PxedTftpSession *session;
+	GSocket *socket;
+	int fd;
+	gpointer fd_tag;
+	GIOCondition events;
+	TftpPeer peer;
+	guint32 request_hash;
+	PxedClient *client;
+	char *path;	 /* escaped for logs */
+	char *peer_text; /* ADDRESS:PORT */
+	PxedTftpMode mode;
+	guint blksize;
+	guint windowsize;
+	guint64 size;
+	gint64 started_at;
+	gboolean gso;
+	guint gso_segments;
+	gboolean in_table;
+} TftpTransfer;
+
+static TftpServer *
+server_ref(TftpServer *self)
+{
+	self->refcount++;
+	return self;
+}
+
+static void
+server_unref(TftpServer *self)
+{
+	if (--self->refcount > 0)
+		return;
+	g_assert(self->listeners->len == 0);
+	g_ptr_array_unref(self->listeners);
+	g_ptr_array_unref(self->listen);
+	g_hash_table_unref(self->transfers);
+	g_clear_pointer(&self->main_context, g_main_context_unref);
+	g_free(self->scratch);
+	g_free(self->rxbuf);
+	g_free(self->name);
+	g_free(self);
+}
+
+/* ---- peers ---- */
+
+static guint
+peer_hash(gconstpointer key)
+{
+	const TftpPeer *p = key;
+	guint h = p->ss.ss_family;
+
+	if (p->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&p->ss;
+		h = h * 31 + a->sin_addr.s_addr;
+		h = h * 31 + a->sin_port;
+	} else if (p->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&p->ss;
+		for (guint i = 0; i < 16; i++)
+			h = h * 31 + a->sin6_addr.s6_addr[i];
+		h = h * 31 + a->sin6_port;
+		h = h * 31 + a->sin6_scope_id;
+	}
+	return h;
+}
+
+static gboolean
+peer_equal(gconstpointer a, gconstpointer b)
+{
+	const TftpPeer *x = a;
+	const TftpPeer *y = b;
+
+	if (x->ss.ss_family != y->ss.ss_family)
+		return FALSE;
+	if (x->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *p = (const struct sockaddr_in *)&x->ss;
+		const struct sockaddr_in *q = (const struct sockaddr_in *)&y->ss;
+		return p->sin_port == q->sin_port && p->sin_addr.s_addr == q->sin_addr.s_addr;
+	}
+	if (x->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *p = (const struct sockaddr_in6 *)&x->ss;
+		const struct sockaddr_in6 *q = (const struct sockaddr_in6 *)&y->ss;
+		return p->sin6_port == q->sin6_port && p->sin6_scope_id == q->sin6_scope_id &&
+		       memcmp(&p->sin6_addr, &q->sin6_addr, sizeof(p->sin6_addr)) == 0;
+	}
+	return FALSE;
+}
+
+static GInetAddress *
+peer_inet_address(const TftpPeer *peer)
+{
+	g_autoptr(GSocketAddress) address =
+		g_socket_address_new_from_native((gpointer)&peer->ss, peer->len);
+	if (address == NULL || !G_IS_INET_SOCKET_ADDRESS(address))
+		return NULL;
+	return g_object_ref(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(address)));
+}
+
+static char *
+socket_address_to_text(GSocketAddress *address)
+{
+	GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS(address);
+	g_autofree char *host = g_inet_address_to_string(g_inet_socket_address_get_address(inet));
+	guint16 port = g_inet_socket_address_get_port(inet);
+
+	if (g_inet_address_get_family(g_inet_socket_address_get_address(inet)) ==
+	    G_SOCKET_FAMILY_IPV6)
+		return g_strdup_printf("[%s]:%u", host, port);
+	return g_strdup_printf("%s:%u", host, port);
+}
+
+static char *
+peer_to_text(const TftpPeer *peer)
+{
+	g_autoptr(GSocketAddress) address =
+		g_socket_address_new_from_native((gpointer)&peer->ss, peer->len);
+	if (address == NULL || !G_IS_INET_SOCKET_ADDRESS(address))
+		return g_strdup("unknown");
+	return socket_address_to_text(address);
+}
+
+/* File names are client-chosen bytes: escaped before they reach a log line. */
+static char *
+escape_name(const char *name)
+{
+	g_autofree char *cut = g_strndup(name, 256);
+	return g_strescape(cut, NULL);
+}
+
+static guint32
+hash_bytes(const guint8 *buf, gsize len)
+{
+	guint32 h = 2166136261u; /* FNV-1a */
+	for (gsize i = 0; i < len; i++)
+		h = (h ^ buf[i]) * 16777619u;
+	return h;
+}
+
+/* ---- sending errors from a listening socket ---- */
+
+/* Refusals go out from the listening socket, from the address the request
+ * was sent to: no transfer (and no TID) exists yet, and a refusal must not
+ * cost a socket — least of all when the server is out of sessions. */
+static void
+listener_reply_error(TftpListener *listener, const TftpPeer *peer, const TftpLocal *local,
+		     guint16 code, const char *message)
+{
+	guint8 buf[512];
+	gsize len = pxed_tftp_packet_build_error(buf, sizeof(buf), code, message);
+	struct iovec iov = {buf, len};
+	union {
+		char v4[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		char v6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} control;
+	struct msghdr msg = {
+		.msg_name = (gpointer)&peer->ss,
+		.msg_namelen = peer->len,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+
+	memset(&control, 0, sizeof(control));
+	if (listener->wildcard && local->valid) {
+		struct cmsghdr *cmsg;
+		msg.msg_control = &control;
+		if (local->family == AF_INET) {
+			struct in_pktinfo info = {.ipi_spec_dst = local->v4};
+			msg.msg_controllen = CMSG_SPACE(sizeof(info));
+			cmsg = CMSG_FIRSTHDR(&msg);
+			cmsg->cmsg_level = IPPROTO_IP;
+			cmsg->cmsg_type = IP_PKTINFO;
+			cmsg->cmsg_len = CMSG_LEN(sizeof(info));
+			memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
+		} else {
+			struct in6_pktinfo info = {.ipi6_addr = local->v6,
+						   .ipi6_ifindex = local->ifindex};
+			msg.msg_controllen = CMSG_SPACE(sizeof(info));
+			cmsg = CMSG_FIRSTHDR(&msg);
+			cmsg->cmsg_level = IPPROTO_IPV6;
+			cmsg->cmsg_type = IPV6_PKTINFO;
+			cmsg->cmsg_len = CMSG_LEN(sizeof(info));
+			memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
+		}
+	}
+	if (len > 0 && sendmsg(listener->fd, &msg, MSG_DONTWAIT) < 0)
+		g_debug("%s: cannot send error %u: %s", listener->server->name, code,
+			g_strerror(errno));
+}
+
+/* ---- transfers ---- */
+
+static gssize
+transfer_transmit(gpointer user_data, const guint8 *buf, gsize stride, guint count, gsize len,
+		  GError **error)
+{
+	TftpTransfer *t = user_data;
+	guint done = 0;
+
+	while (done < count) {
+		struct mmsghdr msgs[MAX_MSGS];
+		struct iovec iovs[MAX_MSGS];
+		guint per_msg[MAX_MSGS];
+		guint nmsg = 0;
+		guint idx = done;
+		int r;
+
+		memset(msgs, 0, sizeof(msgs));
+		while (idx < count && nmsg < MAX_MSGS) {
+			guint n = t->gso ? MIN(t->gso_segments, count - idx) : 1;
+			gsize start = (gsize)idx * stride;
+			gsize end = idx + n == count ? len : start + (gsize)n * stride;
+
+			iovs[nmsg].iov_base = (gpointer)(buf + start);
+			iovs[nmsg].iov_len = end - start;
+			msgs[nmsg].msg_hdr.msg_name = &t->peer.ss;
+			msgs[nmsg].msg_hdr.msg_namelen = t->peer.len;
+			msgs[nmsg].msg_hdr.msg_iov = &iovs[nmsg];
+			msgs[nmsg].msg_hdr.msg_iovlen = 1;
+			per_msg[nmsg] = n;
+			idx += n;
+			nmsg++;
+		}
+		r = sendmmsg(t->fd, msgs, nmsg, MSG_DONTWAIT);
+		if (r < 0) {
+			int saved = errno;
+			if (saved == EINTR)
+				continue;
+			if (saved == EAGAIN || saved == EWOULDBLOCK)
+				return done;
+			if (saved == ENOBUFS) {
+				/* Dropped on the way out, like a loss on the wire:
+				 * the retransmission logic recovers, no busy loop. */
+				return count;
+			}
+			if (t->gso && (saved == EINVAL || saved == EIO || saved == EMSGSIZE)) {
+				/* The route's MTU or the device cannot segment:
+				 * send datagrams one by one from now on. */
+				int off = 0;
+				setsockopt(t->fd, SOL_UDP, UDP_SEGMENT, &off, sizeof(off));
+				t->gso = FALSE;
+				g_debug("%s: %s: segmentation offload off: %s", t->server->name,
+					t->peer_text, g_strerror(saved));
+				continue;
+			}
+			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved), "send: %s",
+				    g_strerror(saved));
+			return -1;
+		}
+		for (int i = 0; i < r; i++)
+			done += per_msg[i];
+		if ((guint)r < nmsg)
+			return done; /* the socket is full */
+	}
+	return done;
+}
+
+static void
+transfer_remove(TftpTransfer *t)
+{
+	if (t->in_table) {
+		g_hash_table_remove(t->server->transfers, &t->peer);
+		t->in_table = FALSE;
+	}
+}
+
+static void
+transfer_report(TftpTransfer *t, PxedTftpSessionState state)
+{
+	TftpServer *server = t->server;
+	PxedTftpSessionStats stats;
+	gint64 us = MAX(g_get_monotonic_time() - t->started_at, 1);
+	double seconds = (double)us / G_USEC_PER_SEC;
+
+	pxed_tftp_session_get_stats(t->session, &stats);
+	if (state == PXED_TFTP_SESSION_COMPLETE) {
+		server->completed++;
+		pxed_context_event(server->ctx, t->client, server->name, "transfer-complete",
+				   "file=%s bytes=%" G_GUINT64_FORMAT
+				   " duration=%.3fs rate=%.1fMB/s mode=%s blksize=%u windowsize=%u"
+				   " retransmits=%" G_GUINT64_FORMAT " timeouts=%u cwnd-min=%u"
+				   " peer=%s",
+				   t->path, stats.bytes, seconds, (double)stats.bytes / us,
+				   pxed_tftp_mode_to_string(t->mode), t->blksize, t->windowsize,
+				   stats.retransmits, stats.timeouts, stats.cwnd_min, t->peer_text);
+	} else {
+		const GError *error = pxed_tftp_session_get_error(t->session);
+		server->failed++;
+		pxed_context_event(server->ctx, t->client, server->name, "transfer-failed",
+				   "file=%s reason=\"%s\" bytes=%" G_GUINT64_FORMAT
+				   " duration=%.3fs retransmits=%" G_GUINT64_FORMAT " peer=%s",
+				   t->path, error != NULL ? error->message : "unknown", stats.bytes,
+				   seconds, stats.retransmits, t->peer_text);
+	}
+}
+
+static void
+transfer_rearm(TftpTransfer *t)
+{
+	GIOCondition events = G_IO_IN;
+	gint64 deadline = pxed_tftp_session_get_deadline(t->session);
+
+	if (pxed_tftp_session_wants_writable(t->session))
+		events |= G_IO_OUT;
+	if (events != t->events) {
+		g_source_modify_unix_fd(&t->source, t->fd_tag, events);
+		t->events = events;
+	}
+	g_source_set_ready_time(&t->source, deadline);
+}
+
+/* Reads what the socket holds. A datagram from anyone but the peer gets
+ * error 5 and changes nothing (RFC 1350 §4). */
+static PxedTftpSessionState
+transfer_read(TftpTransfer *t, gint64 now)
+{
+	TftpServer *server = t->server;
+	PxedTftpSessionState state = pxed_tftp_session_get_state(t->session);
+
+	for (guint i = 0; i < RX_BUDGET && state == PXED_TFTP_SESSION_RUNNING; i++) {
+		TftpPeer from = {0};
+		struct iovec iov = {server->rxbuf, RX_SIZE};
+		struct msghdr msg = {
+			.msg_name = &from.ss,
+			.msg_namelen = sizeof(from.ss),
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+		};
+		ssize_t n = recvmsg(t->fd, &msg, MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break; /* EAGAIN, or an error queued by ICMP: nothing to read */
+		}
+		from.len = msg.msg_namelen;
+		if (!peer_equal(&from, &t->peer)) {
+			guint8 err[64];
+			gsize len;
+
+			server->unknown_tid++;
+			if (g_log_get_debug_enabled()) {
+				g_autofree char *text = peer_to_text(&from);
+				g_debug("%s: %s: datagram from unknown TID %s", server->name,
+					t->peer_text, text);
+			}
+			/* Never answer an ERROR: two servers would ping-pong. */
+			if (n >= 2 && server->rxbuf[0] == 0 &&
+			    server->rxbuf[1] == PXED_TFTP_OP_ERROR)
+				continue;
+			len = pxed_tftp_packet_build_error(
+				err, sizeof(err), PXED_TFTP_ERR_UNKNOWN_TID, "Unknown transfer ID");
+			sendto(t->fd, err, len, MSG_DONTWAIT, (struct sockaddr *)&from.ss,
+			       from.len);
+			continue;
+		}
+		state = pxed_tftp_session_receive(t->session, server->rxbuf, (gsize)n, now);
+	}
+	return state;
+}
+
+static void
+transfer_end(TftpTransfer *t, PxedTftpSessionState state)
+{
+	transfer_remove(t);
+	transfer_report(t, state);
+	if (!g_source_is_destroyed(&t->source))
+		g_source_destroy(&t->source);
+}
+
+static gboolean
+transfer_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
+{
+	TftpTransfer *t = (TftpTransfer *)source;
+	GIOCondition revents = g_source_query_unix_fd(source, t->fd_tag);
+	gint64 now = g_get_monotonic_time();
+	PxedTftpSessionState state = pxed_tftp_session_get_state(t->session);
+	gint64 deadline;
+
+	if (revents & (G_IO_IN | G_IO_ERR | G_IO_HUP))
+		state = transfer_read(t, now);
+	if (state == PXED_TFTP_SESSION_RUNNING && (revents & G_IO_OUT))
+		state = pxed_tftp_session_writable(t->session, now);
+	deadline = pxed_tftp_session_get_deadline(t->session);
+	if (state == PXED_TFTP_SESSION_RUNNING && deadline >= 0 && now >= deadline)
+		state = pxed_tftp_session_timer(t->session, now);
+	if (state != PXED_TFTP_SESSION_RUNNING) {
+		transfer_remove(t);
+		transfer_report(t, state);
+		return G_SOURCE_REMOVE;
+	}
+	transfer_rearm(t);
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+transfer_finalize(GSource *source)
+{
+	TftpTransfer *t = (TftpTransfer *)source;
+
+	transfer_remove(t);
+	pxed_tftp_session_free(t->session);
+	if (t->socket != NULL) {
+		g_socket_close(t->socket, NULL);
+		g_object_unref(t->socket);
+	}
+	g_clear_pointer(&t->client, pxed_client_unref);
+	g_free(t->path);
+	g_free(t->peer_text);
+	server_unref(t->server);
+}
+
+static GSourceFuncs transfer_funcs = {
+	.dispatch = transfer_dispatch,
+	.finalize = transfer_finalize,
+};
+
+static GSocket *
+transfer_socket_new(TftpServer *server, const TftpPeer *peer, const TftpLocal *local,
+		    GError **error)
+{
+	g_autoptr(GSocket) sock = NULL;
+	g_autoptr(GInetAddress) inet = NULL;
+	g_autoptr(GSocketAddress) bind_address = NULL;
+	GSocketFamily family =
+		peer->ss.ss_family == AF_INET6 ? G_SOCKET_FAMILY_IPV6 : G_SOCKET_FAMILY_IPV4;
+
+	sock = g_socket_new(family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
+	if (sock == NULL)
+		return NULL;
+	/* RFC 1350 §4: a fresh port, the server's TID for this transfer, on the
+	 * address the client sent its request to. */
+	if (local->valid && local->family == AF_INET)
+		inet = g_inet_address_new_from_bytes((const guint8 *)&local->v4,
+						     G_SOCKET_FAMILY_IPV4);
+	else if (local->valid && local->family == AF_INET6 && !IN6_IS_ADDR_MULTICAST(&local->v6))
+		inet = g_inet_address_new_from_bytes((const guint8 *)&local->v6,
+						     G_SOCKET_FAMILY_IPV6);
+	else
+		inet = g_inet_address_new_any(family);
+	if (family == G_SOCKET_FAMILY_IPV6 && local->valid && IN6_IS_ADDR_LINKLOCAL(&local->v6)) {
+		struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6,
+					    .sin6_addr = local->v6,
+					    .sin6_scope_id = local->ifindex};
+		bind_address = g_socket_address_new_from_native(&sin6, sizeof(sin6));
+	} else {
+		bind_address = g_inet_socket_address_new(inet, 0);
+	}
+	if (!g_socket_bind(sock, bind_address, FALSE, error))
+		return NULL;
+	return g_steal_pointer(&sock);
+}
+
+static void
+transfer_tune_socket(TftpTransfer *t, int family)
+{
+	int fd = t->fd;
+	int sndbuf = (int)MIN((gsize)(4 + t->blksize) * t->windowsize * 2, (gsize)4 << 20);
+
+	/* A window leaves in one burst: room for it in the send buffer keeps the
+	 * kernel from refusing its tail (capped by net.core.wmem_max). */
+	sndbuf = MAX(sndbuf, 256 * 1024);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+
+	/* RFC 2348 lets a block exceed the path MTU (the datagram is then
+	 * fragmented). With path MTU discovery on, one ICMP "fragmentation
+	 * needed" would make the kernel refuse every later send of the transfer;
+	 * off, it fragments them, as tftp-hpa does. */
+	if (family == AF_INET) {
+		int v = IP_PMTUDISC_DONT;
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
+	} else {
+		int v = IPV6_PMTUDISC_DONT;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v, sizeof(v));
+	}
+
+	/* UDP segmentation offload: a burst of equal blocks is one send of up
+	 * to 64 KiB that the stack splits late (or the NIC does). Only worth it
+	 * with windows; refused by kernels without it; switched off at the first
+	 * send the route's MTU cannot take. */
+	if (t->windowsize > 1) {
+		guint segments =
+			(guint)MIN((gsize)GSO_MAX_SEGMENTS, GSO_MAX_BYTES / (4 + t->blksize));
+		int size = (int)(4 + t->blksize);
+		if (segments >= 2 &&
+		    setsockopt(fd, SOL_UDP, UDP_SEGMENT, &size, sizeof(size)) == 0) {
+			t->gso = TRUE;
+			t->gso_segments = segments;
+		}
+	}
+}
+
+static guint16
+error_code_for(const GError *error)
+{
+	/* The SDK's mapping: NOT_FOUND is 1, DENIED is 2, anything else 0. */
+	if (g_error_matches(error, PXED_ERROR, PXED_ERROR_NOT_FOUND))
+		return PXED_TFTP_ERR_NOT_FOUND;
+	if (g_error_matches(error, PXED_ERROR, PXED_ERROR_DENIED))
+		return PXED_TFTP_ERR_ACCESS;
+	return PXED_TFTP_ERR_UNDEFINED;
+}
+
+static const char *
+error_text_for(guint16 code)
+{
+	/* RFC 1350 appendix wording; details stay in the server's log. */
+	switch (code) {
+	case PXED_TFTP_ERR_NOT_FOUND:
+		return "File not found";
+	case PXED_TFTP_ERR_ACCESS:
+		return "Access violation";
+	default:
+		return "Server error";
+	}
+}
+
+static void
+request_refused(TftpListener *listener, const TftpPeer *peer, const TftpLocal *local,
+		PxedClient *client, const char *path, guint16 code, const char *message,
+		const char *reason)
+{
+	TftpServer *server = listener->server;
+	g_autofree char *peer_text = peer_to_text(peer);
+
+	server->refused++;
+	listener_reply_error(listener, peer, local, code, message);
+	pxed_context_event(server->ctx, client, server->name, "transfer-failed",
+			   "file=%s reason=\"%s\" error=%u peer=%s", path != NULL ? path : "-",
+			   reason, code, peer_text);
+}
+
+/* RFC 2347-2349, 7440: what the server agrees to, never more than asked. */
+static void
+negotiate(TftpServer *server, const PxedTftpPacket *request, guint64 size,
+	  PxedTftpSessionParams *params)
+{
+	const PxedTftpOptions *asked = &request->options;
+	PxedTftpOptions *ack = &params->oack;
+
+	memset(params, 0, sizeof(*params));
+	params->mode = request->mode;
+	params->blksize = PXED_TFTP_DEFAULT_BLKSIZE;
+	params->windowsize = 1;
+	params->timeout_us = (gint64)server->timeout * G_USEC_PER_SEC;
+	params->retries = server->retries;
+
+	if (asked->present & PXED_TFTP_OPT_BLKSIZE) {
+		/* RFC 2348: the server may answer a smaller size. */
+		params->blksize = MIN(asked->blksize, server->max_blksize);
+		ack->blksize = params->blksize;
+		ack->present |= PXED_TFTP_OPT_BLKSIZE;
+	}
+	if (asked->present & PXED_TFTP_OPT_TIMEOUT) {
+		/* RFC 2349 §2: accepted as is; it bounds our retransmission timer. */
+		params->timeout_us = (gint64)asked->timeout * G_USEC_PER_SEC;
+		ack->timeout = asked->timeout;
+		ack->present |= PXED_TFTP_OPT_TIMEOUT;
+	}
+	if ((asked->present & PXED_TFTP_OPT_TSIZE) && request->mode == PXED_TFTP_MODE_OCTET) {
+		/* RFC 2349 §4: the size in octets. In netascii the size on the
+		 * wire is only known once the file has been read through, so
+		 * the option is left out, as tftp-hpa does. */
+		ack->tsize = size;
+		ack->present |= PXED_TFTP_OPT_TSIZE;
+	}
+	if (asked->present & PXED_TFTP_OPT_WINDOWSIZE) {
+		/* RFC 7440 §3: the server may answer a smaller window. */
+		params->windowsize = MIN(asked->windowsize, server->max_windowsize);
+		ack->windowsize = params->windowsize;
+		ack->present |= PXED_TFTP_OPT_WINDOWSIZE;
+	}
+	/* RFC 2347: an OACK only when at least one option is acknowledged;
+	 * otherwise the transfer starts with DATA 1 as in RFC 1350. */
+	params->send_oack = ack->present != 0;
+}
+
+static void
+handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const TftpPeer *peer,
+		    const TftpLocal *local, guint32 request_hash)
+{
+	TftpServer *server = listener->server;
+	g_autoptr(PxedClient) client = NULL;
+	g_autoptr(PxedFile) file = NULL;
+	g_autoptr(GInetAddress) address = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSocket) sock = NULL;
+	g_autofree char *path = escape_name(request->filename);
+	PxedTftpSessionParams params;
+	TftpTransfer *t;
+	TftpTransfer *existing;
+
+	existing = g_hash_table_lookup(server->transfers, peer);
+	if (existing != NULL) {
+		/* A PXE ROM may end a size probe with an ERROR and send its real
+		 * request from the same port at once: let that ERROR land first. */
+		if (transfer_read(existing, g_get_monotonic_time()) != PXED_TFTP_SESSION_RUNNING) {
+			transfer_end(existing, pxed_tftp_session_get_state(existing->session));
+		} else if (existing->request_hash == request_hash) {
+			/* The client repeating its request because our first answer
+			 * is late: that answer is already on its way, and the
+			 * transfer's own timer resends it if lost. */
+			g_debug("%s: %s: repeated request ignored", server->name,
+				existing->peer_text);
+			return;
+		} else {
+			/* A different request from the same port: the client gave up
+			 * on the old transfer without telling. */
+			pxed_tftp_session_cancel(existing->session,
+						 "superseded by a new request from the same port");
+			transfer_end(existing, PXED_TFTP_SESSION_FAILED);
+		}
+	}
+
+	client = pxed_client_new();
+	address = peer_inet_address(peer);
+	pxed_client_set_address(client, address);
+	pxed_client_set_via(client, PXED_VIA_TFTP);
+
+	if (g_hash_table_size(server->transfers) >= server->max_sessions) {
+		g_autofree char *message = g_strdup_printf(
+			"Server busy: %u transfers in progress (max-sessions), try again later",
+			g_hash_table_size(server->transfers));
+		request_refused(listener, peer, local, client, path, PXED_TFTP_ERR_UNDEFINED,
+				message, "max-sessions reached");
+		return;
+	}
+
+	file = pxed_context_open_file(server->ctx, PXED_VIA_TFTP, client, request->filename, NULL,
+				      &error);
+	if (file == NULL) {
+		guint16 code = error_code_for(error);
+		request_refused(listener, peer, local, client, path, code, error_text_for(code),
+				error->message);
+		return;
+	}
+
+	negotiate(server, request, pxed_file_get_size(file), &params);
+	sock = transfer_socket_new(server, peer, local, &error);
+	if (sock == NULL) {
+		g_warning("%s: cannot open a transfer socket: %s", server->name, error->message);
+		request_refused(listener, peer, local, client, path, PXED_TFTP_ERR_UNDEFINED,
+				error_text_for(PXED_TFTP_ERR_UNDEFINED), error->message);
+		return;
+	}
+
+	t = (TftpTransfer *)g_source_new(&transfer_funcs, sizeof(TftpTransfer));
+	g_source_set_static_name(&t->source, "pxed-tftp-transfer");
+	t->server = server_ref(server);
+	t->socket = g_steal_pointer(&sock);
+	t->fd = g_socket_get_fd(t->socket);
+	t->peer = *peer;
+	t->request_hash = request_hash;
+	t->client = g_steal_pointer(&client);
+	t->path = g_steal_pointer(&path);
+	t->peer_text = peer_to_text(peer);
+	t->mode = params.mode;
+	t->blksize = params.blksize;
+	t->windowsize = params.windowsize;
+	t->size = pxed_file_get_size(file);
+	t->started_at = g_get_monotonic_time();
+	transfer_tune_socket(t, peer->ss.ss_family);
+	t->session = pxed_tftp_session_new(&params, file, server->scratch, SCRATCH_SIZE,
+					   transfer_transmit, t);
+	t->events = G_IO_IN;
+	t->fd_tag = g_source_add_unix_fd(&t->source, t->fd, t->events);
+	g_hash_table_insert(server->transfers, &t->peer, t);
+	t->in_table = TRUE;
+
+	if (params.mode == PXED_TFTP_MODE_OCTET)
+		pxed_context_event(server->ctx, t->client, server->name, "transfer-start",
+				   "file=%s size=%" G_GUINT64_FORMAT
+				   " mode=octet blksize=%u windowsize=%u origin=%s peer=%s",
+				   t->path, t->size, t->blksize, t->windowsize,
+				   pxed_file_get_origin(file) != NULL ? pxed_file_get_origin(file)
+								      : "-",
+				   t->peer_text);
+	else
+		pxed_context_event(server->ctx, t->client, server->name, "transfer-start",
+				   "file=%s mode=netascii blksize=%u windowsize=%u origin=%s "
+				   "peer=%s",
+				   t->path, t->blksize, t->windowsize,
+				   pxed_file_get_origin(file) != NULL ? pxed_file_get_origin(file)
+								      : "-",
+				   t->peer_text);
+
+	if (pxed_tftp_session_start(t->session, g_get_monotonic_time()) !=
+	    PXED_TFTP_SESSION_RUNNING) {
+		transfer_remove(t);
+		transfer_report(t, pxed_tftp_session_get_state(t->session));
+		g_source_unref(&t->source); /* never attached: finalized here */
+		return;
+	}
+	transfer_rearm(t);
+	g_source_attach(&t->source, server->main_context);
+	g_source_unref(&t->source); /* the main context owns it now */
+}
+
+static void
+handle_request(TftpListener *listener, const guint8 *buf, gsize len, const TftpPeer *peer,
+	       const TftpLocal *local)
+{
+	TftpServer *server = listener->server;
+	g_autoptr(GError) error = NULL;
+	PxedTftpPacket packet;
+
+	server->requests++;
+	if (!pxed_tftp_packet_parse(buf, len, &packet, &error)) {
+		g_autofree char *peer_text = peer_to_text(peer);
+		server->bad_packets++;
+		g_debug("%s: bad packet from %s: %s", server->name, peer_text, error->message);
+		/* RFC 1350 §7: illegal operation — but an ERROR is never answered. */
+		if (len >= 2 && !(buf[0] == 0 && buf[1] == PXED_TFTP_OP_ERROR))
+			listener_reply_error(listener, peer, local, PXED_TFTP_ERR_ILLEGAL_OP,
+					     error->message);
+		return;
+	}
+	switch (packet.opcode) {
+	case PXED_TFTP_OP_RRQ:
+		handle_read_request(listener, &packet, peer, local, hash_bytes(buf, len));
+		return;
+	case PXED_TFTP_OP_WRQ: {
+		/* pxed never writes into the trees it serves. */
+		g_autofree char *path = escape_name(packet.filename);
+		g_autoptr(PxedClient) client = pxed_client_new();
+		g_autoptr(GInetAddress) address = peer_inet_address(peer);
+		pxed_client_set_address(client, address);
+		pxed_client_set_via(client, PXED_VIA_TFTP);
+		request_refused(listener, peer, local, client, path, PXED_TFTP_ERR_ACCESS,
+				"Access violation: this server does not accept writes",
+				"write request refused");
+		return;
+	}
+	case PXED_TFTP_OP_ERROR:
+		return;
+	default: {
+		g_autofree char *peer_text = peer_to_text(peer);
+		server->bad_packets++;
+		g_debug("%s: %s on the request port from %s", server->name,
+			pxed_tftp_opcode_to_string(packet.opcode), peer_text);
+		listener_reply_error(listener, peer, local, PXED_TFTP_ERR_ILLEGAL_OP,
+				     "Illegal TFTP operation: expected a read request");
+		return;
+	}
+	}
+}
+
+/* ---- listening ---- */
+
+static void
+local_from_control(struct msghdr *msg, TftpLocal *local)
+{
+	memset(local, 0, sizeof(*local));
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo info;
+			memcpy(&info, CMSG_DATA(c), sizeof(info));
+			local->valid = TRUE;
+			local->family = AF_INET;
+			/* The local address replies should come from (for a
+			 * broadcast request, the interface's own). */
+			local->v4 = info.ipi_spec_dst;
+			local->ifindex = (guint)info.ipi_ifindex;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo info;
+			memcpy(&info, CMSG_DATA(c), sizeof(info));
+			local->valid = TRUE;
+			local->family = AF_INET6;
+			local->v6 = info.ipi6_addr;
+			local->ifindex = info.ipi6_ifindex;
+		}
+	}
+}
+
+static gboolean
+listener_ready(GSocket *sock, GIOCondition condition, gpointer user_data)
+{
+	TftpListener *listener = user_data;
+	TftpServer *server = listener->server;
+
+	for (guint i = 0; i < RX_BUDGET; i++) {
+		TftpPeer peer = {0};
+		TftpLocal local;
+		union {
+			char v4[CMSG_SPACE(sizeof(struct in_pktinfo))];
+			char v6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+			struct cmsghdr align;
+		} control;
+		struct iovec iov = {server->rxbuf, RX_SIZE};
+		struct msghdr msg = {
+			.msg_name = &peer.ss,
+			.msg_namelen = sizeof(peer.ss),
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = &control,
+			.msg_controllen = sizeof(control),
+		};
+		ssize_t n = recvmsg(listener->fd, &msg, MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		peer.len = msg.msg_namelen;
+		if (peer.ss.ss_family != AF_INET && peer.ss.ss_family != AF_INET6)
+			continue;
+		local_from_control(&msg, &local);
+		handle_request(listener, server->rxbuf, (gsize)n, &peer, &local);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+listener_free(TftpListener *listener)
+{
+	if (listener->source != NULL) {
+		g_source_destroy(listener->source);
+		g_source_unref(listener->source);
+	}
+	if (listener->socket != NULL) {
+		g_socket_close(listener->socket, NULL);
+		g_object_unref(listener->socket);
+	}
+	g_free(listener->text);
+	g_free(listener);
+}
+
+static TftpListener *
+listener_new(TftpServer *server, GInetSocketAddress *address, GError **error)
+{
+	g_autoptr(GSocket) sock = NULL;
+	g_autoptr(GSocketAddress) bound = NULL;
+	g_autoptr(GError) local_error = NULL;
+	GInetAddress *inet = g_inet_socket_address_get_address(address);
+	GSocketFamily family = g_inet_address_get_family(inet);
+	TftpListener *listener;
+	int one = 1;
+	int rcvbuf = 1 << 20;
+	int fd;
+
+	sock = g_socket_new(family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
+	if (sock == NULL)
+		return NULL;
+	fd = g_socket_get_fd(sock);
+	if (family == G_SOCKET_FAMILY_IPV6) {
+		/* "[::]:69" means IPv6 only, so that "0.0.0.0:69" can sit next to
+		 * it (GLib makes IPv6 sockets dual-stack by default). */
+		if (!g_socket_set_option(sock, IPPROTO_IPV6, IPV6_V6ONLY, 1, error))
+			return NULL;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	} else {
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	}
+	/* Room for a boot storm's worth of requests (capped by rmem_max). */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	/* No address reuse: a second server on the same port is an error. */
+	if (!g_socket_bind(sock, G_SOCKET_ADDRESS(address), FALSE, &local_error)) {
+		g_autofree char *text = socket_address_to_text(G_SOCKET_ADDRESS(address));
+		g_set_error(error, local_error->domain, local_error->code,
+			    "cannot listen on %s: %s", text, local_error->message);
+		return NULL;
+	}
+	bound = g_socket_get_local_address(sock, error);
+	if (bound == NULL)
+		return NULL;
+
+	listener = g_new0(TftpListener, 1);
+	listener->server = server;
+	listener->fd = fd;
+	listener->family = family == G_SOCKET_FAMILY_IPV6 ? AF_INET6 : AF_INET;
+	listener->wildcard = g_inet_address_get_is_any(inet);
+	listener->text = socket_address_to_text(bound);
+	listener->socket = g_steal_pointer(&sock);
+	listener->source = g_socket_create_source(listener->socket, G_IO_IN, NULL);
+	g_source_set_static_name(listener->source, "pxed-tftp-listener");
+	g_source_set_callback(listener->source, G_SOURCE_FUNC(listener_ready), listener, NULL);
+	g_source_attach(listener->source, server->main_context);
+	return listener;
+}
+
+/* ---- plugin entry points ---- */
+
+static gpointer
+tftp_instance_new(PxedInstance *instance, GError **error)
+{
+	g_autoptr(GPtrArray) listen = pxed_instance_get_listen(instance, "listen");
+	TftpServer *self;
+
+	/* What the key table cannot say: no address twice, none multicast. */
+	for (guint i = 0; i < listen->len; i++) {
+		GInetSocketAddress *a = g_ptr_array_index(listen, i);
+		GInetAddress *inet = g_inet_socket_address_get_address(a);
+		g_autofree char *text = socket_address_to_text(G_SOCKET_ADDRESS(a));
+
+		if (g_inet_address_get_is_multicast(inet)) {
+			g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
+				    "listen: %s is a multicast address", text);
+			return NULL;
+		}
+		for (guint j = 0; j < i; j++) {
+			GInetSocketAddress *b = g_ptr_array_index(listen, j);
+			if (g_inet_socket_address_get_port(a) ==
+				    g_inet_socket_address_get_port(b) &&
+			    g_inet_socket_address_get_port(a) != 0 &&
+			    g_inet_address_equal(inet, g_inet_socket_address_get_address(b))) {
+				g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
+					    "listen: %s is listed twice", text);
+				return NULL;
+			}
+		}
+	}
+
+	self = g_new0(TftpServer, 1);
+	self->refcount = 1;
+	self->ctx = pxed_instance_get_context(instance);
+	self->name = g_strdup(pxed_instance_get_name(instance));
+	self->listen = g_steal_pointer(&listen);
+	self->max_sessions = (guint)pxed_instance_get_int(instance, "max-sessions");
+	self->timeout = (guint)pxed_instance_get_int(instance, "timeout");
+	self->retries = (guint)pxed_instance_get_int(instance, "retries");
+	self->max_blksize = (guint)pxed_instance_get_int(instance, "max-blksize");
+	self->max_windowsize = (guint)pxed_instance_get_int(instance, "max-windowsize");
+	self->listeners = g_ptr_array_new();
+	self->transfers = g_hash_table_new(peer_hash, peer_equal);
+	return self;
+}
+
+static void
+tftp_stop(gpointer data)
+{
+	TftpServer *self = data;
+
+	if (self->listeners->len == 0)
+		return;
+	for (guint i = 0; i < self->listeners->len; i++)
+		listener_free(g_ptr_array_index(self->listeners, i));
+	g_ptr_array_set_size(self->listeners, 0);
+	pxed_context_event(
+		self->ctx, NULL, self->name, "stopped",
+		"requests=%" G_GUINT64_FORMAT " completed=%" G_GUINT64_FORMAT
+		" failed=%" G_GUINT64_FORMAT " refused=%" G_GUINT64_FORMAT
+		" bad-packets=%" G_GUINT64_FORMAT " unknown-tid=%" G_GUINT64_FORMAT " in-flight=%u",
+		self->requests, self->completed, self->failed, self->refused, self->bad_packets,
+		self->unknown_tid, g_hash_table_size(self->transfers));
+}
+
+static void
+raise_file_limit(TftpServer *self)
+{
+	struct rlimit rl;
+	/* A transfer holds two descriptors (socket and file). */
+	rlim_t want = (rlim_t)self->max_sessions * 2 + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : MIN(want, rl.rlim_max);
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		g_debug("%s: open file limit raised to %lu", self->name,
+			(unsigned long)rl.rlim_cur);
+	if (rl.rlim_cur < want)
+		g_warning("%s: max-sessions=%u needs %lu open files, the limit is %lu", self->name,
+			  self->max_sessions, (unsigned long)want, (unsigned long)rl.rlim_cur);
+}
+
+static gboolean
+tftp_start(gpointer data, GError **error)
+{
+	TftpServer *self = data;
+
+	if (self->listeners->len > 0)
+		return TRUE;
+	if (self->main_context == NULL)
+		self->main_context = g_main_context_ref(pxed_context_get_main_context(self->ctx));
+	if (self->scratch == NULL) {
+		self->scratch = g_malloc(SCRATCH_SIZE);
+		self->rxbuf = g_malloc(RX_SIZE);
+	}
+	raise_file_limit(self);
+	for (guint i = 0; i < self->listen->len; i++) {
+		TftpListener *listener =
+			listener_new(self, g_ptr_array_index(self->listen, i), error);
+		if (listener == NULL) {
+			for (guint j = 0; j < self->listeners->len; j++)
+				listener_free(g_ptr_array_index(self->listeners, j));
+			g_ptr_array_set_size(self->listeners, 0);
+			return FALSE;
+		}
+		g_ptr_array_add(self->listeners, listener);
+	}
+	for (guint i = 0; i < self->listeners->len; i++) {
+		TftpListener *listener = g_ptr_array_index(self->listeners, i);
+		/* The address is the message's last token: tests read the port
+		 * that port 0 turned into from it. */
+		pxed_context_event(self->ctx, NULL, self->name, "listening", "%s", listener->text);
+	}
+	return TRUE;
+}
+
+static void
+tftp_instance_free(gpointer data)
+{
+	TftpServer *self = data;
+
+	if (self == NULL)
+		return;
+	tftp_stop(self);
+	/* Transfers in flight hold a reference and run to their end (a reload
+	 * must not cut a machine's boot short); the last one frees the rest. */
+	server_unref(self);
+}
+
+static const PxedKey tftp_keys[] = {
+	{.name = "listen",
+	 .type = PXED_KEY_LISTEN,
+	 .default_value = "0.0.0.0:69",
+	 .description = "addresses to listen on: ADDRESS:PORT;[IPV6]:PORT"},
+	{.name = "max-sessions",
+	 .type = PXED_KEY_INT,
+	 .default_value = "1024",
+	 .min = 1,
+	 .max = 65536,
+	 .description = "transfers at once; more requests get an error until one ends"},
+	{.name = "timeout",
+	 .type = PXED_KEY_INT,
+	 .default_value = "1",
+	 .min = 1,
+	 .max = 255,
+	 .description = "seconds, the longest wait before a retransmission (the adaptive "
+			"timer is shorter on a fast network); a client's timeout option wins"},
+	{.name = "retries",
+	 .type = PXED_KEY_INT,
+	 .default_value = "5",
+	 .min = 1,
+	 .max = 100,
+	 .description = "retransmissions at the full timeout without progress before a "
+			"transfer is abandoned"},
+	{.name = "max-blksize",
+	 .type = PXED_KEY_INT,
+	 .default_value = "65464",
+	 .min = PXED_TFTP_MIN_BLKSIZE,
+	 .max = PXED_TFTP_MAX_BLKSIZE,
+	 .description = "largest block size granted to a client's blksize option (RFC 2348)"},
+	{.name = "max-windowsize",
+	 .type = PXED_KEY_INT,
+	 .default_value = "64",
+	 .min = 1,
+	 .max = PXED_TFTP_MAX_WINDOWSIZE,
+	 .description = "largest window granted to a client's windowsize option (RFC 7440)"},
+	{.name = NULL},
+};
+
+PXED_PLUGIN_DEFINE(.kind = PXED_PLUGIN_KIND_PROTOCOL, .name = "tftp",
+		   .description = "TFTP server (RFC 1350, options 2347-2349, windowsize 7440)",
+		   .version = PXED_VERSION, .license = "LGPL-2.1-or-later", .keys = tftp_keys,
+		   .instance_new = tftp_instance_new, .instance_free = tftp_instance_free,
+		   .start = tftp_start, .stop = tftp_stop);
