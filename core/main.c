@@ -205,6 +205,14 @@ explain(PxedCore *core, const char *client_text, const char *path, const char *v
 	}
 	described = pxed_client_to_string(client);
 	fprintf(report, "client: %s\n", described);
+	{
+		g_autoptr(PxedMachine) machine = pxed_core_match(core, client);
+		if (machine != NULL)
+			fprintf(report, "inventory: group %s, profile %s\n",
+				pxed_machine_get_group(machine), pxed_machine_get_profile(machine));
+		else
+			fprintf(report, "inventory: no group matches\n");
+	}
 	reply = pxed_core_boot(core, client, &error);
 	if (reply != NULL) {
 		fprintf(report, "boot: answered by %s: filename=%s next-server=%s vendor-class=%s\n",

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pxed-core.h"
+#include "pxed-inventory.h"
 
 #include <pxed/pxed-context-private.h>
 #include <pxed/pxed-instance-private.h>
@@ -35,6 +36,7 @@ typedef struct {
 	PxedLoader *loader;
 	GPtrArray *instances; /* PxedPluginInstance*, config order */
 	PxedPipeline *pipelines[3];
+	PxedInventory *inventory;
 	char *state_dir;
 	char *user;
 	GLogLevelFlags log_level; /* 0: not set */
@@ -62,6 +64,7 @@ generation_free(PxedGeneration *gen)
 			g_ptr_array_remove_index(gen->instances, gen->instances->len - 1);
 		g_ptr_array_unref(gen->instances);
 	}
+	g_clear_pointer(&gen->inventory, pxed_inventory_free);
 	g_clear_pointer(&gen->loader, pxed_loader_free);
 	g_clear_pointer(&gen->config, pxed_config_free);
 	g_free(gen->state_dir);
@@ -128,12 +131,19 @@ ctx_event(gpointer core, PxedClient *client, const char *source, const char *eve
 			client != NULL ? pxed_client_get_key(client) : NULL, message);
 }
 
+static PxedMachine *
+ctx_match(gpointer core, PxedClient *client)
+{
+	return pxed_core_match(core, client);
+}
+
 static const PxedContextVTable context_vtable = {
 	.get_main_context = ctx_get_main_context,
 	.get_state_dir = ctx_get_state_dir,
 	.boot = ctx_boot,
 	.open_file = ctx_open_file,
 	.event = ctx_event,
+	.match = ctx_match,
 };
 
 PxedCore *
@@ -255,7 +265,8 @@ build_plugin_dirs(PxedCore *self, PxedConfig *config)
 static gboolean
 is_core_group(const char *group)
 {
-	return g_str_equal(group, PXED_GROUP_CORE) || g_str_equal(group, PXED_GROUP_PIPELINE);
+	return g_str_equal(group, PXED_GROUP_CORE) || g_str_equal(group, PXED_GROUP_PIPELINE) ||
+	       pxed_inventory_owns_group(group);
 }
 
 /* "static:images" -> "static"; %NULL for a malformed name */
@@ -482,6 +493,8 @@ prepare(PxedCore *self, GPtrArray *problems)
 	plugin_dirs = build_plugin_dirs(self, gen->config);
 	gen->loader = pxed_loader_new((const char *const *)plugin_dirs);
 	prepare_core_group(gen, problems);
+	gen->inventory = pxed_inventory_new();
+	pxed_inventory_load(gen->inventory, gen->config, problems);
 	prepare_plugin_groups(gen, problems);
 	if (problems->len > before)
 		return NULL;
@@ -595,7 +608,15 @@ pxed_core_shutdown(PxedCore *self)
 	pxed_events_flush(self->events);
 }
 
-/* ---- pipelines ---- */
+/* ---- pipelines and the inventory ---- */
+
+PxedMachine *
+pxed_core_match(PxedCore *self, PxedClient *client)
+{
+	if (self->current == NULL || self->current->inventory == NULL)
+		return NULL;
+	return pxed_inventory_match(self->current->inventory, client);
+}
 
 PxedBootReply *
 pxed_core_boot(PxedCore *self, PxedClient *client, GError **error)

@@ -64,6 +64,9 @@ PxedBootReply *pxed_core_boot(PxedCore *self, PxedClient *client, GError **error
 PxedFile *pxed_core_open_file(PxedCore *self, PxedVia via, PxedClient *client, const char *path,
 			      GHashTable *query, GError **error);
 
+/* The inventory's machine for @client, or %NULL. */
+PxedMachine *pxed_core_match(PxedCore *self, PxedClient *client);
+
 /* The installed plugin folder (or $PXED_PLUGINDIR). */
 const char *pxed_core_default_plugin_dir(void);
 /* The installed conf.d folder (or $PXED_CONFIG_DIR). */

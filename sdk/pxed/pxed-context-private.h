@@ -15,6 +15,7 @@ typedef struct {
 			       GHashTable *query, GError **error);
 	void (*event)(gpointer core, PxedClient *client, const char *source, const char *event,
 		      const char *message);
+	PxedMachine *(*match)(gpointer core, PxedClient *client);
 } PxedContextVTable;
 
 PxedContext *pxed_context_new(const PxedContextVTable *vtable, gpointer core);

@@ -65,3 +65,11 @@ pxed_context_event(PxedContext *self, PxedClient *client, const char *source, co
 	va_end(args);
 	self->vtable->event(self->core, client, source, event, message);
 }
+
+PxedMachine *
+pxed_context_match(PxedContext *self, PxedClient *client)
+{
+	g_return_val_if_fail(self != NULL, NULL);
+	g_return_val_if_fail(client != NULL, NULL);
+	return self->vtable->match(self->core, client);
+}

@@ -7,6 +7,7 @@
 
 #include <pxed/pxed-boot.h>
 #include <pxed/pxed-file.h>
+#include <pxed/pxed-machine.h>
 
 G_BEGIN_DECLS
 
@@ -58,5 +59,15 @@ PxedFile *pxed_context_open_file(PxedContext *self, PxedVia via, PxedClient *cli
  */
 void pxed_context_event(PxedContext *self, PxedClient *client, const char *source,
 			const char *event, const char *format, ...) G_GNUC_PRINTF(5, 6);
+
+/**
+ * pxed_context_match:
+ *
+ * Looks @client up in the inventory: the group whose selectors all hold and
+ * that has the most of them (ties are refused by `--check`, so there is one).
+ *
+ * Returns: (transfer full) (nullable): the machine, or %NULL when no group matches
+ */
+PxedMachine *pxed_context_match(PxedContext *self, PxedClient *client);
 
 G_END_DECLS

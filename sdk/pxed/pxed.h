@@ -12,6 +12,8 @@
 #include <pxed/pxed-address.h>
 #include <pxed/pxed-client.h>
 #include <pxed/pxed-file.h>
+#include <pxed/pxed-template.h>
+#include <pxed/pxed-machine.h>
 #include <pxed/pxed-boot.h>
 #include <pxed/pxed-context.h>
 #include <pxed/pxed-instance.h>
