@@ -545,6 +545,13 @@ load_matchbox_group(PxedInventory *self, const char *path, GPtrArray *problems)
 	g_ptr_array_add(self->groups, g);
 }
 
+/* g_ptr_array_sort() hands the comparison pointers to the elements. */
+static gint
+compare_strings(gconstpointer a, gconstpointer b)
+{
+	return g_strcmp0(*(const char *const *)a, *(const char *const *)b);
+}
+
 static GPtrArray *
 json_files(const char *dir, const char *sub)
 {
@@ -557,7 +564,7 @@ json_files(const char *dir, const char *sub)
 		if (g_str_has_suffix(name, ".json"))
 			g_ptr_array_add(files, g_build_filename(folder, name, NULL));
 	}
-	g_ptr_array_sort(files, (GCompareFunc)g_strcmp0);
+	g_ptr_array_sort(files, compare_strings);
 	return files;
 }
 

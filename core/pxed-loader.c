@@ -224,6 +224,13 @@ plugin_info_free(PxedPluginInfo *info)
 	g_free(info);
 }
 
+/* g_ptr_array_sort() hands the comparison pointers to the elements. */
+static gint
+compare_strings(gconstpointer a, gconstpointer b)
+{
+	return g_strcmp0(*(const char *const *)a, *(const char *const *)b);
+}
+
 static void
 list_candidates(const char *dir, GPtrArray *paths)
 {
@@ -235,7 +242,7 @@ list_candidates(const char *dir, GPtrArray *paths)
 		return;
 	while ((name = g_dir_read_name(d)) != NULL)
 		g_ptr_array_add(names, g_strdup(name));
-	g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+	g_ptr_array_sort(names, compare_strings);
 	for (guint i = 0; i < names->len; i++) {
 		const char *n = g_ptr_array_index(names, i);
 		g_autofree char *full = g_build_filename(dir, n, NULL);
