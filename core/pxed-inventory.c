@@ -25,7 +25,8 @@ typedef struct {
 	char *profile;
 	GPtrArray *selectors; /* Selector* */
 	GHashTable *metadata;
-	char *mac; /* the canonical mac selector, if any */
+	char *mac;    /* the canonical mac selector, if any */
+	guint weight; /* how identifying the selectors are: see selector_weight() */
 	PxedMachine *machine;
 } Group;
 
@@ -231,6 +232,23 @@ canonical_selector(const char *key, const char *value, GError **error)
 	return g_strdup(value);
 }
 
+/* Between groups with as many selectors, the one whose selectors identify a
+ * machine more narrowly wins: a UUID names one machine, a MAC one NIC, a
+ * hostname one name, an architecture a whole class, a label whatever it says. */
+static guint
+selector_weight(const char *key)
+{
+	if (g_str_equal(key, "uuid"))
+		return 16;
+	if (g_str_equal(key, "mac"))
+		return 8;
+	if (g_str_equal(key, "hostname"))
+		return 4;
+	if (g_str_equal(key, "arch"))
+		return 2;
+	return 1;
+}
+
 static gboolean
 add_selector(Group *g, const char *key, const char *value, GError **error)
 {
@@ -243,6 +261,7 @@ add_selector(Group *g, const char *key, const char *value, GError **error)
 	s->key = g_ascii_strdown(key, -1);
 	s->value = canon;
 	g_ptr_array_add(g->selectors, s);
+	g->weight += selector_weight(s->key);
 	if (g_str_equal(s->key, "mac"))
 		g->mac = g_strdup(canon);
 	return TRUE;
@@ -605,8 +624,8 @@ tie_problem(GPtrArray *problems, Group *a, Group *b)
 {
 	g_ptr_array_add(problems,
 			g_strdup_printf("%s: group '%s' and group '%s' (%s) are equally specific "
-					"(%u selector%s) and one machine can match both: add a "
-					"selector to one of them",
+					"(%u selector%s of the same kinds) and one machine can "
+					"match both: add a selector to one of them",
 					a->where, a->name, b->name, b->where, a->selectors->len,
 					a->selectors->len == 1 ? "" : "s"));
 }
@@ -663,7 +682,7 @@ pxed_inventory_finish(PxedInventory *self, GPtrArray *problems)
 		Group *a = g_ptr_array_index(self->groups, i);
 		for (guint j = i + 1; j < self->groups->len; j++) {
 			Group *b = g_ptr_array_index(self->groups, j);
-			if (a->selectors->len != b->selectors->len)
+			if (a->selectors->len != b->selectors->len || a->weight != b->weight)
 				continue;
 			if (a->mac != NULL && b->mac != NULL && !g_str_equal(a->mac, b->mac))
 				continue;
@@ -728,8 +747,10 @@ consider(GPtrArray *groups, PxedClient *client, Group **best)
 {
 	for (guint i = 0; groups != NULL && i < groups->len; i++) {
 		Group *g = g_ptr_array_index(groups, i);
-		if ((*best == NULL || g->selectors->len > (*best)->selectors->len) &&
-		    group_matches(g, client))
+		gboolean better = *best == NULL || g->selectors->len > (*best)->selectors->len ||
+				  (g->selectors->len == (*best)->selectors->len &&
+				   g->weight > (*best)->weight);
+		if (better && group_matches(g, client))
 			*best = g;
 	}
 }

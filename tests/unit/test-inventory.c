@@ -25,7 +25,11 @@ static const char inventory_conf[] =
 	"selector.os=installed\n"
 	"[group:db1]\nprofile=p\nselector.hostname=DB1\nselector.arch=0\nselector.rack=r9\n"
 	"[group:node2-full]\nprofile=p\nselector.mac=52:54:00:00:00:02\nselector.uuid=" U2X "\n"
-	"selector.arch=7\nselector.rack=r2\n";
+	"selector.arch=7\nselector.rack=r2\n"
+	/* one selector each, of different kinds: the more identifying one wins */
+	"[group:by-uuid]\nprofile=p\nselector.uuid=" U2X "\n"
+	"[group:by-hostname]\nprofile=p\nselector.hostname=web1\n"
+	"[group:by-label]\nprofile=p\nselector.os=live\n";
 
 static const struct {
 	const char *client;
@@ -57,6 +61,11 @@ static const struct {
 	{"mac=52:54:00:00:00:02,uuid=" U2X ",arch=7,rack=r2", "node2-full"},
 	{"mac=52:54:00:00:00:02,arch=7,rack=r2", "efi-rack2"},
 	{"mac=52:54:00:00:00:02,uuid=" U2X ",arch=7,rack=r1", "efi-rack1"},
+	{"mac=52:54:00:00:00:02,uuid=" U2X, "by-uuid"},   /* uuid over mac */
+	{"uuid=" U2X ",hostname=web1", "by-uuid"},          /* uuid over hostname */
+	{"mac=52:54:00:00:00:03,hostname=web1", "node3"},   /* mac over hostname */
+	{"hostname=WEB1,os=live", "by-hostname"},           /* hostname over a label */
+	{"os=live", "by-label"},
 };
 
 typedef struct {
@@ -177,15 +186,18 @@ static const BadCase bad_cases[] = {
 	 "[profile:p]\n[group:a]\nprofile=p\nselector.rack=r1\n[group:b]\nprofile=p\n"
 	 "selector.rack=r1\n",
 	 "@CONF@:2: [group:a]: group 'a' and group 'b' (@CONF@:5: [group:b]) are equally "
-	 "specific (1 selector) and one machine can match both: add a selector to one of them"},
-	{"tie-different-keys",
-	 "[profile:p]\n[group:a]\nprofile=p\nselector.mac=52:54:00:00:00:01\n[group:b]\n"
-	 "profile=p\nselector.arch=7\n",
+	 "specific (1 selector of the same kinds) and one machine can match both: add a selector "
+	 "to one of them"},
+	{"tie-different-labels",
+	 "[profile:p]\n[group:a]\nprofile=p\nselector.rack=r1\n[group:b]\n"
+	 "profile=p\nselector.os=installed\n",
 	 "@CONF@:2: [group:a]: group 'a' and group 'b' (@CONF@:5: [group:b]) are equally "
-	 "specific (1 selector) and one machine can match both: add a selector to one of them"},
+	 "specific (1 selector of the same kinds) and one machine can match both: add a selector "
+	 "to one of them"},
 	{"tie-two-defaults", "[profile:p]\n[group:a]\nprofile=p\n[group:b]\nprofile=p\n",
 	 "@CONF@:2: [group:a]: group 'a' and group 'b' (@CONF@:4: [group:b]) are equally "
-	 "specific (0 selectors) and one machine can match both: add a selector to one of them"},
+	 "specific (0 selectors of the same kinds) and one machine can match both: add a "
+	 "selector to one of them"},
 	{"missing-profile", "[group:a]\nprofile=nope\n",
 	 "@CONF@:1: [group:a]: group 'a' names profile 'nope', which is not defined"},
 	{"group-without-profile", "[profile:p]\n[group:a]\nselector.arch=7\n",

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The iPXE backend through the core: decisions, scripts, escaping, errors. */
+#include "pxed-core.h"
+#include "pxed-test.h"
+
+static const char *const plugin_dirs[] = {PXED_TEST_PLUGIN_DIR, NULL};
+
+typedef struct {
+	char *dir;
+	PxedCore *core;
+} Fixture;
+
+static void
+fixture_load(Fixture *f, const char *extra)
+{
+	g_autofree char *confd = g_build_filename(f->dir, "conf.d", NULL);
+	const char *dirs[] = {confd, NULL};
+	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *conf = g_strdup_printf(
+		"[core]\nstate-dir=%s\n[ipxe]\nbase-url=http://192.0.2.10:8080/\n%s\n"
+		"[pipeline]\nboot=ipxe\nhttp=ipxe\n",
+		f->dir, extra);
+
+	pxed_test_write_file(confd, "10.conf", conf);
+	f->core = pxed_core_new(NULL, dirs, plugin_dirs);
+	if (!pxed_core_load(f->core, FALSE, problems)) {
+		for (guint i = 0; i < problems->len; i++)
+			g_printerr("%s\n", (const char *)g_ptr_array_index(problems, i));
+		g_assert_not_reached();
+	}
+}
+
+static void
+setup(Fixture *f, gconstpointer data)
+{
+	f->dir = pxed_test_tmpdir_new();
+	pxed_test_write_file(f->dir, "worker.ipxe",
+			     "#!ipxe\nset role {{metadata.role}}\nkernel {{kernel}} {{args}}\n"
+			     "{{if metadata.disk}}set disk {{metadata.disk}}\n{{end}}boot\n");
+	pxed_test_write_file(f->dir, "broken.ipxe", "#!ipxe\n\nkernel {{kernel}}\necho {{metadata.nope}}\n");
+	pxed_test_write_file(f->dir, "cloud.yaml", "#cloud-config\nhostname: {{hostname}}\n");
+	pxed_test_write_file(f->dir, "ign.json", "{\"h\": \"{{metadata.role}}\"}");
+	fixture_load(f, (const char *)data);
+}
+
+static void
+teardown(Fixture *f, gconstpointer data)
+{
+	g_clear_pointer(&f->core, pxed_core_free);
+	pxed_test_tmpdir_free(f->dir);
+}
+
+static char *
+fetch(Fixture *f, const char *client_text, const char *path, GError **error)
+{
+	g_autoptr(PxedClient) client = pxed_client_new_from_string(client_text, NULL);
+	g_autoptr(PxedFile) file = pxed_core_open_file(f->core, PXED_VIA_HTTP, client, path, NULL,
+						       error);
+	char *buf;
+	if (file == NULL)
+		return NULL;
+	buf = g_malloc0(pxed_file_get_size(file) + 1);
+	g_assert_cmpint(pxed_file_read_at(file, 0, buf, pxed_file_get_size(file), NULL), ==,
+			(gssize)pxed_file_get_size(file));
+	return buf;
+}
+
+static const char inventory[] =
+	"[profile:debian]\nkernel=/assets/linux\ninitrd=/assets/initrd.gz;/assets/fw.cpio\n"
+	"args=console=ttyS0 pxed.marker=debian\n"
+	"[profile:worker]\nkernel=http://192.0.2.10:8080/k\nargs=quiet\n"
+	"ipxe-template=../worker.ipxe\ncloud-config=../cloud.yaml\nignition=../ign.json\n"
+	"metadata.role=worker\n"
+	"[profile:broken]\nkernel=/k\nipxe-template=../broken.ipxe\n"
+	"[group:node1]\nprofile=debian\nselector.mac=52:54:00:00:00:01\n"
+	"[group:node2]\nprofile=worker\nselector.mac=52:54:00:00:00:02\n"
+	"metadata.role=web \"front\" ${evil} || reboot\nmetadata.hostname=node-2\n"
+	"[group:node3]\nprofile=broken\nselector.mac=52:54:00:00:00:03\n";
+
+static void
+test_decisions(Fixture *f, gconstpointer data)
+{
+	const struct {
+		const char *client;
+		const char *filename; /* NULL: declined */
+		const char *vendor;
+	} cases[] = {
+		{"arch=0", "undionly.kpxe", "PXEClient"},
+		{"", "undionly.kpxe", "PXEClient"}, /* no option 93: old BIOS PXE */
+		{"arch=6", NULL, NULL},             /* no ia32 build configured */
+		{"arch=7", "ipxe.efi", "PXEClient"},
+		{"arch=9", "ipxe.efi", "PXEClient"},
+		{"arch=11", "ipxe-arm64.efi", "PXEClient"},
+		{"arch=10", NULL, NULL},
+		{"arch=0,user-class=iPXE", "http://192.0.2.10:8080/boot.ipxe", "PXEClient"},
+		{"arch=7,user-class=iPXE", "http://192.0.2.10:8080/boot.ipxe", "PXEClient"},
+		{"arch=7,ipxe-options=1", "http://192.0.2.10:8080/boot.ipxe", "PXEClient"},
+		{"arch=7,user-class=gPXE", "ipxe.efi", "PXEClient"},
+		{"arch=16,vendor-class=HTTPClient:Arch:00016:UNDI:003001",
+		 "http://192.0.2.10:8080/ipxe.efi", "HTTPClient"},
+		{"arch=19,vendor-class=HTTPClient:Arch:00019", "http://192.0.2.10:8080/ipxe-arm64.efi",
+		 "HTTPClient"},
+		{"arch=16,vendor-class=HTTPClient,user-class=iPXE", "http://192.0.2.10:8080/boot.ipxe",
+		 "PXEClient"},
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(PxedClient) client = pxed_client_new_from_string(cases[i].client, NULL);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(PxedBootReply) reply = pxed_core_boot(f->core, client, &error);
+		g_test_message("%s", cases[i].client);
+		if (cases[i].filename == NULL) {
+			g_assert_error(error, PXED_ERROR, PXED_ERROR_NOT_FOUND);
+			continue;
+		}
+		g_assert_no_error(error);
+		g_assert_cmpstr(pxed_boot_reply_get_filename(reply), ==, cases[i].filename);
+		g_assert_cmpstr(pxed_boot_reply_get_vendor_class(reply), ==, cases[i].vendor);
+		g_assert_cmpstr(pxed_boot_reply_get_origin(reply), ==, "ipxe");
+	}
+}
+
+static void
+test_boot_script(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *text = fetch(f, "ip=192.0.2.50", "/boot.ipxe", &error);
+	g_assert_no_error(error);
+	g_assert_true(g_str_has_prefix(text, "#!ipxe\n"));
+	/* iPXE's own settings are left for iPXE, the base URL is ours */
+	g_assert_nonnull(strstr(text, "chain --autofree http://192.0.2.10:8080/ipxe?mac=${mac:hexhyp}"
+				      "&uuid=${uuid}&platform=${platform}&buildarch=${buildarch}"));
+}
+
+static void
+test_machine_script(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *bios = fetch(f, "mac=52:54:00:00:00:01,platform=pcbios", "ipxe", &error);
+	g_autofree char *efi = fetch(f, "mac=52:54:00:00:00:01,platform=efi", "ipxe", &error);
+	g_autofree char *efi_arch = fetch(f, "mac=52:54:00:00:00:01,arch=7", "ipxe", &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(strstr(bios, "\nkernel /assets/linux console=ttyS0 pxed.marker=debian "
+				      "|| goto failed\ninitrd /assets/initrd.gz || goto failed\n"
+				      "initrd /assets/fw.cpio || goto failed\nboot || goto failed\n"));
+	/* under EFI the kernel line names its initrds */
+	g_assert_nonnull(strstr(efi, "\nkernel /assets/linux initrd=initrd.gz initrd=fw.cpio "
+				     "console=ttyS0 pxed.marker=debian || goto failed\n"));
+	g_assert_cmpstr(efi, ==, efi_arch);
+}
+
+static void
+test_escaping(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *text = fetch(f, "mac=52:54:00:00:00:02", "ipxe", &error);
+	g_auto(GStrv) lines = NULL;
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(text, ==,
+			"#!ipxe\nset role web \"front\" $ {evil} | | reboot\n"
+			"kernel http://192.0.2.10:8080/k quiet\nboot\n");
+	lines = g_strsplit(text, "\n", -1);
+	g_assert_cmpuint(g_strv_length(lines), ==, 5);
+}
+
+static void
+test_unknown_variable(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *text = fetch(f, "mac=52:54:00:00:00:03", "ipxe", &error);
+	g_autofree char *where = g_strdup_printf("%s/broken.ipxe:4: unknown variable 'metadata.nope'",
+						 f->dir);
+
+	/* the console says which template, line and variable */
+	g_assert_no_error(error);
+	g_assert_true(g_str_has_prefix(text, "#!ipxe\necho pxed: cannot make the boot script"));
+	g_assert_nonnull(strstr(text, where));
+	g_assert_true(g_str_has_suffix(text, "exit 1\n"));
+}
+
+static void
+test_no_match(Fixture *f, gconstpointer data)
+{
+	const char *mode = data;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *text = fetch(f, "mac=52:54:00:00:00:77,platform=efi", "ipxe", &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(strstr(text, "echo pxed: this machine is not in the inventory"));
+	g_assert_nonnull(strstr(text, "selector.mac=52:54:00:00:00:77"));
+	g_assert_nonnull(strstr(text, "echo pxed: mac=52:54:00:00:00:77,platform=efi\n"));
+	if (strstr(mode, "retry") != NULL) {
+		g_assert_nonnull(strstr(text, "\nsleep 7\nchain --autofree "
+					      "http://192.0.2.10:8080/boot.ipxe\n"));
+	} else if (strstr(mode, "menu") != NULL) {
+		g_assert_nonnull(strstr(text, "\nmenu pxed: this machine is not in the inventory\n"));
+		g_assert_null(strstr(text, "sleep"));
+	} else {
+		g_assert_null(strstr(text, "sleep"));
+		g_assert_null(strstr(text, "menu"));
+		g_assert_true(g_str_has_suffix(text, "echo pxed: trying the next boot device\nexit 1\n"));
+	}
+}
+
+static void
+test_other_templates(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *cloud = fetch(f, "mac=52:54:00:00:00:02", "cloud", &error);
+	g_autofree char *ign = NULL;
+	g_autofree char *none = NULL;
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(cloud, ==, "#cloud-config\nhostname: node-2\n");
+	ign = fetch(f, "mac=52:54:00:00:00:02", "ignition", &error);
+	g_assert_no_error(error);
+	/* JSON escaping keeps the document valid whatever the metadata holds */
+	g_assert_cmpstr(ign, ==, "{\"h\": \"web \\\"front\\\" ${evil} || reboot\"}");
+	none = fetch(f, "mac=52:54:00:00:00:01", "generic", &error);
+	g_assert_null(none);
+	g_assert_error(error, PXED_ERROR, PXED_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+	none = fetch(f, "mac=52:54:00:00:00:99", "cloud", &error);
+	g_assert_error(error, PXED_ERROR, PXED_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+	/* anything else is declined: the pipeline reports it as not found */
+	none = fetch(f, "mac=52:54:00:00:00:01", "vmlinuz", &error);
+	g_assert_error(error, PXED_ERROR, PXED_ERROR_NOT_FOUND);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_autofree char *exit_conf = g_strconcat(inventory, "", NULL);
+	g_autofree char *retry_conf = NULL;
+	g_autofree char *menu_conf = NULL;
+
+	g_test_init(&argc, &argv, NULL);
+	retry_conf = g_strdup_printf("%s[ipxe]\nno-match=retry\nretry-seconds=7\n", inventory);
+	menu_conf = g_strdup_printf("%s[ipxe]\nno-match=menu\n", inventory);
+	g_test_add("/ipxe/decisions", Fixture, inventory, setup, test_decisions, teardown);
+	g_test_add("/ipxe/boot-script", Fixture, inventory, setup, test_boot_script, teardown);
+	g_test_add("/ipxe/machine-script", Fixture, inventory, setup, test_machine_script,
+		   teardown);
+	g_test_add("/ipxe/escaping", Fixture, inventory, setup, test_escaping, teardown);
+	g_test_add("/ipxe/unknown-variable", Fixture, inventory, setup, test_unknown_variable,
+		   teardown);
+	g_test_add("/ipxe/no-match/exit", Fixture, exit_conf, setup, test_no_match, teardown);
+	g_test_add("/ipxe/no-match/retry", Fixture, retry_conf, setup, test_no_match, teardown);
+	g_test_add("/ipxe/no-match/menu", Fixture, menu_conf, setup, test_no_match, teardown);
+	g_test_add("/ipxe/other-templates", Fixture, inventory, setup, test_other_templates,
+		   teardown);
+	return g_test_run();
+}
