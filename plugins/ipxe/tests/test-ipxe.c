@@ -74,7 +74,7 @@ static const char inventory[] =
 	"[profile:broken]\nkernel=/k\nipxe-template=../broken.ipxe\n"
 	"[group:node1]\nprofile=debian\nselector.mac=52:54:00:00:00:01\n"
 	"[group:node2]\nprofile=worker\nselector.mac=52:54:00:00:00:02\n"
-	"metadata.role=web \"front\" ${evil} || reboot\nmetadata.hostname=node-2\n"
+	"metadata.role=web \"front\"\\n:evil\\r\\nchain ${evil} || reboot\nmetadata.hostname=node-2\n"
 	"[group:node3]\nprofile=broken\nselector.mac=52:54:00:00:00:03\n";
 
 static void
@@ -158,7 +158,7 @@ test_escaping(Fixture *f, gconstpointer data)
 
 	g_assert_no_error(error);
 	g_assert_cmpstr(text, ==,
-			"#!ipxe\nset role web \"front\" $ {evil} | | reboot\n"
+			"#!ipxe\nset role web \"front\" :evil  chain $ {evil} | | reboot\n"
 			"kernel http://192.0.2.10:8080/k quiet\nboot\n");
 	lines = g_strsplit(text, "\n", -1);
 	g_assert_cmpuint(g_strv_length(lines), ==, 5);
@@ -216,7 +216,8 @@ test_other_templates(Fixture *f, gconstpointer data)
 	ign = fetch(f, "mac=52:54:00:00:00:02", "ignition", &error);
 	g_assert_no_error(error);
 	/* JSON escaping keeps the document valid whatever the metadata holds */
-	g_assert_cmpstr(ign, ==, "{\"h\": \"web \\\"front\\\" ${evil} || reboot\"}");
+	g_assert_cmpstr(ign, ==,
+			"{\"h\": \"web \\\"front\\\"\\n:evil\\r\\nchain ${evil} || reboot\"}");
 	none = fetch(f, "mac=52:54:00:00:00:01", "generic", &error);
 	g_assert_null(none);
 	g_assert_error(error, PXED_ERROR, PXED_ERROR_NOT_FOUND);
