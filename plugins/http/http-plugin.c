@@ -43,11 +43,12 @@ typedef struct {
 	guint max_connections;
 	guint idle_timeout; /* seconds */
 	gboolean use_sendfile;
+	gboolean hand_back_idle; /* work around libsoup < 3.3 leaking idle connections */
 	GTlsCertificate *tls_certificate;
 
 	SoupServer *server;
 	GPtrArray *listen_sockets; /* GSocket */
-	GHashTable *sockets;	   /* GSocket (weak) → NULL: the open connections */
+	GHashTable *sockets;	   /* GSocket (ref) → NULL: connections, maybe closed since */
 	GHashTable *transfers;	   /* PxedHttpTransfer: bodies in flight via sendfile */
 	gboolean stopping;
 
@@ -248,6 +249,84 @@ on_wrote_body_data(SoupServerMessage *msg, guint chunk_size, PxedHttpRequest *re
 	req->sent += chunk_size;
 }
 
+/* ---- connections libsoup gave up ---- */
+
+/* The stream under libsoup's wrappers (SoupIOStream): the GSocketConnection,
+ * or the GTlsConnection over it. (transfer full) */
+static GIOStream *
+stream_unwrap(GIOStream *stream)
+{
+	g_autoptr(GIOStream) current = g_object_ref(stream);
+
+	for (guint depth = 0; depth < 8; depth++) {
+		g_autoptr(GIOStream) base = NULL;
+
+		if (g_object_class_find_property(G_OBJECT_GET_CLASS(current), "base-iostream") ==
+		    NULL)
+			return g_steal_pointer(&current);
+		g_object_get(current, "base-iostream", &base, NULL);
+		if (base == NULL)
+			return NULL;
+		g_set_object(&current, base);
+	}
+	return NULL;
+}
+
+/* Gives a connection whose response is complete back to the SoupServer, which
+ * treats it as newly accepted: it waits for the next request (keep-alive). */
+static void
+connection_hand_back(PxedHttp *self, GIOStream *stream, GSocketAddress *local,
+		     GSocketAddress *remote)
+{
+	g_autoptr(GError) error = NULL;
+	GMainContext *context = pxed_context_get_main_context(self->ctx);
+
+	/* libsoup attaches the connection's sources to the thread-default
+	 * context. */
+	g_main_context_push_thread_default(context);
+	if (!soup_server_accept_iostream(self->server, stream, local, remote, &error)) {
+		g_debug("cannot hand the connection back: %s", error->message);
+		g_io_stream_close(stream, NULL, NULL);
+	}
+	g_main_context_pop_thread_default(context);
+}
+
+/* ::wrote-body, libsoup < 3.3 only: the response is out and the connection
+ * stays open. libsoup 3.2 never notices when a client closes (or times out) a
+ * connection that is idle between two requests, and leaks it (fixed in 3.3 by
+ * libsoup commit d20c6601); a connection it has just accepted it handles
+ * right. So each kept-alive connection is taken back and handed in again as
+ * a new one. */
+static void
+on_wrote_body_hand_back(SoupServerMessage *msg, PxedHttpRequest *req)
+{
+	PxedHttp *self = req->self;
+	g_autoptr(GSocketAddress) local = NULL;
+	g_autoptr(GSocketAddress) remote = NULL;
+	g_autoptr(GIOStream) stolen = NULL;
+	g_autoptr(GIOStream) base = NULL;
+
+	if (!message_keepalive(self, msg) || soup_server_message_get_local_address(msg) == NULL ||
+	    soup_server_message_get_remote_address(msg) == NULL)
+		return; /* libsoup closes it */
+	local = g_object_ref(soup_server_message_get_local_address(msg));
+	remote = g_object_ref(soup_server_message_get_remote_address(msg));
+	req->status = soup_server_message_get_status(msg);
+	request_log(req, TRUE); /* no request-finished for a stolen message */
+
+	g_object_ref(msg);
+	stolen = soup_server_message_steal_connection(msg);
+	g_object_unref(msg);
+	if (stolen == NULL)
+		return;
+	base = stream_unwrap(stolen);
+	if (base == NULL) {
+		g_io_stream_close(stolen, NULL, NULL);
+		return;
+	}
+	connection_hand_back(self, base, local, remote);
+}
+
 /* ---- the sendfile path ---- */
 
 static void
@@ -275,18 +354,9 @@ transfer_finish(PxedHttpTransfer *t, gboolean complete)
 
 	request_log(t->req, complete);
 	if (complete && t->req->keepalive) {
-		g_autoptr(GError) error = NULL;
-		GMainContext *context = pxed_context_get_main_context(self->ctx);
-
-		/* libsoup attaches the connection's sources to the thread-default
-		 * context. */
-		g_main_context_push_thread_default(context);
-		if (!soup_server_accept_iostream(self->server, G_IO_STREAM(t->conn), t->local,
-						 t->remote, &error))
-			g_debug("cannot hand the connection back: %s", error->message);
-		else
-			g_clear_object(&t->conn); /* the server's now */
-		g_main_context_pop_thread_default(context);
+		GIOStream *stream = G_IO_STREAM(g_steal_pointer(&t->conn));
+		connection_hand_back(self, stream, t->local, t->remote);
+		g_object_unref(stream);
 	}
 	g_hash_table_remove(self->transfers, t); /* frees: closes what is still ours */
 }
@@ -343,29 +413,6 @@ transfer_pump(GSocket *socket, GIOCondition condition, gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
-/* The GSocketConnection under whatever libsoup wrapped it in. */
-static GSocketConnection *
-find_socket_connection(GIOStream *stream)
-{
-	for (guint depth = 0; stream != NULL && depth < 8; depth++) {
-		g_autoptr(GIOStream) base = NULL;
-
-		if (G_IS_TLS_CONNECTION(stream))
-			return NULL; /* sendfile cannot encrypt */
-		if (G_IS_SOCKET_CONNECTION(stream))
-			return G_SOCKET_CONNECTION(g_object_ref(stream));
-		if (g_object_class_find_property(G_OBJECT_GET_CLASS(stream), "base-iostream") ==
-		    NULL)
-			return NULL;
-		g_object_get(stream, "base-iostream", &base, NULL);
-		/* @stream stays alive through its owner while we walk down */
-		stream = base;
-		if (G_IS_SOCKET_CONNECTION(stream))
-			return G_SOCKET_CONNECTION(g_object_ref(stream));
-	}
-	return NULL;
-}
-
 /* ::wrote-headers: the response head is on the wire; the body is ours. */
 static void
 on_wrote_headers_sendfile(SoupServerMessage *msg, PxedHttpRequest *unused)
@@ -388,8 +435,11 @@ on_wrote_headers_sendfile(SoupServerMessage *msg, PxedHttpRequest *unused)
 	stream = soup_server_message_steal_connection(msg);
 	g_object_unref(msg);
 	req->msg = NULL;
-	if (stream != NULL)
-		t->conn = find_socket_connection(stream);
+	if (stream != NULL) {
+		g_autoptr(GIOStream) base = stream_unwrap(stream);
+		if (base != NULL && G_IS_SOCKET_CONNECTION(base))
+			t->conn = G_SOCKET_CONNECTION(g_steal_pointer(&base));
+	}
 	if (t->conn == NULL) {
 		g_warning("%s: cannot take the connection over", req->path);
 		if (stream != NULL)
@@ -577,6 +627,8 @@ handle_early(SoupServer *server, SoupServerMessage *msg, const char *path, GHash
 	soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
 	if (req == NULL)
 		return;
+	if (self->hand_back_idle)
+		g_signal_connect(msg, "wrote-body", G_CALLBACK(on_wrote_body_hand_back), req);
 	req->started = g_get_monotonic_time();
 	g_free(req->method);
 	req->method = g_strdup(soup_server_message_get_method(msg));
@@ -598,11 +650,21 @@ handle_early(SoupServer *server, SoupServerMessage *msg, const char *path, GHash
 
 /* ---- connections ---- */
 
-static void
-on_socket_gone(gpointer user_data, GObject *where_the_socket_was)
+/* The connections still open. libsoup closes a connection's socket when it is
+ * done with it, but may keep the GSocket object itself a while longer, so the
+ * set holds references and is pruned by state, not by finalization. */
+static guint
+count_connections(PxedHttp *self)
 {
-	PxedHttp *self = user_data;
-	g_hash_table_remove(self->sockets, where_the_socket_was);
+	GHashTableIter iter;
+	gpointer socket;
+
+	g_hash_table_iter_init(&iter, self->sockets);
+	while (g_hash_table_iter_next(&iter, &socket, NULL)) {
+		if (g_socket_is_closed(socket))
+			g_hash_table_iter_remove(&iter);
+	}
+	return g_hash_table_size(self->sockets);
 }
 
 /* SoupServer::request-started: every request, including the first one of a
@@ -623,12 +685,11 @@ on_request_started(SoupServer *server, SoupServerMessage *msg, PxedHttp *self)
 	socket = soup_server_message_get_socket(msg);
 	if (socket == NULL || g_hash_table_contains(self->sockets, socket))
 		return;
-	g_hash_table_add(self->sockets, socket);
-	g_object_weak_ref(G_OBJECT(socket), on_socket_gone, self);
+	g_hash_table_add(self->sockets, g_object_ref(socket));
 	/* A peer that neither sends nor reads for idle-timeout seconds loses
 	 * its connection: GSocket fails any wait that long with TIMED_OUT. */
 	g_socket_set_timeout(socket, self->idle_timeout);
-	if (g_hash_table_size(self->sockets) > self->max_connections) {
+	if (count_connections(self) > self->max_connections) {
 		/* libsoup 3.2 has accepted already; RFC 9110 §15.6.4: 503, and
 		 * the connection closes once it is sent. */
 		SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
@@ -649,6 +710,12 @@ on_request_finished(SoupServer *server, SoupServerMessage *msg, PxedHttp *self)
 	if (req == NULL)
 		return;
 	req->status = soup_server_message_get_status(msg);
+	if (req->method == NULL) {
+		GUri *uri = soup_server_message_get_uri(msg);
+		req->method = g_strdup(soup_server_message_get_method(msg));
+		if (uri != NULL)
+			req->path = g_strdup(g_uri_get_path(uri));
+	}
 	request_log(req, TRUE);
 }
 
@@ -694,8 +761,6 @@ static void
 http_instance_free(gpointer data)
 {
 	PxedHttp *self = data;
-	GHashTableIter iter;
-	gpointer socket;
 
 	if (self == NULL)
 		return;
@@ -706,12 +771,7 @@ http_instance_free(gpointer data)
 		soup_server_disconnect(self->server);
 		g_clear_object(&self->server);
 	}
-	if (self->sockets != NULL) {
-		g_hash_table_iter_init(&iter, self->sockets);
-		while (g_hash_table_iter_next(&iter, &socket, NULL))
-			g_object_weak_unref(G_OBJECT(socket), on_socket_gone, self);
-		g_hash_table_unref(self->sockets);
-	}
+	g_clear_pointer(&self->sockets, g_hash_table_unref);
 	g_clear_pointer(&self->transfers, g_hash_table_unref);
 	g_clear_pointer(&self->listen_sockets, g_ptr_array_unref);
 	g_clear_pointer(&self->listen, g_ptr_array_unref);
@@ -738,6 +798,7 @@ http_instance_new(PxedInstance *instance, GError **error)
 	self->max_connections = (guint)pxed_instance_get_int(instance, "max-connections");
 	self->idle_timeout = (guint)pxed_instance_get_int(instance, "idle-timeout");
 	self->use_sendfile = pxed_instance_get_boolean(instance, "sendfile");
+	self->hand_back_idle = soup_get_major_version() == 3 && soup_get_minor_version() < 3;
 	cert = pxed_instance_get_path(instance, "tls-certificate");
 	key = pxed_instance_get_path(instance, "tls-key");
 
@@ -764,7 +825,7 @@ http_instance_new(PxedInstance *instance, GError **error)
 			return NULL;
 		}
 	}
-	self->sockets = g_hash_table_new(NULL, NULL);
+	self->sockets = g_hash_table_new_full(NULL, NULL, g_object_unref, NULL);
 	self->transfers = g_hash_table_new_full(NULL, NULL, (GDestroyNotify)transfer_free, NULL);
 	self->listen_sockets = g_ptr_array_new_with_free_func(g_object_unref);
 	return g_steal_pointer(&self);
