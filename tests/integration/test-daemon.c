@@ -170,7 +170,7 @@ test_explain(void)
 	g_assert_true(pxed_test_run_pxed(argv_boot, &out, NULL, &status, NULL));
 	g_assert_cmpint(status, ==, 0);
 	g_assert_nonnull(g_strstr_len(g_bytes_get_data(out, NULL), g_bytes_get_size(out),
-				      "client: mac=52:54:00:12:34:56,arch=7\nboot: answered by "));
+				      "client: mac=52:54:00:12:34:56,arch=7\ninventory: no group matches\nboot: answered by "));
 
 	/* a refused path: exit 1 and the reason */
 	argv[9] = "../../etc/passwd";
@@ -333,6 +333,47 @@ test_reload(void)
 }
 
 static void
+test_reload_swaps_inventory(void)
+{
+	g_autofree char *root = pxed_test_tmpdir_new();
+	g_autofree char *conf = conf_with_root(
+		root, "[ipxe]\nbase-url=http://127.0.0.1:1\n[profile:a]\nkernel=/a/vmlinuz\n"
+		      "[profile:b]\nkernel=/b/vmlinuz\n[group:default]\nprofile=a\n"
+		      "[pipeline]\nhttp=ipxe;static\n");
+	g_autoptr(GError) error = NULL;
+	g_autofree char *confd = NULL;
+	g_autofree char *before = NULL;
+	g_autofree char *after = NULL;
+	PxedTestDaemon *daemon;
+	guint16 port;
+
+	daemon = pxed_test_daemon_start(conf, test_plugin_args, &error);
+	g_assert_no_error(error);
+	port = pxed_test_daemon_get_port(daemon, "lineproto");
+	before = fetch(port, "ipxe");
+	g_assert_nonnull(strstr(before, "OK ipxe\n#!ipxe\n"));
+	g_assert_nonnull(strstr(before, "\nkernel /a/vmlinuz"));
+
+	confd = g_build_filename(pxed_test_daemon_get_dir(daemon), "conf.d", NULL);
+	pxed_test_write_file(confd, "60-move.conf", "[group:default]\nprofile=b\n");
+	pxed_test_daemon_signal(daemon, SIGHUP);
+	g_assert_true(pxed_test_daemon_wait_for_log(daemon, "event=reloaded", 5000));
+	after = fetch(port, "ipxe");
+	g_assert_nonnull(strstr(after, "\nkernel /b/vmlinuz"));
+
+	/* a tie added by a reload is refused and the inventory stays */
+	pxed_test_write_file(confd, "70-tie.conf", "[group:other]\nprofile=a\n");
+	pxed_test_daemon_signal(daemon, SIGHUP);
+	g_assert_true(pxed_test_daemon_wait_for_log(daemon, "event=reload-refused", 5000));
+	g_assert_true(pxed_test_daemon_wait_for_log(daemon, "are equally specific", 1000));
+	g_clear_pointer(&after, g_free);
+	after = fetch(port, "ipxe");
+	g_assert_nonnull(strstr(after, "\nkernel /b/vmlinuz"));
+	pxed_test_daemon_stop(daemon);
+	pxed_test_tmpdir_free(g_steal_pointer(&root));
+}
+
+static void
 test_start_refused(void)
 {
 	g_autoptr(GError) error = NULL;
@@ -357,6 +398,7 @@ main(int argc, char **argv)
 	g_test_add_func("/daemon/serve-and-stop", test_serve_and_stop);
 	g_test_add_func("/daemon/event-log-file", test_event_log_file);
 	g_test_add_func("/daemon/reload", test_reload);
+	g_test_add_func("/daemon/reload-swaps-inventory", test_reload_swaps_inventory);
 	g_test_add_func("/daemon/start-refused", test_start_refused);
 	return g_test_run();
 }
