@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pxed-core.h"
 #include "pxed-inventory.h"
+#include "pxed-store.h"
 
 #include <pxed/pxed-context-private.h>
 #include <pxed/pxed-instance-private.h>
@@ -49,7 +50,14 @@ struct _PxedCore {
 	GStrv plugin_dirs; /* from the command line */
 	PxedGeneration *current;
 	PxedEvents *events;
+	GHashTable *stores; /* lease stores: path -> CoreStore*, shared by the plugins naming them */
 };
+
+typedef struct {
+	PxedStore *store;
+	char *path;
+	guint users;
+} CoreStore;
 
 static void
 generation_free(PxedGeneration *gen)
@@ -137,6 +145,93 @@ ctx_match(gpointer core, PxedClient *client)
 	return pxed_core_match(core, client);
 }
 
+/* Lease stores outlive configuration generations: an instance carried over
+ * or restarted by a reload keeps the same store. */
+static void
+core_store_free(CoreStore *cs)
+{
+	pxed_store_close(cs->store);
+	g_free(cs->path);
+	g_free(cs);
+}
+
+static gpointer
+ctx_lease_open(gpointer core, const char *name, GError **error)
+{
+	PxedCore *self = core;
+	g_autofree char *path = g_path_is_absolute(name)
+					? g_strdup(name)
+					: g_build_filename(pxed_core_get_state_dir(self), name, NULL);
+	CoreStore *cs = g_hash_table_lookup(self->stores, path);
+
+	if (cs == NULL) {
+		PxedStore *store = pxed_store_file_open(self->main_context, path, error);
+		if (store == NULL)
+			return NULL;
+		cs = g_new0(CoreStore, 1);
+		cs->store = store;
+		cs->path = g_steal_pointer(&path);
+		g_hash_table_insert(self->stores, cs->path, cs);
+	}
+	cs->users++;
+	return cs->store;
+}
+
+static CoreStore *
+find_store(PxedCore *self, gpointer store)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, self->stores);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		if (((CoreStore *)value)->store == store)
+			return value;
+	}
+	return NULL;
+}
+
+static void
+ctx_lease_close(gpointer core, gpointer store)
+{
+	PxedCore *self = core;
+	CoreStore *cs = find_store(self, store);
+
+	g_return_if_fail(cs != NULL);
+	if (--cs->users == 0)
+		g_hash_table_remove(self->stores, cs->path);
+}
+
+static PxedLease *
+ctx_lease_get(gpointer core, gpointer store, const char *client_id)
+{
+	return pxed_store_get(store, client_id);
+}
+
+static PxedLease *
+ctx_lease_get_by_address(gpointer core, gpointer store, guint32 address)
+{
+	return pxed_store_get_by_address(store, address);
+}
+
+static void
+ctx_lease_put(gpointer core, gpointer store, PxedLease *lease, GTask *task)
+{
+	pxed_store_put(store, lease, task);
+}
+
+static void
+ctx_lease_release(gpointer core, gpointer store, const char *client_id)
+{
+	pxed_store_release(store, client_id, g_get_real_time() / G_USEC_PER_SEC);
+}
+
+static void
+ctx_lease_foreach(gpointer core, gpointer store, PxedLeaseFunc func, gpointer user_data)
+{
+	pxed_store_iterate(store, func, user_data);
+}
+
 static const PxedContextVTable context_vtable = {
 	.get_main_context = ctx_get_main_context,
 	.get_state_dir = ctx_get_state_dir,
@@ -144,6 +239,13 @@ static const PxedContextVTable context_vtable = {
 	.open_file = ctx_open_file,
 	.event = ctx_event,
 	.match = ctx_match,
+	.lease_open = ctx_lease_open,
+	.lease_close = ctx_lease_close,
+	.lease_get = ctx_lease_get,
+	.lease_get_by_address = ctx_lease_get_by_address,
+	.lease_put = ctx_lease_put,
+	.lease_release = ctx_lease_release,
+	.lease_foreach = ctx_lease_foreach,
 };
 
 PxedCore *
@@ -157,6 +259,8 @@ pxed_core_new(GMainContext *context, const char *const *config_dirs,
 	self->config_dirs = g_strdupv((char **)config_dirs);
 	self->plugin_dirs = g_strdupv((char **)plugin_dirs);
 	self->events = pxed_events_new(self->main_context, 10000);
+	self->stores =
+		g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)core_store_free);
 	return self;
 }
 
@@ -164,6 +268,8 @@ void
 pxed_core_free(PxedCore *self)
 {
 	pxed_core_shutdown(self);
+	/* after the instances: whatever they did not give back is written out now */
+	g_hash_table_unref(self->stores);
 	pxed_events_free(self->events);
 	pxed_context_free(self->context);
 	g_strfreev(self->config_dirs);

@@ -16,6 +16,16 @@ typedef struct {
 	void (*event)(gpointer core, PxedClient *client, const char *source, const char *event,
 		      const char *message);
 	PxedMachine *(*match)(gpointer core, PxedClient *client);
+	/* Leases (pxed-lease.h); @store is what lease_open returned. */
+	gpointer (*lease_open)(gpointer core, const char *name, GError **error);
+	void (*lease_close)(gpointer core, gpointer store);
+	PxedLease *(*lease_get)(gpointer core, gpointer store, const char *client_id);
+	PxedLease *(*lease_get_by_address)(gpointer core, gpointer store, guint32 address);
+	/* completes @task (a boolean) once the lease is durable */
+	void (*lease_put)(gpointer core, gpointer store, PxedLease *lease, GTask *task);
+	void (*lease_release)(gpointer core, gpointer store, const char *client_id);
+	void (*lease_foreach)(gpointer core, gpointer store, PxedLeaseFunc func,
+			      gpointer user_data);
 } PxedContextVTable;
 
 PxedContext *pxed_context_new(const PxedContextVTable *vtable, gpointer core);
