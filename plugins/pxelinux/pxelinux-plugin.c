@@ -273,10 +273,10 @@ pxelinux_boot(gpointer data, PxedClient *client, PxedBootReply *reply, GError **
 	gint arch = pxed_client_get_arch(client);
 
 	/* pxelinux.0 is a BIOS program (RFC 4578 §2.1: type 0); firmware that
-	 * sends no option 93 is old BIOS PXE. iPXE asking again is not ours. */
+	 * sends no option 93 is old BIOS PXE. BIOS iPXE (QEMU's ROMs are iPXE)
+	 * runs pxelinux.0 through its PXE API as well; with `boot=ipxe;pxelinux`
+	 * the ipxe backend answers iPXE before this one is asked. */
 	if (arch != PXED_ARCH_BIOS && arch != PXED_ARCH_UNKNOWN)
-		return PXED_RESULT_DECLINE;
-	if (g_strcmp0(pxed_client_get_user_class(client), "iPXE") == 0)
 		return PXED_RESULT_DECLINE;
 	pxed_boot_reply_set_filename(reply, self->boot_file);
 	return PXED_RESULT_ANSWER;

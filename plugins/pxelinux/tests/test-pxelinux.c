@@ -178,7 +178,8 @@ test_boot_decision(Fixture *f, gconstpointer data)
 		{"arch=0", "pxelinux.0"},
 		{"", "pxelinux.0"},
 		{"arch=7", NULL},
-		{"arch=0,user-class=iPXE", NULL},
+		{"arch=0,user-class=iPXE", "pxelinux.0"},
+		{"arch=11", NULL},
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(PxedClient) c = pxed_client_new_from_string(cases[i].client, NULL);
