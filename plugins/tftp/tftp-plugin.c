@@ -304,6 +304,10 @@ transfer_transmit(gpointer user_data, const guint8 *buf, gsize stride, guint cou
 	while (done < count) {
 		struct mmsghdr msgs[MAX_MSGS];
 		struct iovec iovs[MAX_MSGS];
+		union {
+			char buf[CMSG_SPACE(sizeof(guint16))];
+			struct cmsghdr align;
+		} control[MAX_MSGS];
 		guint per_msg[MAX_MSGS];
 		guint nmsg = 0;
 		guint idx = done;
@@ -314,13 +318,27 @@ transfer_transmit(gpointer user_data, const guint8 *buf, gsize stride, guint cou
 			guint n = t->gso ? MIN(t->gso_segments, count - idx) : 1;
 			gsize start = (gsize)idx * stride;
 			gsize end = idx + n == count ? len : start + (gsize)n * stride;
+			struct msghdr *m = &msgs[nmsg].msg_hdr;
 
 			iovs[nmsg].iov_base = (gpointer)(buf + start);
 			iovs[nmsg].iov_len = end - start;
-			msgs[nmsg].msg_hdr.msg_name = &t->peer.ss;
-			msgs[nmsg].msg_hdr.msg_namelen = t->peer.len;
-			msgs[nmsg].msg_hdr.msg_iov = &iovs[nmsg];
-			msgs[nmsg].msg_hdr.msg_iovlen = 1;
+			m->msg_name = &t->peer.ss;
+			m->msg_namelen = t->peer.len;
+			m->msg_iov = &iovs[nmsg];
+			m->msg_iovlen = 1;
+			if (n > 1) {
+				/* Segmentation is asked per message, for the blocks
+				 * of a burst only: an OACK or ERROR leaves whole. */
+				guint16 size = (guint16)stride;
+				struct cmsghdr *c;
+				m->msg_control = control[nmsg].buf;
+				m->msg_controllen = sizeof(control[nmsg].buf);
+				c = CMSG_FIRSTHDR(m);
+				c->cmsg_level = SOL_UDP;
+				c->cmsg_type = UDP_SEGMENT;
+				c->cmsg_len = CMSG_LEN(sizeof(size));
+				memcpy(CMSG_DATA(c), &size, sizeof(size));
+			}
 			per_msg[nmsg] = n;
 			idx += n;
 			nmsg++;
@@ -337,11 +355,12 @@ transfer_transmit(gpointer user_data, const guint8 *buf, gsize stride, guint cou
 				 * the retransmission logic recovers, no busy loop. */
 				return count;
 			}
-			if (t->gso && (saved == EINVAL || saved == EIO || saved == EMSGSIZE)) {
-				/* The route's MTU or the device cannot segment:
-				 * send datagrams one by one from now on. */
-				int off = 0;
-				setsockopt(t->fd, SOL_UDP, UDP_SEGMENT, &off, sizeof(off));
+			if (t->gso && per_msg[0] > 1 &&
+			    (saved == EINVAL || saved == EIO || saved == EMSGSIZE ||
+			     saved == ENOPROTOOPT)) {
+				/* No segmentation offload here (old kernel, a route
+				 * MTU below the block, a device that cannot):
+				 * datagrams one by one from now on. */
 				t->gso = FALSE;
 				g_debug("%s: %s: segmentation offload off: %s", t->server->name,
 					t->peer_text, g_strerror(saved));
@@ -580,17 +599,13 @@ transfer_tune_socket(TftpTransfer *t, int family)
 
 	/* UDP segmentation offload: a burst of equal blocks is one send of up
 	 * to 64 KiB that the stack splits late (or the NIC does). Only worth it
-	 * with windows; refused by kernels without it; switched off at the first
-	 * send the route's MTU cannot take. */
+	 * with windows; switched off at the first send that the kernel, the
+	 * route's MTU or the device refuses. */
 	if (t->windowsize > 1) {
 		guint segments =
 			(guint)MIN((gsize)GSO_MAX_SEGMENTS, GSO_MAX_BYTES / (4 + t->blksize));
-		int size = (int)(4 + t->blksize);
-		if (segments >= 2 &&
-		    setsockopt(fd, SOL_UDP, UDP_SEGMENT, &size, sizeof(size)) == 0) {
-			t->gso = TRUE;
-			t->gso_segments = segments;
-		}
+		t->gso = segments >= 2;
+		t->gso_segments = segments;
 	}
 }
 
@@ -661,10 +676,13 @@ negotiate(TftpServer *server, const PxedTftpPacket *request, guint64 size,
 		ack->timeout = asked->timeout;
 		ack->present |= PXED_TFTP_OPT_TIMEOUT;
 	}
-	if ((asked->present & PXED_TFTP_OPT_TSIZE) && request->mode == PXED_TFTP_MODE_OCTET) {
+	if ((asked->present & PXED_TFTP_OPT_TSIZE) && request->mode == PXED_TFTP_MODE_OCTET &&
+	    size > 0) {
 		/* RFC 2349 §4: the size in octets. In netascii the size on the
 		 * wire is only known once the file has been read through, so
-		 * the option is left out, as tftp-hpa does. */
+		 * the option is left out, as tftp-hpa does. So is "tsize 0":
+		 * curl refuses an OACK that carries it, and an empty file tells
+		 * its size with its one empty block anyway. */
 		ack->tsize = size;
 		ack->present |= PXED_TFTP_OPT_TSIZE;
 	}
