@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -188,6 +189,13 @@ wait_event(Fixture *f, const char *event, guint16 port)
 		pxed_test_daemon_wait_for_log(f->daemon, ev, 200);
 	}
 	return NULL;
+}
+
+static void
+assert_event(Fixture *f, const char *event, guint16 port)
+{
+	g_autofree char *line = wait_event(f, event, port);
+	g_assert_nonnull(line);
 }
 
 static guint64
@@ -911,7 +919,7 @@ test_not_found(Fixture *f, gconstpointer data)
 	g_assert_true(r.error);
 	g_assert_cmpuint(r.error_code, ==, PXED_TFTP_ERR_NOT_FOUND);
 	g_assert_cmpstr(r.error_message, ==, "File not found");
-	g_assert_nonnull(wait_event(f, "transfer-failed", r.local_port));
+	assert_event(f, "transfer-failed", r.local_port);
 }
 
 static void
@@ -959,24 +967,26 @@ test_bad_requests(Fixture *f, gconstpointer data)
 	}
 }
 
+typedef void (*LockstepHook)(Fixture *f, guint16 tid, gpointer data);
+
+/* Fetches @name block by block from a socket of its own, calling @hook once
+ * when block @at has arrived (before it is acked). */
 static void
-test_unknown_tid(Fixture *f, gconstpointer data)
+lockstep_fetch(Fixture *f, Sock *s, const char *name, guint16 at, LockstepHook hook, gpointer data)
 {
-	g_autoptr(Sock) s = sock_open(FALSE);
-	g_autoptr(Sock) stranger = sock_open(FALSE);
 	g_autoptr(GByteArray) got = g_byte_array_new();
-	g_autofree char *want = root_sha256("small.bin");
+	g_autofree char *want = root_sha256(name);
 	g_autofree char *sha = NULL;
-	guint8 buf[1024];
+	g_autofree guint8 *buf = g_malloc(1024);
 	guint16 tid = 0;
 	guint16 expect = 1;
 	gboolean done = FALSE;
 
-	send_request(s, f->port, PXED_TFTP_OP_RRQ, "small.bin", "octet", NULL);
+	send_request(s, f->port, PXED_TFTP_OP_RRQ, name, "octet", NULL);
 	while (!done) {
 		PxedTftpPacket packet;
 		guint16 from;
-		gssize n = sock_recv(s, buf, sizeof(buf), &from, 5000);
+		gssize n = sock_recv(s, buf, 1024, &from, 5000);
 
 		g_assert_cmpint(n, >, 0);
 		if (tid == 0)
@@ -990,28 +1000,84 @@ test_unknown_tid(Fixture *f, gconstpointer data)
 			continue;
 		}
 		g_byte_array_append(got, packet.data, (guint)packet.data_len);
-		if (expect == 50) {
-			/* RFC 1350 §4: a stranger writing to the transfer's port
-			 * gets error 5; the transfer does not notice. */
-			g_autofree char *message = NULL;
-			send_ack(stranger, tid, 50);
-			send_ack(stranger, tid, 51);
-			g_assert_cmpuint(expect_error(stranger, &message), ==,
-					 PXED_TFTP_ERR_UNKNOWN_TID);
-			g_assert_cmpuint(expect_error(stranger, NULL), ==,
-					 PXED_TFTP_ERR_UNKNOWN_TID);
-			/* An ERROR from a stranger is not answered and ends nothing. */
-			sock_send(stranger, tid, "\0\5\0\0stop\0", 10);
-		}
+		if (expect == at)
+			hook(f, tid, data);
 		send_ack(s, tid, expect);
 		done = packet.data_len < 512;
 		expect++;
 	}
 	sha = bytes_sha256(got);
 	g_assert_cmpstr(sha, ==, want);
-	g_assert_cmpint(sock_recv(stranger, buf, sizeof(buf), &tid, 100), ==, -1);
-	(void)tid;
-	g_assert_nonnull(wait_event(f, "transfer-complete", s->local_port));
+	assert_event(f, "transfer-complete", s->local_port);
+}
+
+static void
+stranger_writes(Fixture *f, guint16 tid, gpointer data)
+{
+	Sock *stranger = data;
+	g_autofree char *message = NULL;
+
+	/* RFC 1350 §4: a stranger writing to the transfer's port gets error 5;
+	 * the transfer does not notice. */
+	send_ack(stranger, tid, 50);
+	send_ack(stranger, tid, 51);
+	g_assert_cmpuint(expect_error(stranger, &message), ==, PXED_TFTP_ERR_UNKNOWN_TID);
+	g_assert_cmpuint(expect_error(stranger, NULL), ==, PXED_TFTP_ERR_UNKNOWN_TID);
+	/* An ERROR from a stranger is not answered and ends nothing. */
+	sock_send(stranger, tid, "\0\5\0\0stop\0", 10);
+}
+
+static void
+test_unknown_tid(Fixture *f, gconstpointer data)
+{
+	g_autoptr(Sock) s = sock_open(FALSE);
+	g_autoptr(Sock) stranger = sock_open(FALSE);
+	guint8 buf[64];
+	guint16 from;
+
+	lockstep_fetch(f, s, "small.bin", 50, stranger_writes, stranger);
+	g_assert_cmpint(sock_recv(stranger, buf, sizeof(buf), &from, 100), ==, -1);
+}
+
+static void
+reload_now(Fixture *f, guint16 tid, gpointer data)
+{
+	g_autofree char *confd =
+		g_build_filename(pxed_test_daemon_get_dir(f->daemon), "conf.d", NULL);
+
+	/* A changed [tftp] group: the instance is replaced while this
+	 * transfer is in the middle of the file. */
+	pxed_test_write_file(confd, "70-tftp.conf", "[tftp]\nmax-sessions=7\n");
+	pxed_test_daemon_signal(f->daemon, SIGHUP);
+	g_assert_true(pxed_test_daemon_wait_for_log(f->daemon, "event=reloaded", 5000));
+}
+
+static void
+test_reload_keeps_transfers(Fixture *f, gconstpointer data)
+{
+	g_autoptr(Sock) s = sock_open(FALSE);
+	g_autofree char *log = NULL;
+	guint16 port = 0;
+
+	lockstep_fetch(f, s, "small.bin", 20, reload_now, NULL);
+	/* The new instance listens on a new port 0 and serves. */
+	log = pxed_test_daemon_get_log(f->daemon);
+	g_assert_nonnull(strstr(log, "event=stopped"));
+	{
+		g_auto(GStrv) lines = g_strsplit(log, "\n", -1);
+		for (guint i = 0; lines[i] != NULL; i++) {
+			const char *at =
+				strstr(lines[i], "source=tftp event=listening client=- 127.0.0.1:");
+			if (at != NULL)
+				port = (guint16)g_ascii_strtoull(strrchr(at, ':') + 1, NULL, 10);
+		}
+	}
+	g_assert_cmpuint(port, !=, f->port);
+	{
+		GetOptions o = {.path = "exact.bin"};
+		g_auto(GetResult) r;
+		assert_get(port, &o, "exact.bin", &r);
+	}
 }
 
 static void
@@ -1080,7 +1146,7 @@ test_repeated_request(Fixture *f, gconstpointer data)
 		block = packet.block;
 	}
 	send_ack(s, tid, 9);
-	g_assert_nonnull(wait_event(f, "transfer-complete", s->local_port));
+	assert_event(f, "transfer-complete", s->local_port);
 }
 
 static void
@@ -1150,6 +1216,8 @@ main(int argc, char **argv)
 	g_test_add("/tftp/repeated-request", Fixture, NULL, fixture_setup, test_repeated_request,
 		   fixture_teardown);
 	g_test_add("/tftp/events", Fixture, NULL, fixture_setup, test_events, fixture_teardown);
+	g_test_add("/tftp/reload-keeps-transfers", Fixture, NULL, fixture_setup,
+		   test_reload_keeps_transfers, fixture_teardown);
 
 	result = g_test_run();
 	pxed_test_tmpdir_free(tree);
