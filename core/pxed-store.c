@@ -199,7 +199,7 @@ parse_record(const char *line, gsize len, GError **error)
 {
 	g_autofree char *copy = NULL;
 	g_auto(GStrv) fields = NULL;
-	const char *last_space;
+	char *last_space;
 	guint64 checksum = 0;
 	gint64 expires = 0;
 	guint64 state = 0;
@@ -209,14 +209,15 @@ parse_record(const char *line, gsize len, GError **error)
 	g_autofree char *hostname = NULL;
 	PxedLease *lease;
 
-	last_space = g_strrstr_len(line, (gssize)len, " ");
+	copy = g_strndup(line, len);
+	last_space = strrchr(copy, ' ');
 	if (last_space == NULL ||
 	    !g_ascii_string_to_unsigned(last_space + 1, 16, 0, G_MAXUINT32, &checksum, NULL) ||
-	    fnv1a(line, (gsize)(last_space + 1 - line)) != checksum) {
+	    fnv1a(copy, (gsize)(last_space - copy)) != checksum) {
 		g_set_error_literal(error, PXED_ERROR, PXED_ERROR_INVALID, "checksum mismatch");
 		return NULL;
 	}
-	copy = g_strndup(line, (gsize)(last_space - line));
+	copy[last_space - copy] = '\0';
 	fields = g_strsplit(copy, " ", -1);
 	if (g_strv_length(fields) != 7 || !g_str_equal(fields[0], "put")) {
 		g_set_error_literal(error, PXED_ERROR, PXED_ERROR_INVALID, "not a put record");

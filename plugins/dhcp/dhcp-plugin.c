@@ -1,0 +1,566 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * The dhcp protocol plugin: pxed as the network's DHCP server (RFC 2131) on
+ * one interface. This file moves datagrams: it reads and filters them, hands
+ * each parsed request to dhcp_server_handle() (dhcp-server.c), makes the
+ * lease of an ACK durable through the core's lease store, and only then sends
+ * the answer (dhcp-net.c). Every DISCOVER, REQUEST, OFFER, ACK and NAK goes to
+ * the core's event log under the client's MAC.
+ */
+
+#include <pxed/pxed.h>
+
+#include <arpa/inet.h>
+
+#include "dhcp-net.h"
+#include "dhcp-server.h"
+
+/* Datagrams read per main loop turn, so that a flood cannot starve the loop. */
+#define RX_BUDGET     64
+#define RX_SIZE	      65536
+#define SWEEP_SECONDS 30
+
+typedef struct {
+	gint refcount;
+	PxedContext *ctx;
+	char *name;
+	char *ifname;
+	char *lease_file;
+	guint32 server_address; /* configured, or 0: the interface's */
+	DhcpServer *server;
+	/* while started */
+	DhcpInterface iface;
+	DhcpSocket *socket;
+	GSource *source;
+	GSource *sweep;
+	gboolean running;
+	guint8 *buf;
+} Dhcp;
+
+static const PxedKey dhcp_keys[] = {
+	{"interface",
+	 PXED_KEY_STRING,
+	 NULL,
+	 0,
+	 0,
+	 PXED_KEY_FLAG_REQUIRED,
+	 "the one network interface served; nothing is sent or received on any other",
+	 {NULL}},
+	{"range",
+	 PXED_KEY_STRING_LIST,
+	 NULL,
+	 0,
+	 0,
+	 0,
+	 "addresses handed out on the interface's subnet: FIRST;LAST or FIRST-LAST;…",
+	 {NULL}},
+	{"subnet",
+	 PXED_KEY_STRING,
+	 NULL,
+	 0,
+	 0,
+	 0,
+	 "the interface's subnet as ADDRESS/PREFIX (default: the interface's own)",
+	 {NULL}},
+	{"router", PXED_KEY_STRING_LIST, NULL, 0, 0, 0, "option 3", {NULL}},
+	{"dns", PXED_KEY_STRING_LIST, NULL, 0, 0, 0, "option 6", {NULL}},
+	{"domain", PXED_KEY_STRING, NULL, 0, 0, 0, "option 15", {NULL}},
+	{"lease-time", PXED_KEY_INT, "3600", 60, 31536000, 0, "lease length in seconds", {NULL}},
+	{"lease-file",
+	 PXED_KEY_STRING,
+	 "leases",
+	 0,
+	 0,
+	 0,
+	 "the lease store, relative to the state folder",
+	 {NULL}},
+	{"server-address",
+	 PXED_KEY_IPV4,
+	 NULL,
+	 0,
+	 0,
+	 0,
+	 "option 54 and default next-server (default: the interface's address)",
+	 {NULL}},
+	{"authoritative",
+	 PXED_KEY_BOOLEAN,
+	 "true",
+	 0,
+	 0,
+	 0,
+	 "NAK requests for addresses this server has no record of (RFC 2131 §4.3.2)",
+	 {NULL}},
+	{"pool.",
+	 PXED_KEY_STRING,
+	 NULL,
+	 0,
+	 0,
+	 PXED_KEY_FLAG_PREFIX,
+	 "relayed subnets: pool.NAME.subnet, .range, .router, .dns, .domain",
+	 {NULL}},
+	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
+};
+
+static Dhcp *
+dhcp_ref(Dhcp *self)
+{
+	g_atomic_int_inc(&self->refcount);
+	return self;
+}
+
+static void
+dhcp_unref(Dhcp *self)
+{
+	if (!g_atomic_int_dec_and_test(&self->refcount))
+		return;
+	g_free(self->name);
+	g_free(self->ifname);
+	g_free(self->lease_file);
+	dhcp_server_free(self->server);
+	g_free(self->buf);
+	g_free(self);
+}
+
+static DhcpPool *
+pool_new(const char *name)
+{
+	DhcpPool *pool = g_new0(DhcpPool, 1);
+
+	pool->name = g_strdup(name);
+	pool->ranges = g_array_new(FALSE, FALSE, sizeof(DhcpRange));
+	pool->routers = g_array_new(FALSE, FALSE, sizeof(guint32));
+	pool->dns = g_array_new(FALSE, FALSE, sizeof(guint32));
+	return pool;
+}
+
+static gboolean
+pool_set(DhcpPool *pool, const char *what, const char *value, const char *key, GError **error)
+{
+	g_auto(GStrv) items = g_strsplit(value, ";", -1);
+	g_autoptr(GError) local = NULL;
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+	g_auto(GStrv) list = NULL;
+
+	for (guint i = 0; items[i] != NULL; i++) {
+		g_strstrip(items[i]);
+		if (items[i][0] != '\0')
+			g_strv_builder_add(builder, items[i]);
+	}
+	list = g_strv_builder_end(builder);
+	if (g_str_equal(what, "subnet")) {
+		pool->has_subnet = dhcp_parse_subnet(g_strstrip((char *)value), &pool->network,
+						     &pool->mask, &local);
+	} else if (g_str_equal(what, "range")) {
+		dhcp_parse_ranges((const char *const *)list, pool->ranges, &local);
+	} else if (g_str_equal(what, "router")) {
+		dhcp_parse_addresses((const char *const *)list, pool->routers, &local);
+	} else if (g_str_equal(what, "dns")) {
+		dhcp_parse_addresses((const char *const *)list, pool->dns, &local);
+	} else if (g_str_equal(what, "domain")) {
+		g_free(pool->domain);
+		pool->domain = g_strstrip(g_strdup(value));
+	} else {
+		g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
+			    "%s: unknown pool key (subnet, range, router, dns, domain)", key);
+		return FALSE;
+	}
+	if (local != NULL) {
+		g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID, "%s: %s", key, local->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* pool.NAME.KEY=VALUE groups into one pool per NAME. */
+static gboolean
+read_relay_pools(Dhcp *self, PxedInstance *instance, GError **error)
+{
+	g_autoptr(GHashTable) values = pxed_instance_get_prefixed(instance, "pool.");
+	g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(values), (GCompareFunc)strcmp);
+	g_autoptr(GHashTable) pools = g_hash_table_new(g_str_hash, g_str_equal);
+
+	for (GList *l = keys; l != NULL; l = l->next) {
+		const char *key = l->data;
+		const char *name = key + strlen("pool.");
+		const char *dot = strrchr(name, '.');
+		g_autofree char *pool_name = NULL;
+		DhcpPool *pool;
+
+		if (dot == NULL || dot == name || dot[1] == '\0') {
+			g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
+				    "%s: write pool.NAME.KEY (subnet, range, router, dns, domain)",
+				    key);
+			return FALSE;
+		}
+		pool_name = g_strndup(name, (gsize)(dot - name));
+		pool = g_hash_table_lookup(pools, pool_name);
+		if (pool == NULL) {
+			pool = pool_new(pool_name);
+			g_ptr_array_add(self->server->pools, pool);
+			g_hash_table_insert(pools, pool->name, pool);
+		}
+		if (!pool_set(pool, dot + 1, g_hash_table_lookup(values, key), key, error))
+			return FALSE;
+	}
+	for (guint i = 0; i < self->server->pools->len; i++) {
+		DhcpPool *pool = g_ptr_array_index(self->server->pools, i);
+		g_autoptr(GError) local = NULL;
+		if (pool->name[0] == '\0')
+			continue;
+		if (!pool->has_subnet) {
+			g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
+				    "pool.%s.subnet: a relayed pool needs its subnet", pool->name);
+			return FALSE;
+		}
+		if (pool->ranges->len == 0) {
+			g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
+				    "pool.%s.range: a relayed pool needs a range", pool->name);
+			return FALSE;
+		}
+		if (!dhcp_pool_finish(pool, pool->network, pool->mask, &local)) {
+			g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID, "pool.%s.range: %s",
+				    pool->name, local->message);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+static gboolean
+read_local_pool(Dhcp *self, PxedInstance *instance, GError **error)
+{
+	g_autoptr(DhcpPool) pool = pool_new("");
+	static const char *const keys[] = {"subnet", "range", "router", "dns", "domain"};
+
+	for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+		g_autofree char *value = pxed_instance_get_string(instance, keys[i]);
+		if (value != NULL && !pool_set(pool, keys[i], value, keys[i], error))
+			return FALSE;
+	}
+	if (pool->ranges->len == 0)
+		return TRUE; /* relayed pools only */
+	if (pool->has_subnet) {
+		g_autoptr(GError) local = NULL;
+		if (!dhcp_pool_finish(pool, pool->network, pool->mask, &local)) {
+			g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID, "range: %s",
+				    local->message);
+			return FALSE;
+		}
+	}
+	g_ptr_array_insert(self->server->pools, 0, g_steal_pointer(&pool));
+	return TRUE;
+}
+
+static gpointer
+dhcp_new(PxedInstance *instance, GError **error)
+{
+	Dhcp *self = g_new0(Dhcp, 1);
+	g_autofree char *server_address = NULL;
+
+	self->refcount = 1;
+	self->ctx = pxed_instance_get_context(instance);
+	self->name = g_strdup(pxed_instance_get_name(instance));
+	self->ifname = pxed_instance_get_string(instance, "interface");
+	self->lease_file = pxed_instance_get_string(instance, "lease-file");
+	self->server = dhcp_server_new(self->name, self->ctx);
+	self->server->lease_time = (guint32)pxed_instance_get_int(instance, "lease-time");
+	self->server->authoritative = pxed_instance_get_boolean(instance, "authoritative");
+	server_address = pxed_instance_get_string(instance, "server-address");
+	if (server_address != NULL) {
+		struct in_addr in;
+		inet_pton(AF_INET, server_address, &in); /* validated by the core */
+		self->server_address = in.s_addr;
+	}
+	if (!read_local_pool(self, instance, error) || !read_relay_pools(self, instance, error)) {
+		dhcp_unref(self);
+		return NULL;
+	}
+	if (self->server->pools->len == 0) {
+		g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
+			    "range: nothing to hand out (set range, or pool.NAME.subnet and "
+			    "pool.NAME.range for relayed subnets)");
+		dhcp_unref(self);
+		return NULL;
+	}
+	return self;
+}
+
+static void
+dhcp_free(gpointer data)
+{
+	dhcp_unref(data);
+}
+
+/* ---- sending ---- */
+
+static const char *
+type_event(guint8 type)
+{
+	switch (type) {
+	case PXED_DHCP_DISCOVER:
+		return "discover";
+	case PXED_DHCP_OFFER:
+		return "offer";
+	case PXED_DHCP_REQUEST:
+		return "request";
+	case PXED_DHCP_DECLINE:
+		return "decline";
+	case PXED_DHCP_ACK:
+		return "ack";
+	case PXED_DHCP_NAK:
+		return "nak";
+	case PXED_DHCP_RELEASE:
+		return "release";
+	case PXED_DHCP_INFORM:
+		return "inform";
+	default:
+		return "unknown";
+	}
+}
+
+static void
+send_reply(Dhcp *self, const PxedDhcpMessage *request, const PxedDhcpMessage *reply, gsize max_size,
+	   PxedClient *client, const char *reason)
+{
+	g_autoptr(GError) error = NULL;
+	const char *where;
+	char yiaddr[INET_ADDRSTRLEN];
+	guint8 type = pxed_dhcp_message_get_type(reply);
+
+	if (!self->running)
+		return;
+	where = dhcp_socket_send_reply(self->socket, request, reply, max_size,
+				       self->server->server_id, &error);
+	if (where == NULL) {
+		g_warning("%s: %s to %s: %s", self->name, type_event(type),
+			  pxed_client_get_key(client), error->message);
+		return;
+	}
+	inet_ntop(AF_INET, &reply->yiaddr, yiaddr, sizeof(yiaddr));
+	if (type == PXED_DHCP_NAK)
+		pxed_context_event(self->ctx, client, self->name, "nak", "xid=%08x reason=\"%s\"",
+				   request->xid, reason != NULL ? reason : "");
+	else
+		pxed_context_event(self->ctx, client, self->name, type_event(type),
+				   "xid=%08x ip=%s file=%s to=%s", request->xid, yiaddr,
+				   reply->file[0] != '\0' ? reply->file : "-", where);
+}
+
+typedef struct {
+	Dhcp *self;
+	PxedDhcpMessage *request;
+	DhcpOutcome *outcome;
+} Commit;
+
+static void
+commit_free(Commit *commit)
+{
+	dhcp_unref(commit->self);
+	pxed_dhcp_message_free(commit->request);
+	dhcp_outcome_free(commit->outcome);
+	g_free(commit);
+}
+
+/* The ACK leaves only once its lease is on disk. */
+static void
+committed(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	Commit *commit = user_data;
+	Dhcp *self = commit->self;
+	g_autoptr(GError) error = NULL;
+
+	if (!pxed_context_lease_put_finish(self->ctx, result, &error)) {
+		if (g_error_matches(error, PXED_ERROR, PXED_ERROR_DENIED)) {
+			g_autoptr(PxedDhcpMessage) nak = dhcp_server_build_nak(
+				self->server, commit->request, "address in use");
+			send_reply(self, commit->request, nak, commit->outcome->max_size,
+				   commit->outcome->client, error->message);
+		} else {
+			g_warning("%s: no ACK to %s: %s", self->name,
+				  pxed_client_get_key(commit->outcome->client), error->message);
+		}
+	} else {
+		send_reply(self, commit->request, commit->outcome->reply, commit->outcome->max_size,
+			   commit->outcome->client, NULL);
+	}
+	commit_free(commit);
+}
+
+static void
+declined(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	Dhcp *self = user_data;
+	g_autoptr(GError) error = NULL;
+
+	if (!pxed_context_lease_put_finish(self->ctx, result, &error))
+		g_warning("%s: declined address not recorded: %s", self->name, error->message);
+	dhcp_unref(self);
+}
+
+/* ---- receiving ---- */
+
+static void
+handle_datagram(Dhcp *self, const guint8 *data, gsize len, const DhcpPeer *peer)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PxedDhcpMessage) request = pxed_dhcp_message_parse(data, len, &error);
+	g_autoptr(DhcpOutcome) outcome = NULL;
+	char from[INET_ADDRSTRLEN];
+	guint8 type;
+
+	inet_ntop(AF_INET, &peer->address, from, sizeof(from));
+	if (request == NULL) {
+		self->server->stats.malformed++;
+		g_debug("%s: malformed datagram (%zu bytes) from %s:%u: %s", self->name, len, from,
+			peer->port, error->message);
+		return;
+	}
+	if (request->op != PXED_DHCP_OP_REQUEST)
+		return; /* another server's reply, seen through a broadcast */
+	outcome = dhcp_server_handle(self->server, request, g_get_real_time() / G_USEC_PER_SEC);
+	type = outcome->request_type;
+	if (type >= PXED_DHCP_DISCOVER && type <= PXED_DHCP_INFORM && type != PXED_DHCP_OFFER &&
+	    type != PXED_DHCP_ACK && type != PXED_DHCP_NAK)
+		pxed_context_event(
+			self->ctx, outcome->client, self->name, type_event(type),
+			"xid=%08x from=%s:%u%s%s", request->xid, from, peer->port,
+			outcome->reply == NULL ? " ignored=" : "",
+			outcome->reply == NULL && outcome->reason != NULL ? outcome->reason : "");
+	else
+		g_debug("%s: %s from %s:%u ignored: %s", self->name, pxed_dhcp_type_to_string(type),
+			from, peer->port, outcome->reason);
+	if (outcome->release != NULL)
+		pxed_context_lease_release(self->ctx, self->server->store, outcome->release);
+	if (outcome->decline != NULL)
+		pxed_context_lease_put_async(self->ctx, self->server->store, outcome->decline,
+					     declined, dhcp_ref(self));
+	if (outcome->reply == NULL)
+		return;
+	if (outcome->commit != NULL) {
+		Commit *commit = g_new0(Commit, 1);
+		commit->self = dhcp_ref(self);
+		commit->request = g_steal_pointer(&request);
+		commit->outcome = g_steal_pointer(&outcome);
+		pxed_context_lease_put_async(self->ctx, self->server->store,
+					     commit->outcome->commit, committed, commit);
+		return;
+	}
+	send_reply(self, request, outcome->reply, outcome->max_size, outcome->client,
+		   outcome->reason);
+}
+
+static gboolean
+readable(gpointer user_data)
+{
+	Dhcp *self = user_data;
+
+	for (guint i = 0; i < RX_BUDGET; i++) {
+		DhcpPeer peer;
+		gssize n = dhcp_socket_receive(self->socket, self->buf, RX_SIZE, &peer);
+		if (n < 0)
+			break;
+		if (peer.ifindex != self->iface.ifindex)
+			continue; /* SO_BINDTODEVICE already keeps these out */
+		if (n > RX_SIZE) {
+			self->server->stats.malformed++;
+			continue;
+		}
+		handle_datagram(self, self->buf, (gsize)n, &peer);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+sweep(gpointer user_data)
+{
+	Dhcp *self = user_data;
+
+	dhcp_server_expire_offers(self->server, g_get_real_time() / G_USEC_PER_SEC);
+	return G_SOURCE_CONTINUE;
+}
+
+/* ---- start and stop ---- */
+
+static void
+dhcp_stop(gpointer data)
+{
+	Dhcp *self = data;
+	DhcpStats *s = &self->server->stats;
+
+	if (!self->running)
+		return;
+	self->running = FALSE;
+	g_source_destroy(self->source);
+	g_clear_pointer(&self->source, g_source_unref);
+	g_source_destroy(self->sweep);
+	g_clear_pointer(&self->sweep, g_source_unref);
+	g_clear_pointer(&self->socket, dhcp_socket_free);
+	pxed_context_lease_close(self->ctx, self->server->store);
+	self->server->store = NULL;
+	dhcp_interface_clear(&self->iface);
+	g_info("%s: stopped; %" G_GUINT64_FORMAT " received, %" G_GUINT64_FORMAT
+	       " malformed, %" G_GUINT64_FORMAT " offers, %" G_GUINT64_FORMAT
+	       " acks, %" G_GUINT64_FORMAT " naks",
+	       self->name, s->received, s->malformed, s->offers, s->acks, s->naks);
+}
+
+static gboolean
+dhcp_start(gpointer data, GError **error)
+{
+	Dhcp *self = data;
+	DhcpPool *local = NULL;
+	g_autoptr(GError) local_error = NULL;
+
+	if (!dhcp_interface_lookup(self->ifname, &self->iface, error))
+		return FALSE;
+	self->server->server_id =
+		self->server_address != 0 ? self->server_address : self->iface.address;
+	if (self->server->pools->len > 0) {
+		local = g_ptr_array_index(self->server->pools, 0);
+		if (local->name[0] != '\0')
+			local = NULL;
+	}
+	if (local != NULL && !dhcp_pool_finish(local, g_ntohl(self->iface.address),
+					       g_ntohl(self->iface.netmask), &local_error)) {
+		g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID, "range on %s: %s", self->ifname,
+			    local_error->message);
+		dhcp_interface_clear(&self->iface);
+		return FALSE;
+	}
+	self->server->store = pxed_context_lease_open(self->ctx, self->lease_file, error);
+	if (self->server->store == NULL) {
+		dhcp_interface_clear(&self->iface);
+		return FALSE;
+	}
+	self->socket = dhcp_socket_new(&self->iface, PXED_DHCP_SERVER_PORT, TRUE, error);
+	if (self->socket == NULL) {
+		pxed_context_lease_close(self->ctx, self->server->store);
+		self->server->store = NULL;
+		dhcp_interface_clear(&self->iface);
+		return FALSE;
+	}
+	if (self->buf == NULL)
+		self->buf = g_malloc(RX_SIZE + 1);
+	self->source = dhcp_socket_create_source(self->socket, readable, self,
+						 pxed_context_get_main_context(self->ctx));
+	self->sweep = g_timeout_source_new_seconds(SWEEP_SECONDS);
+	g_source_set_callback(self->sweep, sweep, self, NULL);
+	g_source_attach(self->sweep, pxed_context_get_main_context(self->ctx));
+	self->running = TRUE;
+	{
+		char addr[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &self->server->server_id, addr, sizeof(addr));
+		pxed_context_event(self->ctx, NULL, self->name, "listening",
+				   "interface=%s server=%s 0.0.0.0:%u", self->ifname, addr,
+				   dhcp_socket_get_port(self->socket));
+	}
+	return TRUE;
+}
+
+PXED_PLUGIN_DEFINE(.kind = PXED_PLUGIN_KIND_PROTOCOL, .name = "dhcp",
+		   .description = "DHCP server (RFC 2131) answering PXE firmware, with durable "
+				  "leases",
+		   .version = PXED_VERSION, .license = "LGPL-2.1-or-later", .keys = dhcp_keys,
+		   .instance_new = dhcp_new, .instance_free = dhcp_free, .start = dhcp_start,
+		   .stop = dhcp_stop);
