@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * proxyDHCP decisions (PXE 2.1 §2.2), without sockets: beside a DHCP server
+ * pxed does not control, answer PXE firmware with the boot part only — never
+ * an address, never a NAK, never a client that is not "PXEClient".
+ */
+
+#include <pxed/pxed.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+	PROXY_PORT_DHCP, /* 67: DISCOVER -> OFFER */
+	PROXY_PORT_PXE,	 /* 4011: REQUEST -> ACK (PXE boot server discovery) */
+} ProxyPort;
+
+typedef struct {
+	guint64 received;
+	guint64 ignored;
+	guint64 offers;
+	guint64 acks;
+} ProxyStats;
+
+typedef struct {
+	char *name;
+	PxedContext *ctx;
+	guint32 server_id; /* network byte order: option 54 and default next-server */
+	ProxyStats stats;
+} ProxyServer;
+
+ProxyServer *proxy_server_new(const char *name, PxedContext *ctx);
+void proxy_server_free(ProxyServer *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProxyServer, proxy_server_free)
+
+/**
+ * proxy_server_handle:
+ * @client: (out) (transfer full): who asked, for the event log
+ * @reason: (out): why there is no answer
+ *
+ * Returns: (transfer full) (nullable): the answer, or %NULL to stay silent
+ */
+PxedDhcpMessage *proxy_server_handle(ProxyServer *self, const PxedDhcpMessage *request,
+				     ProxyPort port, PxedClient **client, const char **reason);
+
+G_END_DECLS

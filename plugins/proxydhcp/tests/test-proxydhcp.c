@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* proxyDHCP decisions with crafted requests and a scripted boot pipeline. */
+#include <arpa/inet.h>
+#include <pxed/pxed-context-private.h>
+
+#include "proxy-server.h"
+
+typedef struct {
+	PxedContext *ctx;
+	ProxyServer *server;
+	const char *boot_file;
+	PxedVia seen_via;
+} Fixture;
+
+static guint32
+ip(const char *text)
+{
+	struct in_addr in;
+	g_assert_cmpint(inet_pton(AF_INET, text, &in), ==, 1);
+	return in.s_addr;
+}
+
+static GMainContext *
+fake_main_context(gpointer core)
+{
+	return g_main_context_default();
+}
+
+static PxedBootReply *
+fake_boot(gpointer core, PxedClient *client, GError **error)
+{
+	Fixture *f = core;
+	PxedBootReply *reply;
+
+	f->seen_via = pxed_client_get_via(client);
+	if (f->boot_file == NULL) {
+		g_set_error_literal(error, PXED_ERROR, PXED_ERROR_NOT_FOUND, "declined");
+		return NULL;
+	}
+	reply = pxed_boot_reply_new();
+	pxed_boot_reply_set_filename(reply, f->boot_file);
+	if (pxed_client_get_arch(client) == 7)
+		pxed_boot_reply_set_next_server(reply, "10.250.0.9");
+	return reply;
+}
+
+static const PxedContextVTable fake_vtable = {
+	.get_main_context = fake_main_context,
+	.boot = fake_boot,
+};
+
+static void
+setup(Fixture *f, gconstpointer data)
+{
+	f->ctx = pxed_context_new(&fake_vtable, f);
+	f->server = proxy_server_new("proxydhcp", f->ctx);
+	f->server->server_id = ip("10.250.0.2");
+	f->boot_file = "undionly.kpxe";
+}
+
+static void
+teardown(Fixture *f, gconstpointer data)
+{
+	proxy_server_free(f->server);
+	pxed_context_free(f->ctx);
+}
+
+static PxedDhcpMessage *
+pxe_request(guint8 type, guint16 arch)
+{
+	PxedDhcpMessage *msg = pxed_dhcp_message_new(PXED_DHCP_OP_REQUEST);
+	const guint8 mac[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};
+	guint8 uuid[17] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+	msg->xid = 0x4242;
+	msg->flags = PXED_DHCP_FLAG_BROADCAST;
+	memcpy(msg->chaddr, mac, 6);
+	pxed_dhcp_message_set_option_u8(msg, PXED_DHCP_OPTION_MESSAGE_TYPE, type);
+	pxed_dhcp_message_set_option_string(msg, PXED_DHCP_OPTION_VENDOR_CLASS,
+					    "PXEClient:Arch:00000:UNDI:002001");
+	pxed_dhcp_message_set_option_u16(msg, PXED_DHCP_OPTION_CLIENT_ARCH, arch);
+	pxed_dhcp_message_set_option(msg, PXED_DHCP_OPTION_CLIENT_UUID, uuid, sizeof(uuid));
+	return msg;
+}
+
+static void
+check_pxe_answer(const PxedDhcpMessage *reply, PxedDhcpType type)
+{
+	g_autofree char *vendor = NULL;
+	const guint8 *opt;
+	gsize len = 0;
+
+	g_assert_nonnull(reply);
+	g_assert_cmpuint(pxed_dhcp_message_get_type(reply), ==, type);
+	/* never an address, never lease options */
+	g_assert_cmpuint(reply->yiaddr, ==, 0);
+	g_assert_null(pxed_dhcp_message_get_option(reply, PXED_DHCP_OPTION_LEASE_TIME, NULL));
+	g_assert_null(pxed_dhcp_message_get_option(reply, PXED_DHCP_OPTION_SUBNET_MASK, NULL));
+	vendor = pxed_dhcp_message_get_option_string(reply, PXED_DHCP_OPTION_VENDOR_CLASS);
+	g_assert_cmpstr(vendor, ==, "PXEClient");
+	opt = pxed_dhcp_message_get_option(reply, PXED_DHCP_OPTION_VENDOR_SPECIFIC, &len);
+	g_assert_cmpmem(opt, len, "\x06\x01\x08\xff", 4);
+	opt = pxed_dhcp_message_get_option(reply, PXED_DHCP_OPTION_CLIENT_UUID, &len);
+	g_assert_cmpuint(len, ==, 17);
+	g_assert_cmpstr(reply->file, ==, "undionly.kpxe");
+}
+
+static void
+test_discover_offer(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PxedDhcpMessage) msg = pxe_request(PXED_DHCP_DISCOVER, 0);
+	g_autoptr(PxedClient) client = NULL;
+	const char *reason = NULL;
+	g_autoptr(PxedDhcpMessage) reply =
+		proxy_server_handle(f->server, msg, PROXY_PORT_DHCP, &client, &reason);
+	guint32 server_id = 0;
+
+	check_pxe_answer(reply, PXED_DHCP_OFFER);
+	g_assert_cmpuint(reply->siaddr, ==, ip("10.250.0.2"));
+	g_assert_true(
+		pxed_dhcp_message_get_option_ipv4(reply, PXED_DHCP_OPTION_SERVER_ID, &server_id));
+	g_assert_cmpuint(server_id, ==, ip("10.250.0.2"));
+	g_assert_cmpint(f->seen_via, ==, PXED_VIA_PROXYDHCP);
+	g_assert_cmpstr(pxed_client_get_mac_string(client), ==, "52:54:00:ab:cd:ef");
+}
+
+static void
+test_pxe_port_request(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PxedDhcpMessage) msg = pxe_request(PXED_DHCP_REQUEST, 7);
+	g_autoptr(PxedClient) client = NULL;
+	const char *reason = NULL;
+	g_autoptr(PxedDhcpMessage) reply = NULL;
+
+	msg->ciaddr = ip("10.250.0.150");
+	reply = proxy_server_handle(f->server, msg, PROXY_PORT_PXE, &client, &reason);
+	check_pxe_answer(reply, PXED_DHCP_ACK);
+	g_assert_cmpuint(reply->ciaddr, ==, ip("10.250.0.150"));
+	/* the backend's next-server wins over the proxy's own address */
+	g_assert_cmpuint(reply->siaddr, ==, ip("10.250.0.9"));
+}
+
+static void
+test_silent(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PxedDhcpMessage) plain = pxed_dhcp_message_new(PXED_DHCP_OP_REQUEST);
+	g_autoptr(PxedDhcpMessage) req67 = pxe_request(PXED_DHCP_REQUEST, 0);
+	g_autoptr(PxedDhcpMessage) req67_other = pxe_request(PXED_DHCP_REQUEST, 0);
+	g_autoptr(PxedDhcpMessage) discover4011 = pxe_request(PXED_DHCP_DISCOVER, 0);
+	g_autoptr(PxedDhcpMessage) release = pxe_request(PXED_DHCP_RELEASE, 0);
+	g_autoptr(PxedDhcpMessage) http = pxe_request(PXED_DHCP_DISCOVER, 16);
+	g_autoptr(PxedDhcpMessage) pxe = pxe_request(PXED_DHCP_DISCOVER, 0);
+	struct {
+		PxedDhcpMessage *msg;
+		ProxyPort port;
+	} cases[] = {
+		{plain, PROXY_PORT_DHCP},	{req67, PROXY_PORT_DHCP},
+		{req67_other, PROXY_PORT_DHCP}, {discover4011, PROXY_PORT_PXE},
+		{release, PROXY_PORT_DHCP},	{http, PROXY_PORT_DHCP},
+	};
+
+	pxed_dhcp_message_set_option_u8(plain, PXED_DHCP_OPTION_MESSAGE_TYPE, PXED_DHCP_DISCOVER);
+	/* a REQUEST to the DHCP server (its server id, or none) is not the proxy's */
+	pxed_dhcp_message_set_option_ipv4(req67_other, PXED_DHCP_OPTION_SERVER_ID,
+					  ip("10.250.0.1"));
+	pxed_dhcp_message_set_option_string(http, PXED_DHCP_OPTION_VENDOR_CLASS,
+					    "HTTPClient:Arch:00016");
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(PxedClient) client = NULL;
+		const char *reason = NULL;
+		g_autoptr(PxedDhcpMessage) reply = proxy_server_handle(
+			f->server, cases[i].msg, cases[i].port, &client, &reason);
+		g_assert_null(reply);
+		g_assert_nonnull(reason);
+		g_test_message("case %u silent: %s", i, reason);
+	}
+	/* no boot answer: no offer at all (an offer without a file helps nobody) */
+	f->boot_file = NULL;
+	{
+		g_autoptr(PxedClient) client = NULL;
+		const char *reason = NULL;
+		g_autoptr(PxedDhcpMessage) reply =
+			proxy_server_handle(f->server, pxe, PROXY_PORT_DHCP, &client, &reason);
+		g_assert_null(reply);
+	}
+}
+
+static void
+test_request_67_for_us(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PxedDhcpMessage) msg = pxe_request(PXED_DHCP_REQUEST, 0);
+	g_autoptr(PxedClient) client = NULL;
+	const char *reason = NULL;
+	g_autoptr(PxedDhcpMessage) reply = NULL;
+
+	pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_SERVER_ID, ip("10.250.0.2"));
+	reply = proxy_server_handle(f->server, msg, PROXY_PORT_DHCP, &client, &reason);
+	check_pxe_answer(reply, PXED_DHCP_ACK);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+#define ADD(name, func) g_test_add(name, Fixture, NULL, setup, func, teardown)
+	ADD("/proxydhcp/discover-offer", test_discover_offer);
+	ADD("/proxydhcp/pxe-port-request", test_pxe_port_request);
+	ADD("/proxydhcp/silent", test_silent);
+	ADD("/proxydhcp/request-67-for-us", test_request_67_for_us);
+#undef ADD
+	return g_test_run();
+}
