@@ -51,6 +51,7 @@ struct _PxedCore {
 	PxedGeneration *current;
 	PxedEvents *events;
 	GHashTable *stores; /* lease stores: path -> CoreStore*, shared by the plugins naming them */
+	PxedGeneration *starting; /* while its instances start: the generation they belong to */
 };
 
 typedef struct {
@@ -323,6 +324,9 @@ pxed_log_level_from_string(const char *text)
 const char *
 pxed_core_get_state_dir(PxedCore *self)
 {
+	/* a protocol instance starting in activate() sees its own generation's folder */
+	if (self->starting != NULL)
+		return self->starting->state_dir;
 	return self->current != NULL ? self->current->state_dir : default_state_dir();
 }
 
@@ -647,11 +651,13 @@ activate(PxedCore *self, PxedGeneration *gen, GError **error)
 			g_ptr_array_add(stopped, inst);
 		}
 	}
+	self->starting = gen;
 	for (guint i = 0; i < gen->instances->len; i++) {
 		PxedPluginInstance *inst = g_ptr_array_index(gen->instances, i);
 		if (inst->plugin->kind != PXED_PLUGIN_KIND_PROTOCOL || inst->started)
 			continue;
 		if (!pxed_plugin_instance_start(inst, error)) {
+			self->starting = NULL;
 			/* Put things back as they were. */
 			for (guint j = 0; j < started->len; j++)
 				pxed_plugin_instance_stop(g_ptr_array_index(started, j));
@@ -669,6 +675,7 @@ activate(PxedCore *self, PxedGeneration *gen, GError **error)
 		}
 		g_ptr_array_add(started, inst);
 	}
+	self->starting = NULL;
 	{
 		g_autofree char *path = g_build_filename(gen->state_dir, "events.jsonl", NULL);
 		g_autoptr(GError) local = NULL;
