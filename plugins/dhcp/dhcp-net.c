@@ -153,12 +153,12 @@ dhcp_socket_get_port(DhcpSocket *self)
 }
 
 GSource *
-dhcp_socket_create_source(DhcpSocket *self, GSourceFunc func, gpointer user_data,
+dhcp_socket_create_source(DhcpSocket *self, GUnixFDSourceFunc func, gpointer user_data,
 			  GMainContext *context)
 {
 	GSource *source = g_unix_fd_source_new(self->fd, G_IO_IN);
 
-	g_source_set_callback(source, func, user_data, NULL);
+	g_source_set_callback(source, G_SOURCE_FUNC(func), user_data, NULL);
 	g_source_attach(source, context);
 	return source;
 }

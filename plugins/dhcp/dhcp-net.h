@@ -9,6 +9,7 @@
  * and Kea do (RFC 2131 §4.1).
  */
 
+#include <glib-unix.h>
 #include <pxed/pxed.h>
 
 G_BEGIN_DECLS
@@ -45,7 +46,7 @@ DhcpSocket *dhcp_socket_new(const DhcpInterface *iface, guint16 port, gboolean r
 void dhcp_socket_free(DhcpSocket *self);
 guint16 dhcp_socket_get_port(DhcpSocket *self);
 /* A source on the socket's readability, for @context. */
-GSource *dhcp_socket_create_source(DhcpSocket *self, GSourceFunc func, gpointer user_data,
+GSource *dhcp_socket_create_source(DhcpSocket *self, GUnixFDSourceFunc func, gpointer user_data,
 				   GMainContext *context);
 /* One datagram, or -1 (EAGAIN: nothing more). */
 gssize dhcp_socket_receive(DhcpSocket *self, guint8 *buf, gsize size, DhcpPeer *peer);

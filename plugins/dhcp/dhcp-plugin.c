@@ -451,7 +451,7 @@ handle_datagram(Dhcp *self, const guint8 *data, gsize len, const DhcpPeer *peer)
 }
 
 static gboolean
-readable(gpointer user_data)
+readable(gint fd, GIOCondition condition, gpointer user_data)
 {
 	Dhcp *self = user_data;
 

@@ -158,7 +158,7 @@ handle_datagram(ProxyListener *l, const guint8 *data, gsize len, const DhcpPeer 
 }
 
 static gboolean
-readable(gpointer user_data)
+readable(gint fd, GIOCondition condition, gpointer user_data)
 {
 	ProxyListener *l = user_data;
 	Proxy *self = l->proxy;
