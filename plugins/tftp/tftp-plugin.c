@@ -7,13 +7,19 @@
  * (the transfer state machine); this file moves datagrams between them and
  * the kernel.
  *
- * Every transfer is one GSource on the core's main context that watches the
- * transfer's socket and carries its timer as the source's ready time, so that
- * re-arming the retransmission timer on each ACK is a field update rather than
- * a new timeout source. Blocks are read with preadv() straight behind their
- * headers in one buffer shared by all transfers of the instance, and a burst
- * leaves in one sendmmsg(), with UDP segmentation offload when the kernel and
- * the path allow it.
+ * All transfers of an instance share one GSource on the core's main context:
+ * it watches an epoll set holding every transfer's socket and one timerfd,
+ * so that a main loop turn costs the same with one transfer or a thousand
+ * (GLib polls one descriptor, epoll reports only the ready ones), and timers
+ * are exact to the microsecond (paced bursts are shorter than the main loop's
+ * millisecond). Deadlines sit in a min-heap that is corrected lazily: an ACK
+ * that pushes a transfer's retransmission deadline later costs nothing; the
+ * entry is looked at again only when its old time comes.
+ *
+ * Blocks are read with preadv() straight behind their headers in one buffer
+ * shared by all transfers of the instance, and a burst leaves in one
+ * sendmmsg(), with UDP segmentation offload when the kernel and the path
+ * allow it.
  */
 
 #include <pxed/pxed.h>
@@ -22,8 +28,10 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "tftp-packet.h"
@@ -36,8 +44,13 @@
 /* Datagrams read from one socket per main loop turn, so that a flood on one
  * socket cannot starve the others. */
 #define RX_BUDGET 64
-/* Large enough for any UDP datagram: nothing is ever truncated. */
+/* Large enough for any UDP datagram: nothing a listener gets is truncated. */
 #define RX_SIZE 65536
+/* A transfer's socket only ever receives ACKs and ERRORs (a longer ERROR
+ * message is cut, harmlessly). */
+#define RX_SMALL_SIZE 1024
+/* Events taken from the epoll set per main loop turn, at most. */
+#define EPOLL_BATCH 256
 /* Shared transmit buffer: one burst at a time is laid out in it. */
 #define SCRATCH_SIZE (512 * 1024)
 /* UDP GSO: segments per send at most (UDP_MAX_SEGMENTS of older kernels) and
@@ -91,6 +104,16 @@ struct _TftpServer {
 	GHashTable *transfers; /* TftpPeer* → TftpTransfer*, both owned by the transfer */
 	guint8 *scratch;
 	guint8 *rxbuf;
+	guint8 *rxsmall;
+
+	/* The transfer engine: one source, one epoll set, one timer. */
+	GSource *engine;
+	int epfd;
+	int timerfd;
+	gint64 timer_at;     /* what the timerfd is armed for; -1: disarmed */
+	GPtrArray *heap;     /* TftpTransfer*, a min-heap on heap_key */
+	GPtrArray *finished; /* transfers that ended, freed at the end of the turn */
+	gboolean dispatching;
 
 	guint64 requests;
 	guint64 refused;
@@ -101,13 +124,14 @@ struct _TftpServer {
 };
 
 typedef struct {
-	GSource source; /* first: the transfer is its own GSource */
-	TftpServer *server;
+	TftpServer *server; /* referenced */
 	PxedTftpSession *session;
 	GSocket *socket;
 	int fd;
-	gpointer fd_tag;
-	GIOCondition events;
+	guint32 events;	 /* registered in the epoll set */
+	gint heap_index; /* -1: not in the heap */
+	gint64 heap_key; /* the deadline it is filed under (maybe earlier than the real one) */
+	gboolean ended;
 	TftpPeer peer;
 	guint32 request_hash;
 	PxedClient *client;
@@ -120,8 +144,13 @@ typedef struct {
 	gint64 started_at;
 	gboolean gso;
 	guint gso_segments;
-	gboolean in_table;
 } TftpTransfer;
+
+/* The one GSource of an instance's transfers. */
+typedef struct {
+	GSource source;
+	TftpServer *server;
+} TftpEngineSource;
 
 static TftpServer *
 server_ref(TftpServer *self)
@@ -136,6 +165,18 @@ server_unref(TftpServer *self)
 	if (--self->refcount > 0)
 		return;
 	g_assert(self->listeners->len == 0);
+	g_assert(g_hash_table_size(self->transfers) == 0);
+	if (self->engine != NULL) {
+		g_source_destroy(self->engine);
+		g_source_unref(self->engine);
+	}
+	if (self->epfd >= 0)
+		close(self->epfd);
+	if (self->timerfd >= 0)
+		close(self->timerfd);
+	g_ptr_array_unref(self->heap);
+	g_ptr_array_unref(self->finished);
+	g_free(self->rxsmall);
 	g_ptr_array_unref(self->listeners);
 	g_ptr_array_unref(self->listen);
 	g_hash_table_unref(self->transfers);
@@ -343,7 +384,13 @@ transfer_transmit(gpointer user_data, const guint8 *buf, gsize stride, guint cou
 			idx += n;
 			nmsg++;
 		}
-		r = sendmmsg(t->fd, msgs, nmsg, MSG_DONTWAIT);
+		/* One datagram (lock-step): sendmsg(), which unlike sendmmsg()
+		 * does not offer the CPU to the woken client in the middle. */
+		if (nmsg == 1) {
+			r = sendmsg(t->fd, &msgs[0].msg_hdr, MSG_DONTWAIT) < 0 ? -1 : 1;
+		} else {
+			r = sendmmsg(t->fd, msgs, nmsg, MSG_DONTWAIT);
+		}
 		if (r < 0) {
 			int saved = errno;
 			if (saved == EINTR)
@@ -378,13 +425,127 @@ transfer_transmit(gpointer user_data, const guint8 *buf, gsize stride, guint cou
 	return done;
 }
 
+/* ---- the deadline heap ---- */
+
 static void
-transfer_remove(TftpTransfer *t)
+heap_set(TftpServer *server, guint i, TftpTransfer *t)
 {
-	if (t->in_table) {
-		g_hash_table_remove(t->server->transfers, &t->peer);
-		t->in_table = FALSE;
+	server->heap->pdata[i] = t;
+	t->heap_index = (gint)i;
+}
+
+static void
+heap_up(TftpServer *server, guint i)
+{
+	TftpTransfer *t = server->heap->pdata[i];
+
+	while (i > 0) {
+		guint parent = (i - 1) / 2;
+		TftpTransfer *p = server->heap->pdata[parent];
+		if (p->heap_key <= t->heap_key)
+			break;
+		heap_set(server, i, p);
+		i = parent;
 	}
+	heap_set(server, i, t);
+}
+
+static void
+heap_down(TftpServer *server, guint i)
+{
+	GPtrArray *h = server->heap;
+	TftpTransfer *t = h->pdata[i];
+
+	for (;;) {
+		guint child = 2 * i + 1;
+		TftpTransfer *c;
+		if (child >= h->len)
+			break;
+		if (child + 1 < h->len && ((TftpTransfer *)h->pdata[child + 1])->heap_key <
+						  ((TftpTransfer *)h->pdata[child])->heap_key)
+			child++;
+		c = h->pdata[child];
+		if (t->heap_key <= c->heap_key)
+			break;
+		heap_set(server, i, c);
+		i = child;
+	}
+	heap_set(server, i, t);
+}
+
+static void
+heap_remove(TftpServer *server, TftpTransfer *t)
+{
+	GPtrArray *h = server->heap;
+	guint i = (guint)t->heap_index;
+	TftpTransfer *last;
+
+	if (t->heap_index < 0)
+		return;
+	t->heap_index = -1;
+	last = g_ptr_array_steal_index(h, h->len - 1);
+	if (last == t)
+		return;
+	heap_set(server, i, last);
+	heap_up(server, i);
+	heap_down(server, (guint)last->heap_index);
+}
+
+/* Files the transfer's deadline. A later deadline than the one filed is
+ * left for later: the entry is checked again when its old time comes. */
+static void
+transfer_schedule(TftpTransfer *t)
+{
+	TftpServer *server = t->server;
+	gint64 deadline = pxed_tftp_session_get_deadline(t->session);
+
+	if (deadline < 0)
+		return;
+	if (t->heap_index < 0) {
+		t->heap_key = deadline;
+		g_ptr_array_add(server->heap, t);
+		heap_up(server, server->heap->len - 1);
+	} else if (deadline < t->heap_key) {
+		t->heap_key = deadline;
+		heap_up(server, (guint)t->heap_index);
+	}
+}
+
+static void
+engine_arm_timer(TftpServer *server)
+{
+	gint64 at = server->heap->len > 0 ? ((TftpTransfer *)server->heap->pdata[0])->heap_key : -1;
+	struct itimerspec its = {{0, 0}, {0, 0}};
+
+	if (at == server->timer_at)
+		return;
+	server->timer_at = at;
+	if (at >= 0) {
+		/* Absolute on CLOCK_MONOTONIC, the clock of g_get_monotonic_time();
+		 * 0 would disarm, so a past deadline is 1 ns. */
+		its.it_value.tv_sec = at / G_USEC_PER_SEC;
+		its.it_value.tv_nsec = (at % G_USEC_PER_SEC) * 1000;
+		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+			its.it_value.tv_nsec = 1;
+	}
+	timerfd_settime(server->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* ---- transfers ---- */
+
+static void
+transfer_free(TftpTransfer *t)
+{
+	pxed_tftp_session_free(t->session);
+	if (t->socket != NULL) {
+		g_socket_close(t->socket, NULL);
+		g_object_unref(t->socket);
+	}
+	g_clear_pointer(&t->client, pxed_client_unref);
+	g_free(t->path);
+	g_free(t->peer_text);
+	server_unref(t->server);
+	g_free(t);
 }
 
 static void
@@ -417,126 +578,204 @@ transfer_report(TftpTransfer *t, PxedTftpSessionState state)
 	}
 }
 
+/* Takes the transfer out of everything and reports it; the memory goes at
+ * the end of the main loop turn (an epoll batch may still name it). */
 static void
-transfer_rearm(TftpTransfer *t)
+transfer_end(TftpTransfer *t, PxedTftpSessionState state)
 {
-	GIOCondition events = G_IO_IN;
-	gint64 deadline = pxed_tftp_session_get_deadline(t->session);
+	TftpServer *server = t->server;
 
-	if (pxed_tftp_session_wants_writable(t->session))
-		events |= G_IO_OUT;
-	if (events != t->events) {
-		g_source_modify_unix_fd(&t->source, t->fd_tag, events);
-		t->events = events;
-	}
-	g_source_set_ready_time(&t->source, deadline);
+	if (t->ended)
+		return;
+	t->ended = TRUE;
+	g_hash_table_remove(server->transfers, &t->peer);
+	heap_remove(server, t);
+	epoll_ctl(server->epfd, EPOLL_CTL_DEL, t->fd, NULL);
+	transfer_report(t, state);
+	g_ptr_array_add(server->finished, t);
 }
 
-/* Reads what the socket holds. A datagram from anyone but the peer gets
- * error 5 and changes nothing (RFC 1350 §4). */
+static void
+server_reap(TftpServer *server)
+{
+	/* The last transfer may hold the last reference to the server. */
+	while (server->finished->len > 0) {
+		TftpTransfer *t =
+			g_ptr_array_steal_index_fast(server->finished, server->finished->len - 1);
+		transfer_free(t);
+	}
+}
+
+/* After the session moved: the end, or its socket interest and deadline. */
+static void
+transfer_update(TftpTransfer *t, PxedTftpSessionState state)
+{
+	guint32 events = EPOLLIN;
+
+	if (state != PXED_TFTP_SESSION_RUNNING) {
+		transfer_end(t, state);
+		return;
+	}
+	if (pxed_tftp_session_wants_writable(t->session))
+		events |= EPOLLOUT;
+	if (events != t->events) {
+		struct epoll_event ev = {.events = events, .data.ptr = t};
+		epoll_ctl(t->server->epfd, EPOLL_CTL_MOD, t->fd, &ev);
+		t->events = events;
+	}
+	transfer_schedule(t);
+}
+
+/* Reads one datagram (the epoll set is level-triggered: more queued are
+ * reported again, at the cost of no extra syscall now). A datagram from
+ * anyone but the peer gets error 5 and changes nothing (RFC 1350 §4). */
 static PxedTftpSessionState
 transfer_read(TftpTransfer *t, gint64 now)
 {
 	TftpServer *server = t->server;
-	PxedTftpSessionState state = pxed_tftp_session_get_state(t->session);
+	guint8 *buf = server->rxsmall;
+	TftpPeer from = {0};
+	struct iovec iov = {buf, RX_SMALL_SIZE};
+	struct msghdr msg = {
+		.msg_name = &from.ss,
+		.msg_namelen = sizeof(from.ss),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	ssize_t n;
+	gsize len;
 
-	for (guint i = 0; i < RX_BUDGET && state == PXED_TFTP_SESSION_RUNNING; i++) {
-		TftpPeer from = {0};
-		struct iovec iov = {server->rxbuf, RX_SIZE};
-		struct msghdr msg = {
-			.msg_name = &from.ss,
-			.msg_namelen = sizeof(from.ss),
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-		};
-		ssize_t n = recvmsg(t->fd, &msg, MSG_DONTWAIT);
+	do {
+		n = recvmsg(t->fd, &msg, MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return pxed_tftp_session_get_state(t->session); /* EAGAIN, or ICMP noise */
+	len = MIN((gsize)n, (gsize)RX_SMALL_SIZE);
+	from.len = msg.msg_namelen;
+	if (!peer_equal(&from, &t->peer)) {
+		guint8 err[64];
+		gsize elen;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break; /* EAGAIN, or an error queued by ICMP: nothing to read */
+		server->unknown_tid++;
+		if (g_log_get_debug_enabled()) {
+			g_autofree char *text = peer_to_text(&from);
+			g_debug("%s: %s: datagram from unknown TID %s", server->name, t->peer_text,
+				text);
 		}
-		from.len = msg.msg_namelen;
-		if (!peer_equal(&from, &t->peer)) {
-			guint8 err[64];
-			gsize len;
-
-			server->unknown_tid++;
-			if (g_log_get_debug_enabled()) {
-				g_autofree char *text = peer_to_text(&from);
-				g_debug("%s: %s: datagram from unknown TID %s", server->name,
-					t->peer_text, text);
-			}
-			/* Never answer an ERROR: two servers would ping-pong. */
-			if (n >= 2 && server->rxbuf[0] == 0 &&
-			    server->rxbuf[1] == PXED_TFTP_OP_ERROR)
-				continue;
-			len = pxed_tftp_packet_build_error(
+		/* Never answer an ERROR: two servers would ping-pong. */
+		if (len < 2 || buf[0] != 0 || buf[1] != PXED_TFTP_OP_ERROR) {
+			elen = pxed_tftp_packet_build_error(
 				err, sizeof(err), PXED_TFTP_ERR_UNKNOWN_TID, "Unknown transfer ID");
-			sendto(t->fd, err, len, MSG_DONTWAIT, (struct sockaddr *)&from.ss,
+			sendto(t->fd, err, elen, MSG_DONTWAIT, (struct sockaddr *)&from.ss,
 			       from.len);
-			continue;
 		}
-		state = pxed_tftp_session_receive(t->session, server->rxbuf, (gsize)n, now);
+		return pxed_tftp_session_get_state(t->session);
 	}
-	return state;
+	return pxed_tftp_session_receive(t->session, buf, len, now);
 }
 
 static void
-transfer_end(TftpTransfer *t, PxedTftpSessionState state)
+engine_timers(TftpServer *server)
 {
-	transfer_remove(t);
-	transfer_report(t, state);
-	if (!g_source_is_destroyed(&t->source))
-		g_source_destroy(&t->source);
+	gint64 now = g_get_monotonic_time();
+
+	while (server->heap->len > 0) {
+		TftpTransfer *t = server->heap->pdata[0];
+		gint64 deadline;
+
+		if (t->heap_key > now)
+			break;
+		heap_remove(server, t);
+		deadline = pxed_tftp_session_get_deadline(t->session);
+		if (deadline < 0)
+			continue; /* nothing to wait for any more */
+		if (deadline > now) {
+			/* Moved later since it was filed: file it again. */
+			transfer_schedule(t);
+			continue;
+		}
+		transfer_update(t, pxed_tftp_session_timer(t->session, now));
+	}
 }
 
 static gboolean
-transfer_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
+engine_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 {
-	TftpTransfer *t = (TftpTransfer *)source;
-	GIOCondition revents = g_source_query_unix_fd(source, t->fd_tag);
-	gint64 now = g_get_monotonic_time();
-	PxedTftpSessionState state = pxed_tftp_session_get_state(t->session);
-	gint64 deadline;
+	TftpServer *server = ((TftpEngineSource *)source)->server;
+	struct epoll_event events[EPOLL_BATCH];
+	int n;
 
-	if (revents & (G_IO_IN | G_IO_ERR | G_IO_HUP))
-		state = transfer_read(t, now);
-	if (state == PXED_TFTP_SESSION_RUNNING && (revents & G_IO_OUT))
-		state = pxed_tftp_session_writable(t->session, now);
-	deadline = pxed_tftp_session_get_deadline(t->session);
-	if (state == PXED_TFTP_SESSION_RUNNING && deadline >= 0 && now >= deadline)
-		state = pxed_tftp_session_timer(t->session, now);
-	if (state != PXED_TFTP_SESSION_RUNNING) {
-		transfer_remove(t);
-		transfer_report(t, state);
-		return G_SOURCE_REMOVE;
+	/* The source may recurse (see engine_start); this code does not. */
+	if (server->dispatching)
+		return G_SOURCE_CONTINUE;
+	server->dispatching = TRUE;
+	server_ref(server);
+	n = epoll_wait(server->epfd, events, EPOLL_BATCH, 0);
+	if (n > 0) {
+		gint64 now = g_get_monotonic_time();
+		for (int i = 0; i < n; i++) {
+			TftpTransfer *t = events[i].data.ptr;
+			PxedTftpSessionState state;
+
+			if (t == NULL) {
+				guint64 expirations;
+				if (read(server->timerfd, &expirations, sizeof(expirations)) < 0)
+					g_debug("%s: timerfd: %s", server->name, g_strerror(errno));
+				server->timer_at = -1; /* fired: re-arm whatever is next */
+				continue;
+			}
+			if (t->ended)
+				continue;
+			state = pxed_tftp_session_get_state(t->session);
+			if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+				state = transfer_read(t, now);
+			if (state == PXED_TFTP_SESSION_RUNNING && (events[i].events & EPOLLOUT))
+				state = pxed_tftp_session_writable(t->session, now);
+			transfer_update(t, state);
+		}
 	}
-	transfer_rearm(t);
+	engine_timers(server);
+	engine_arm_timer(server);
+	server->dispatching = FALSE;
+	server_reap(server);
+	server_unref(server);
 	return G_SOURCE_CONTINUE;
 }
 
-static void
-transfer_finalize(GSource *source)
-{
-	TftpTransfer *t = (TftpTransfer *)source;
-
-	transfer_remove(t);
-	pxed_tftp_session_free(t->session);
-	if (t->socket != NULL) {
-		g_socket_close(t->socket, NULL);
-		g_object_unref(t->socket);
-	}
-	g_clear_pointer(&t->client, pxed_client_unref);
-	g_free(t->path);
-	g_free(t->peer_text);
-	server_unref(t->server);
-}
-
-static GSourceFuncs transfer_funcs = {
-	.dispatch = transfer_dispatch,
-	.finalize = transfer_finalize,
+static GSourceFuncs engine_funcs = {
+	.dispatch = engine_dispatch,
 };
+
+static gboolean
+engine_start(TftpServer *server, GError **error)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+
+	if (server->engine != NULL)
+		return TRUE;
+	server->epfd = epoll_create1(EPOLL_CLOEXEC);
+	server->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (server->epfd < 0 || server->timerfd < 0 ||
+	    epoll_ctl(server->epfd, EPOLL_CTL_ADD, server->timerfd, &ev) != 0) {
+		int saved = errno;
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+			    "cannot set up the transfer engine: %s", g_strerror(saved));
+		return FALSE;
+	}
+	server->timer_at = -1;
+	server->engine = g_source_new(&engine_funcs, sizeof(TftpEngineSource));
+	((TftpEngineSource *)server->engine)->server = server;
+	g_source_set_static_name(server->engine, "pxed-tftp-transfers");
+	/* GLib (2.74) takes a non-recursive source's descriptors out of the poll
+	 * set around each dispatch and puts them back, and each of those steps
+	 * signals the context's wakeup eventfd: two write()s, a read() and an
+	 * extra loop turn for every ACK of a lock-step transfer. A recursive
+	 * source is left alone; engine_dispatch() guards itself instead. */
+	g_source_set_can_recurse(server->engine, TRUE);
+	g_source_add_unix_fd(server->engine, server->epfd, G_IO_IN);
+	g_source_attach(server->engine, server->main_context);
+	return TRUE;
+}
 
 static GSocket *
 transfer_socket_new(TftpServer *server, const TftpPeer *peer, const TftpLocal *local,
@@ -585,10 +824,10 @@ transfer_tune_socket(TftpTransfer *t, int family)
 	sndbuf = MAX(sndbuf, 256 * 1024);
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 
-	/* RFC 2348 lets a block exceed the path MTU (the datagram is then
-	 * fragmented). With path MTU discovery on, one ICMP "fragmentation
-	 * needed" would make the kernel refuse every later send of the transfer;
-	 * off, it fragments them, as tftp-hpa does. */
+	/* RFC 2348 lets a block exceed the path MTU: the datagram is then
+	 * fragmented. Path MTU discovery would send it with "don't fragment"
+	 * and count on an ICMP answer to learn the MTU — on networks that
+	 * filter ICMP every large block would vanish. Off, as tftp-hpa does. */
 	if (family == AF_INET) {
 		int v = IP_PMTUDISC_DONT;
 		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
@@ -716,8 +955,9 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 	if (existing != NULL) {
 		/* A PXE ROM may end a size probe with an ERROR and send its real
 		 * request from the same port at once: let that ERROR land first. */
-		if (transfer_read(existing, g_get_monotonic_time()) != PXED_TFTP_SESSION_RUNNING) {
-			transfer_end(existing, pxed_tftp_session_get_state(existing->session));
+		PxedTftpSessionState state = transfer_read(existing, g_get_monotonic_time());
+		if (state != PXED_TFTP_SESSION_RUNNING) {
+			transfer_end(existing, state);
 		} else if (existing->request_hash == request_hash) {
 			/* The client repeating its request because our first answer
 			 * is late: that answer is already on its way, and the
@@ -766,9 +1006,9 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 		return;
 	}
 
-	t = (TftpTransfer *)g_source_new(&transfer_funcs, sizeof(TftpTransfer));
-	g_source_set_static_name(&t->source, "pxed-tftp-transfer");
+	t = g_new0(TftpTransfer, 1);
 	t->server = server_ref(server);
+	t->heap_index = -1;
 	t->socket = g_steal_pointer(&sock);
 	t->fd = g_socket_get_fd(t->socket);
 	t->peer = *peer;
@@ -784,10 +1024,13 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 	transfer_tune_socket(t, peer->ss.ss_family);
 	t->session = pxed_tftp_session_new(&params, file, server->scratch, SCRATCH_SIZE,
 					   transfer_transmit, t);
-	t->events = G_IO_IN;
-	t->fd_tag = g_source_add_unix_fd(&t->source, t->fd, t->events);
+	t->events = EPOLLIN;
+	{
+		struct epoll_event ev = {.events = t->events, .data.ptr = t};
+		if (epoll_ctl(server->epfd, EPOLL_CTL_ADD, t->fd, &ev) != 0)
+			g_warning("%s: epoll: %s", server->name, g_strerror(errno));
+	}
 	g_hash_table_insert(server->transfers, &t->peer, t);
-	t->in_table = TRUE;
 
 	if (params.mode == PXED_TFTP_MODE_OCTET)
 		pxed_context_event(server->ctx, t->client, server->name, "transfer-start",
@@ -806,16 +1049,8 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 								      : "-",
 				   t->peer_text);
 
-	if (pxed_tftp_session_start(t->session, g_get_monotonic_time()) !=
-	    PXED_TFTP_SESSION_RUNNING) {
-		transfer_remove(t);
-		transfer_report(t, pxed_tftp_session_get_state(t->session));
-		g_source_unref(&t->source); /* never attached: finalized here */
-		return;
-	}
-	transfer_rearm(t);
-	g_source_attach(&t->source, server->main_context);
-	g_source_unref(&t->source); /* the main context owns it now */
+	transfer_update(t, pxed_tftp_session_start(t->session, g_get_monotonic_time()));
+	engine_arm_timer(server);
 }
 
 static void
@@ -930,6 +1165,7 @@ listener_ready(GSocket *sock, GIOCondition condition, gpointer user_data)
 		local_from_control(&msg, &local);
 		handle_request(listener, server->rxbuf, (gsize)n, &peer, &local);
 	}
+	server_reap(server);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -1045,6 +1281,10 @@ tftp_instance_new(PxedInstance *instance, GError **error)
 	self->max_windowsize = (guint)pxed_instance_get_int(instance, "max-windowsize");
 	self->listeners = g_ptr_array_new();
 	self->transfers = g_hash_table_new(peer_hash, peer_equal);
+	self->heap = g_ptr_array_new();
+	self->finished = g_ptr_array_new();
+	self->epfd = -1;
+	self->timerfd = -1;
 	return self;
 }
 
@@ -1097,7 +1337,10 @@ tftp_start(gpointer data, GError **error)
 	if (self->scratch == NULL) {
 		self->scratch = g_malloc(SCRATCH_SIZE);
 		self->rxbuf = g_malloc(RX_SIZE);
+		self->rxsmall = g_malloc(RX_SMALL_SIZE);
 	}
+	if (!engine_start(self, error))
+		return FALSE;
 	raise_file_limit(self);
 	for (guint i = 0; i < self->listen->len; i++) {
 		TftpListener *listener =
