@@ -3,8 +3,11 @@
 
 PXED_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libsoup-3.0-dev
 libjson-glib-dev glib-networking"
-# Real clients and tools the integration tests drive.
-PXED_TEST_PACKAGES="curl tftp-hpa atftp openssl iproute2 python3"
+# Real clients and tools the integration tests drive. None of them may start a
+# system service: dnsmasq-base (the binary only), never dnsmasq (its service
+# would answer DHCP on the host).
+PXED_TEST_PACKAGES="curl tftp-hpa atftp openssl iproute2 python3
+isc-dhcp-client udhcpc dnsmasq-base"
 
 pxed_ensure_packages() {
 	local missing=()
