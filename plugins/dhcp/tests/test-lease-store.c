@@ -317,14 +317,15 @@ test_close_completes_pending(Fixture *f, gconstpointer data)
 	PxedStore *store = pxed_store_file_open(NULL, f->path, &error);
 	Acks acks = {0};
 	g_autoptr(PxedLease) a = lease("01:aa", "10.250.0.10", now() + 3600);
+	g_autoptr(PxedLease) got = NULL;
 
 	put(store, a, &acks);
 	pxed_store_close(store); /* before the main loop ran: written by close */
 	wait_acks(&acks, 1);
 	g_assert_cmpuint(acks.done, ==, 1);
 	store = pxed_store_file_open(NULL, f->path, &error);
-	g_assert_nonnull(pxed_store_get_by_address(store, ip("10.250.0.10")));
-	pxed_lease_unref(pxed_store_get_by_address(store, ip("10.250.0.10")));
+	got = pxed_store_get_by_address(store, ip("10.250.0.10"));
+	g_assert_nonnull(got);
 	pxed_store_close(store);
 }
 
