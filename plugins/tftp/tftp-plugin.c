@@ -60,6 +60,19 @@
 #define MAX_MSGS	 64
 
 typedef struct _TftpServer TftpServer;
+typedef struct _TftpTransfer TftpTransfer;
+
+/* What an event of the epoll set is about. */
+typedef enum {
+	WATCH_TIMER,
+	WATCH_TRANSFER, /* the transfer's own (connected) socket */
+	WATCH_STRAYS,	/* its sibling that hears everyone else */
+} TftpWatchKind;
+
+typedef struct {
+	TftpWatchKind kind;
+	TftpTransfer *transfer;
+} TftpWatch;
 
 /* A peer's address and port: the key of a transfer (its TID, RFC 1350 §4). */
 typedef struct {
@@ -110,7 +123,8 @@ struct _TftpServer {
 	GSource *engine;
 	int epfd;
 	int timerfd;
-	gint64 timer_at;     /* what the timerfd is armed for; -1: disarmed */
+	gint64 timer_at; /* what the timerfd is armed for; -1: disarmed */
+	TftpWatch timer_watch;
 	GPtrArray *heap;     /* TftpTransfer*, a min-heap on heap_key */
 	GPtrArray *finished; /* transfers that ended, freed at the end of the turn */
 	gboolean dispatching;
@@ -123,11 +137,14 @@ struct _TftpServer {
 	guint64 unknown_tid;
 };
 
-typedef struct {
+struct _TftpTransfer {
 	TftpServer *server; /* referenced */
 	PxedTftpSession *session;
-	GSocket *socket;
+	GSocket *socket; /* connected to the peer */
 	int fd;
+	int stray_fd; /* same port, not connected: datagrams from strangers, or -1 */
+	TftpWatch watch;
+	TftpWatch stray_watch;
 	guint32 events;	 /* registered in the epoll set */
 	gint heap_index; /* -1: not in the heap */
 	gint64 heap_key; /* the deadline it is filed under (maybe earlier than the real one) */
@@ -144,7 +161,7 @@ typedef struct {
 	gint64 started_at;
 	gboolean gso;
 	guint gso_segments;
-} TftpTransfer;
+};
 
 /* The one GSource of an instance's transfers. */
 typedef struct {
@@ -363,9 +380,7 @@ transfer_transmit(gpointer user_data, const guint8 *buf, gsize stride, guint cou
 
 			iovs[nmsg].iov_base = (gpointer)(buf + start);
 			iovs[nmsg].iov_len = end - start;
-			m->msg_name = &t->peer.ss;
-			m->msg_namelen = t->peer.len;
-			m->msg_iov = &iovs[nmsg];
+			m->msg_iov = &iovs[nmsg]; /* connected: no address */
 			m->msg_iovlen = 1;
 			if (n > 1) {
 				/* Segmentation is asked per message, for the blocks
@@ -413,8 +428,14 @@ transfer_transmit(gpointer user_data, const guint8 *buf, gsize stride, guint cou
 					t->peer_text, g_strerror(saved));
 				continue;
 			}
-			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved), "send: %s",
-				    g_strerror(saved));
+			if (saved == ECONNREFUSED)
+				g_set_error_literal(error, G_IO_ERROR,
+						    G_IO_ERROR_CONNECTION_REFUSED,
+						    "the client's port is closed (ICMP port "
+						    "unreachable)");
+			else
+				g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+					    "send: %s", g_strerror(saved));
 			return -1;
 		}
 		for (int i = 0; i < r; i++)
@@ -537,6 +558,8 @@ static void
 transfer_free(TftpTransfer *t)
 {
 	pxed_tftp_session_free(t->session);
+	if (t->stray_fd >= 0)
+		close(t->stray_fd);
 	if (t->socket != NULL) {
 		g_socket_close(t->socket, NULL);
 		g_object_unref(t->socket);
@@ -591,6 +614,8 @@ transfer_end(TftpTransfer *t, PxedTftpSessionState state)
 	g_hash_table_remove(server->transfers, &t->peer);
 	heap_remove(server, t);
 	epoll_ctl(server->epfd, EPOLL_CTL_DEL, t->fd, NULL);
+	if (t->stray_fd >= 0)
+		epoll_ctl(server->epfd, EPOLL_CTL_DEL, t->stray_fd, NULL);
 	transfer_report(t, state);
 	g_ptr_array_add(server->finished, t);
 }
@@ -619,18 +644,39 @@ transfer_update(TftpTransfer *t, PxedTftpSessionState state)
 	if (pxed_tftp_session_wants_writable(t->session))
 		events |= EPOLLOUT;
 	if (events != t->events) {
-		struct epoll_event ev = {.events = events, .data.ptr = t};
+		struct epoll_event ev = {.events = events, .data.ptr = &t->watch};
 		epoll_ctl(t->server->epfd, EPOLL_CTL_MOD, t->fd, &ev);
 		t->events = events;
 	}
 	transfer_schedule(t);
 }
 
-/* Reads one datagram (the epoll set is level-triggered: more queued are
- * reported again, at the cost of no extra syscall now). A datagram from
- * anyone but the peer gets error 5 and changes nothing (RFC 1350 §4). */
+/* Reads one datagram from the peer (the epoll set is level-triggered:
+ * more queued are reported again, at the cost of no syscall now). */
 static PxedTftpSessionState
 transfer_read(TftpTransfer *t, gint64 now)
+{
+	guint8 *buf = t->server->rxsmall;
+	ssize_t n;
+
+	do {
+		n = recv(t->fd, buf, RX_SMALL_SIZE, MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		/* The socket is connected, so the kernel reports the client's
+		 * ICMP "port unreachable": it is gone, no use waiting for it. */
+		if (errno == ECONNREFUSED)
+			pxed_tftp_session_cancel(t->session, "the client's port is closed (ICMP "
+							     "port unreachable)");
+		return pxed_tftp_session_get_state(t->session);
+	}
+	return pxed_tftp_session_receive(t->session, buf, MIN((gsize)n, (gsize)RX_SMALL_SIZE), now);
+}
+
+/* A datagram to the transfer's port from anyone but the peer: error 5, and
+ * the transfer does not notice (RFC 1350 §4). */
+static PxedTftpSessionState
+transfer_read_stray(TftpTransfer *t, gint64 now)
 {
 	TftpServer *server = t->server;
 	guint8 *buf = server->rxsmall;
@@ -642,36 +688,31 @@ transfer_read(TftpTransfer *t, gint64 now)
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
 	};
-	ssize_t n;
+	guint8 err[64];
 	gsize len;
+	ssize_t n;
 
 	do {
-		n = recvmsg(t->fd, &msg, MSG_DONTWAIT);
+		n = recvmsg(t->stray_fd, &msg, MSG_DONTWAIT);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return pxed_tftp_session_get_state(t->session); /* EAGAIN, or ICMP noise */
+		return pxed_tftp_session_get_state(t->session);
 	len = MIN((gsize)n, (gsize)RX_SMALL_SIZE);
 	from.len = msg.msg_namelen;
-	if (!peer_equal(&from, &t->peer)) {
-		guint8 err[64];
-		gsize elen;
-
-		server->unknown_tid++;
-		if (g_log_get_debug_enabled()) {
-			g_autofree char *text = peer_to_text(&from);
-			g_debug("%s: %s: datagram from unknown TID %s", server->name, t->peer_text,
-				text);
-		}
-		/* Never answer an ERROR: two servers would ping-pong. */
-		if (len < 2 || buf[0] != 0 || buf[1] != PXED_TFTP_OP_ERROR) {
-			elen = pxed_tftp_packet_build_error(
-				err, sizeof(err), PXED_TFTP_ERR_UNKNOWN_TID, "Unknown transfer ID");
-			sendto(t->fd, err, elen, MSG_DONTWAIT, (struct sockaddr *)&from.ss,
-			       from.len);
-		}
-		return pxed_tftp_session_get_state(t->session);
+	if (peer_equal(&from, &t->peer))
+		return pxed_tftp_session_receive(t->session, buf, len, now);
+	server->unknown_tid++;
+	if (g_log_get_debug_enabled()) {
+		g_autofree char *text = peer_to_text(&from);
+		g_debug("%s: %s: datagram from unknown TID %s", server->name, t->peer_text, text);
 	}
-	return pxed_tftp_session_receive(t->session, buf, len, now);
+	/* Never answer an ERROR: two servers would ping-pong. */
+	if (len < 2 || buf[0] != 0 || buf[1] != PXED_TFTP_OP_ERROR) {
+		gsize elen = pxed_tftp_packet_build_error(
+			err, sizeof(err), PXED_TFTP_ERR_UNKNOWN_TID, "Unknown transfer ID");
+		sendto(t->stray_fd, err, elen, MSG_DONTWAIT, (struct sockaddr *)&from.ss, from.len);
+	}
+	return pxed_tftp_session_get_state(t->session);
 }
 
 static void
@@ -714,10 +755,11 @@ engine_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 	if (n > 0) {
 		gint64 now = g_get_monotonic_time();
 		for (int i = 0; i < n; i++) {
-			TftpTransfer *t = events[i].data.ptr;
+			TftpWatch *watch = events[i].data.ptr;
+			TftpTransfer *t = watch->transfer;
 			PxedTftpSessionState state;
 
-			if (t == NULL) {
+			if (watch->kind == WATCH_TIMER) {
 				guint64 expirations;
 				if (read(server->timerfd, &expirations, sizeof(expirations)) < 0)
 					g_debug("%s: timerfd: %s", server->name, g_strerror(errno));
@@ -726,6 +768,10 @@ engine_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 			}
 			if (t->ended)
 				continue;
+			if (watch->kind == WATCH_STRAYS) {
+				transfer_update(t, transfer_read_stray(t, now));
+				continue;
+			}
 			state = pxed_tftp_session_get_state(t->session);
 			if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 				state = transfer_read(t, now);
@@ -749,10 +795,11 @@ static GSourceFuncs engine_funcs = {
 static gboolean
 engine_start(TftpServer *server, GError **error)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &server->timer_watch};
 
 	if (server->engine != NULL)
 		return TRUE;
+	server->timer_watch.kind = WATCH_TIMER;
 	server->epfd = epoll_create1(EPOLL_CLOEXEC);
 	server->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (server->epfd < 0 || server->timerfd < 0 ||
@@ -777,21 +824,28 @@ engine_start(TftpServer *server, GError **error)
 	return TRUE;
 }
 
-static GSocket *
-transfer_socket_new(TftpServer *server, const TftpPeer *peer, const TftpLocal *local,
-		    GError **error)
+/* RFC 1350 §4: a fresh port, the server's TID for this transfer, on the
+ * address the client sent its request to. Two sockets share that port: one
+ * connected to the peer — the kernel then routes once, not per datagram, and
+ * demultiplexes the peer's ACKs early — and one not connected, which the
+ * kernel hands everything else: strangers, who get error 5 from it. */
+static gboolean
+transfer_open_sockets(TftpTransfer *t, const TftpLocal *local, GError **error)
 {
 	g_autoptr(GSocket) sock = NULL;
 	g_autoptr(GInetAddress) inet = NULL;
 	g_autoptr(GSocketAddress) bind_address = NULL;
+	const TftpPeer *peer = &t->peer;
 	GSocketFamily family =
 		peer->ss.ss_family == AF_INET6 ? G_SOCKET_FAMILY_IPV6 : G_SOCKET_FAMILY_IPV4;
+	struct sockaddr_storage bound;
+	socklen_t bound_len = sizeof(bound);
+	int one = 1;
+	int fd;
 
 	sock = g_socket_new(family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
 	if (sock == NULL)
-		return NULL;
-	/* RFC 1350 §4: a fresh port, the server's TID for this transfer, on the
-	 * address the client sent its request to. */
+		return FALSE;
 	if (local->valid && local->family == AF_INET)
 		inet = g_inet_address_new_from_bytes((const guint8 *)&local->v4,
 						     G_SOCKET_FAMILY_IPV4);
@@ -808,9 +862,31 @@ transfer_socket_new(TftpServer *server, const TftpPeer *peer, const TftpLocal *l
 	} else {
 		bind_address = g_inet_socket_address_new(inet, 0);
 	}
+	/* Bound without address reuse, so the port picked is one nobody holds;
+	 * reuse is allowed afterwards, for the sibling alone. */
 	if (!g_socket_bind(sock, bind_address, FALSE, error))
-		return NULL;
-	return g_steal_pointer(&sock);
+		return FALSE;
+	fd = g_socket_get_fd(sock);
+	if (getsockname(fd, (struct sockaddr *)&bound, &bound_len) != 0 ||
+	    connect(fd, (const struct sockaddr *)&peer->ss, peer->len) != 0) {
+		int saved = errno;
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+			    "cannot set up the transfer socket: %s", g_strerror(saved));
+		return FALSE;
+	}
+	t->stray_fd = socket(peer->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (t->stray_fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(t->stray_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(t->stray_fd, (struct sockaddr *)&bound, bound_len) != 0) {
+		/* Strangers then get the kernel's ICMP instead of error 5. */
+		g_debug("%s: no socket for strangers: %s", t->server->name, g_strerror(errno));
+		if (t->stray_fd >= 0)
+			close(t->stray_fd);
+		t->stray_fd = -1;
+	}
+	t->socket = g_steal_pointer(&sock);
+	t->fd = fd;
+	return TRUE;
 }
 
 static void
@@ -821,8 +897,10 @@ transfer_tune_socket(TftpTransfer *t, int family)
 
 	/* A window leaves in one burst: room for it in the send buffer keeps the
 	 * kernel from refusing its tail (capped by net.core.wmem_max). */
-	sndbuf = MAX(sndbuf, 256 * 1024);
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	if (t->windowsize > 1) {
+		sndbuf = MAX(sndbuf, 256 * 1024);
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	}
 
 	/* RFC 2348 lets a block exceed the path MTU: the datagram is then
 	 * fragmented. Path MTU discovery would send it with "don't fragment"
@@ -945,7 +1023,6 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 	g_autoptr(PxedFile) file = NULL;
 	g_autoptr(GInetAddress) address = NULL;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GSocket) sock = NULL;
 	g_autofree char *path = escape_name(request->filename);
 	PxedTftpSessionParams params;
 	TftpTransfer *t;
@@ -998,20 +1075,20 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 	}
 
 	negotiate(server, request, pxed_file_get_size(file), &params);
-	sock = transfer_socket_new(server, peer, local, &error);
-	if (sock == NULL) {
-		g_warning("%s: cannot open a transfer socket: %s", server->name, error->message);
-		request_refused(listener, peer, local, client, path, PXED_TFTP_ERR_UNDEFINED,
-				error_text_for(PXED_TFTP_ERR_UNDEFINED), error->message);
-		return;
-	}
-
 	t = g_new0(TftpTransfer, 1);
 	t->server = server_ref(server);
 	t->heap_index = -1;
-	t->socket = g_steal_pointer(&sock);
-	t->fd = g_socket_get_fd(t->socket);
+	t->stray_fd = -1;
 	t->peer = *peer;
+	t->watch = (TftpWatch){WATCH_TRANSFER, t};
+	t->stray_watch = (TftpWatch){WATCH_STRAYS, t};
+	if (!transfer_open_sockets(t, local, &error)) {
+		g_warning("%s: cannot open a transfer socket: %s", server->name, error->message);
+		request_refused(listener, peer, local, client, path, PXED_TFTP_ERR_UNDEFINED,
+				error_text_for(PXED_TFTP_ERR_UNDEFINED), error->message);
+		transfer_free(t);
+		return;
+	}
 	t->request_hash = request_hash;
 	t->client = g_steal_pointer(&client);
 	t->path = g_steal_pointer(&path);
@@ -1026,8 +1103,12 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 					   transfer_transmit, t);
 	t->events = EPOLLIN;
 	{
-		struct epoll_event ev = {.events = t->events, .data.ptr = t};
+		struct epoll_event ev = {.events = t->events, .data.ptr = &t->watch};
+		struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &t->stray_watch};
 		if (epoll_ctl(server->epfd, EPOLL_CTL_ADD, t->fd, &ev) != 0)
+			g_warning("%s: epoll: %s", server->name, g_strerror(errno));
+		if (t->stray_fd >= 0 &&
+		    epoll_ctl(server->epfd, EPOLL_CTL_ADD, t->stray_fd, &sev) != 0)
 			g_warning("%s: epoll: %s", server->name, g_strerror(errno));
 	}
 	g_hash_table_insert(server->transfers, &t->peer, t);
@@ -1311,8 +1392,8 @@ static void
 raise_file_limit(TftpServer *self)
 {
 	struct rlimit rl;
-	/* A transfer holds two descriptors (socket and file). */
-	rlim_t want = (rlim_t)self->max_sessions * 2 + 256;
+	/* A transfer holds three descriptors (its two sockets and the file). */
+	rlim_t want = (rlim_t)self->max_sessions * 3 + 256;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
 		return;
