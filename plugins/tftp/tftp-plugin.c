@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /*
- * The tftp protocol plugin: listening sockets, one ephemeral socket per
+ * The tftp protocol plugin: listening sockets, a port of its own for every
  * transfer, files from the core's `tftp` pipeline, events to the core's log.
  * The protocol itself lives in tftp-packet.c (wire format) and tftp-session.c
  * (the transfer state machine); this file moves datagrams between them and
  * the kernel.
  *
- * All transfers of an instance share one GSource on the core's main context:
- * it watches an epoll set holding every transfer's socket and one timerfd,
- * so that a main loop turn costs the same with one transfer or a thousand
- * (GLib polls one descriptor, epoll reports only the ready ones), and timers
- * are exact to the microsecond (paced bursts are shorter than the main loop's
- * millisecond). Deadlines sit in a min-heap that is corrected lazily: an ACK
+ * An instance has one GSource on the core's main context: it watches an
+ * epoll set holding the listening sockets, every transfer's sockets and one
+ * timerfd, so that a main loop turn costs the same with one transfer or a
+ * thousand (GLib polls one descriptor, epoll reports only the ready ones),
+ * and timers are exact to the microsecond (paced bursts are shorter than the
+ * main loop's millisecond). Deadlines sit in a min-heap that is corrected lazily: an ACK
  * that pushes a transfer's retransmission deadline later costs nothing; the
  * entry is looked at again only when its old time comes.
  *
@@ -63,8 +63,11 @@ typedef struct _TftpServer TftpServer;
 typedef struct _TftpTransfer TftpTransfer;
 
 /* What an event of the epoll set is about. */
+typedef struct _TftpListener TftpListener;
+
 typedef enum {
 	WATCH_TIMER,
+	WATCH_LISTENER, /* a listening socket (the watch is the listener's) */
 	WATCH_TRANSFER, /* the transfer's own (connected) socket */
 	WATCH_STRAYS,	/* its sibling that hears everyone else */
 } TftpWatchKind;
@@ -72,6 +75,7 @@ typedef enum {
 typedef struct {
 	TftpWatchKind kind;
 	TftpTransfer *transfer;
+	TftpListener *listener;
 } TftpWatch;
 
 /* A peer's address and port: the key of a transfer (its TID, RFC 1350 §4). */
@@ -90,15 +94,14 @@ typedef struct {
 	guint ifindex;
 } TftpLocal;
 
-typedef struct {
+struct _TftpListener {
 	TftpServer *server;
 	GSocket *socket;
-	GSource *source;
+	TftpWatch watch;
 	int fd;
-	int family;
 	gboolean wildcard;
 	char *text;
-} TftpListener;
+};
 
 struct _TftpServer {
 	gint refcount;
@@ -127,6 +130,7 @@ struct _TftpServer {
 	TftpWatch timer_watch;
 	GPtrArray *heap;     /* TftpTransfer*, a min-heap on heap_key */
 	GPtrArray *finished; /* transfers that ended, freed at the end of the turn */
+	TftpTransfer *solo;  /* the only transfer in flight, if there is exactly one */
 	gboolean dispatching;
 
 	guint64 requests;
@@ -140,8 +144,7 @@ struct _TftpServer {
 struct _TftpTransfer {
 	TftpServer *server; /* referenced */
 	PxedTftpSession *session;
-	GSocket *socket; /* connected to the peer */
-	int fd;
+	int fd;	      /* connected to the peer */
 	int stray_fd; /* same port, not connected: datagrams from strangers, or -1 */
 	TftpWatch watch;
 	TftpWatch stray_watch;
@@ -560,10 +563,8 @@ transfer_free(TftpTransfer *t)
 	pxed_tftp_session_free(t->session);
 	if (t->stray_fd >= 0)
 		close(t->stray_fd);
-	if (t->socket != NULL) {
-		g_socket_close(t->socket, NULL);
-		g_object_unref(t->socket);
-	}
+	if (t->fd >= 0)
+		close(t->fd);
 	g_clear_pointer(&t->client, pxed_client_unref);
 	g_free(t->path);
 	g_free(t->peer_text);
@@ -601,6 +602,20 @@ transfer_report(TftpTransfer *t, PxedTftpSessionState state)
 	}
 }
 
+static void
+server_update_solo(TftpServer *server)
+{
+	GHashTableIter iter;
+	gpointer value = NULL;
+
+	server->solo = NULL;
+	if (g_hash_table_size(server->transfers) != 1)
+		return;
+	g_hash_table_iter_init(&iter, server->transfers);
+	if (g_hash_table_iter_next(&iter, NULL, &value))
+		server->solo = value;
+}
+
 /* Takes the transfer out of everything and reports it; the memory goes at
  * the end of the main loop turn (an epoll batch may still name it). */
 static void
@@ -612,10 +627,9 @@ transfer_end(TftpTransfer *t, PxedTftpSessionState state)
 		return;
 	t->ended = TRUE;
 	g_hash_table_remove(server->transfers, &t->peer);
+	server_update_solo(server);
 	heap_remove(server, t);
-	epoll_ctl(server->epfd, EPOLL_CTL_DEL, t->fd, NULL);
-	if (t->stray_fd >= 0)
-		epoll_ctl(server->epfd, EPOLL_CTL_DEL, t->stray_fd, NULL);
+	/* (its sockets leave the epoll set when they are closed) */
 	transfer_report(t, state);
 	g_ptr_array_add(server->finished, t);
 }
@@ -652,9 +666,10 @@ transfer_update(TftpTransfer *t, PxedTftpSessionState state)
 }
 
 /* Reads one datagram from the peer (the epoll set is level-triggered:
- * more queued are reported again, at the cost of no syscall now). */
+ * more queued are reported again, at the cost of no syscall now). @got:
+ * whether anything happened (a datagram, or the socket's error). */
 static PxedTftpSessionState
-transfer_read(TftpTransfer *t, gint64 now)
+transfer_read(TftpTransfer *t, gint64 now, gboolean *got)
 {
 	guint8 *buf = t->server->rxsmall;
 	ssize_t n;
@@ -662,6 +677,7 @@ transfer_read(TftpTransfer *t, gint64 now)
 	do {
 		n = recv(t->fd, buf, RX_SMALL_SIZE, MSG_DONTWAIT);
 	} while (n < 0 && errno == EINTR);
+	*got = n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 	if (n < 0) {
 		/* The socket is connected, so the kernel reports the client's
 		 * ICMP "port unreachable": it is gone, no use waiting for it. */
@@ -715,6 +731,8 @@ transfer_read_stray(TftpTransfer *t, gint64 now)
 	return pxed_tftp_session_get_state(t->session);
 }
 
+static void listener_ready(TftpListener *listener);
+
 static void
 engine_timers(TftpServer *server)
 {
@@ -744,6 +762,7 @@ engine_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 {
 	TftpServer *server = ((TftpEngineSource *)source)->server;
 	struct epoll_event events[EPOLL_BATCH];
+	gint64 now;
 	int n;
 
 	/* The source may recurse (see engine_start); this code does not. */
@@ -751,9 +770,24 @@ engine_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 		return G_SOURCE_CONTINUE;
 	server->dispatching = TRUE;
 	server_ref(server);
-	n = epoll_wait(server->epfd, events, EPOLL_BATCH, 0);
+	now = g_get_monotonic_time();
+	n = -1;
+	if (server->solo != NULL) {
+		/* One transfer in flight — one PXE client, often in lock-step: its
+		 * ACK is almost surely why the set is ready, and taking it
+		 * directly saves an epoll_wait() per block. Whatever else is
+		 * ready keeps the set readable and is seen on the next turn. */
+		TftpTransfer *t = server->solo;
+		gboolean got = FALSE;
+		PxedTftpSessionState state = transfer_read(t, now, &got);
+		if (got) {
+			transfer_update(t, state);
+			n = 0;
+		}
+	}
+	if (n < 0)
+		n = epoll_wait(server->epfd, events, EPOLL_BATCH, 0);
 	if (n > 0) {
-		gint64 now = g_get_monotonic_time();
 		for (int i = 0; i < n; i++) {
 			TftpWatch *watch = events[i].data.ptr;
 			TftpTransfer *t = watch->transfer;
@@ -766,6 +800,10 @@ engine_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 				server->timer_at = -1; /* fired: re-arm whatever is next */
 				continue;
 			}
+			if (watch->kind == WATCH_LISTENER) {
+				listener_ready(watch->listener);
+				continue;
+			}
 			if (t->ended)
 				continue;
 			if (watch->kind == WATCH_STRAYS) {
@@ -773,8 +811,10 @@ engine_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 				continue;
 			}
 			state = pxed_tftp_session_get_state(t->session);
-			if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-				state = transfer_read(t, now);
+			if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+				gboolean got;
+				state = transfer_read(t, now, &got);
+			}
 			if (state == PXED_TFTP_SESSION_RUNNING && (events[i].events & EPOLLOUT))
 				state = pxed_tftp_session_writable(t->session, now);
 			transfer_update(t, state);
@@ -832,50 +872,44 @@ engine_start(TftpServer *server, GError **error)
 static gboolean
 transfer_open_sockets(TftpTransfer *t, const TftpLocal *local, GError **error)
 {
-	g_autoptr(GSocket) sock = NULL;
-	g_autoptr(GInetAddress) inet = NULL;
-	g_autoptr(GSocketAddress) bind_address = NULL;
 	const TftpPeer *peer = &t->peer;
-	GSocketFamily family =
-		peer->ss.ss_family == AF_INET6 ? G_SOCKET_FAMILY_IPV6 : G_SOCKET_FAMILY_IPV4;
-	struct sockaddr_storage bound;
-	socklen_t bound_len = sizeof(bound);
+	int family = peer->ss.ss_family;
+	struct sockaddr_storage bound = {0};
+	socklen_t bound_len;
 	int one = 1;
-	int fd;
 
-	sock = g_socket_new(family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
-	if (sock == NULL)
-		return FALSE;
-	if (local->valid && local->family == AF_INET)
-		inet = g_inet_address_new_from_bytes((const guint8 *)&local->v4,
-						     G_SOCKET_FAMILY_IPV4);
-	else if (local->valid && local->family == AF_INET6 && !IN6_IS_ADDR_MULTICAST(&local->v6))
-		inet = g_inet_address_new_from_bytes((const guint8 *)&local->v6,
-						     G_SOCKET_FAMILY_IPV6);
-	else
-		inet = g_inet_address_new_any(family);
-	if (family == G_SOCKET_FAMILY_IPV6 && local->valid && IN6_IS_ADDR_LINKLOCAL(&local->v6)) {
-		struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6,
-					    .sin6_addr = local->v6,
-					    .sin6_scope_id = local->ifindex};
-		bind_address = g_socket_address_new_from_native(&sin6, sizeof(sin6));
+	/* The local address: the one the request came to, else any. */
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&bound;
+		a->sin_family = AF_INET;
+		if (local->valid && local->family == AF_INET)
+			a->sin_addr = local->v4;
+		bound_len = sizeof(*a);
 	} else {
-		bind_address = g_inet_socket_address_new(inet, 0);
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&bound;
+		a->sin6_family = AF_INET6;
+		if (local->valid && local->family == AF_INET6 &&
+		    !IN6_IS_ADDR_MULTICAST(&local->v6)) {
+			a->sin6_addr = local->v6;
+			if (IN6_IS_ADDR_LINKLOCAL(&local->v6))
+				a->sin6_scope_id = local->ifindex;
+		}
+		bound_len = sizeof(*a);
 	}
 	/* Bound without address reuse, so the port picked is one nobody holds;
 	 * reuse is allowed afterwards, for the sibling alone. */
-	if (!g_socket_bind(sock, bind_address, FALSE, error))
-		return FALSE;
-	fd = g_socket_get_fd(sock);
-	if (getsockname(fd, (struct sockaddr *)&bound, &bound_len) != 0 ||
-	    connect(fd, (const struct sockaddr *)&peer->ss, peer->len) != 0) {
+	t->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (t->fd < 0 || bind(t->fd, (struct sockaddr *)&bound, bound_len) != 0 ||
+	    getsockname(t->fd, (struct sockaddr *)&bound, &bound_len) != 0 ||
+	    connect(t->fd, (const struct sockaddr *)&peer->ss, peer->len) != 0) {
 		int saved = errno;
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
 			    "cannot set up the transfer socket: %s", g_strerror(saved));
 		return FALSE;
 	}
-	t->stray_fd = socket(peer->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (t->stray_fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	t->stray_fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (t->stray_fd < 0 ||
+	    setsockopt(t->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    setsockopt(t->stray_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    bind(t->stray_fd, (struct sockaddr *)&bound, bound_len) != 0) {
 		/* Strangers then get the kernel's ICMP instead of error 5. */
@@ -884,8 +918,6 @@ transfer_open_sockets(TftpTransfer *t, const TftpLocal *local, GError **error)
 			close(t->stray_fd);
 		t->stray_fd = -1;
 	}
-	t->socket = g_steal_pointer(&sock);
-	t->fd = fd;
 	return TRUE;
 }
 
@@ -1032,7 +1064,8 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 	if (existing != NULL) {
 		/* A PXE ROM may end a size probe with an ERROR and send its real
 		 * request from the same port at once: let that ERROR land first. */
-		PxedTftpSessionState state = transfer_read(existing, g_get_monotonic_time());
+		gboolean got;
+		PxedTftpSessionState state = transfer_read(existing, g_get_monotonic_time(), &got);
 		if (state != PXED_TFTP_SESSION_RUNNING) {
 			transfer_end(existing, state);
 		} else if (existing->request_hash == request_hash) {
@@ -1078,10 +1111,11 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 	t = g_new0(TftpTransfer, 1);
 	t->server = server_ref(server);
 	t->heap_index = -1;
+	t->fd = -1;
 	t->stray_fd = -1;
 	t->peer = *peer;
-	t->watch = (TftpWatch){WATCH_TRANSFER, t};
-	t->stray_watch = (TftpWatch){WATCH_STRAYS, t};
+	t->watch = (TftpWatch){WATCH_TRANSFER, t, NULL};
+	t->stray_watch = (TftpWatch){WATCH_STRAYS, t, NULL};
 	if (!transfer_open_sockets(t, local, &error)) {
 		g_warning("%s: cannot open a transfer socket: %s", server->name, error->message);
 		request_refused(listener, peer, local, client, path, PXED_TFTP_ERR_UNDEFINED,
@@ -1112,6 +1146,7 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 			g_warning("%s: epoll: %s", server->name, g_strerror(errno));
 	}
 	g_hash_table_insert(server->transfers, &t->peer, t);
+	server_update_solo(server);
 
 	if (params.mode == PXED_TFTP_MODE_OCTET)
 		pxed_context_event(server->ctx, t->client, server->name, "transfer-start",
@@ -1210,10 +1245,9 @@ local_from_control(struct msghdr *msg, TftpLocal *local)
 	}
 }
 
-static gboolean
-listener_ready(GSocket *sock, GIOCondition condition, gpointer user_data)
+static void
+listener_ready(TftpListener *listener)
 {
-	TftpListener *listener = user_data;
 	TftpServer *server = listener->server;
 
 	for (guint i = 0; i < RX_BUDGET; i++) {
@@ -1246,17 +1280,12 @@ listener_ready(GSocket *sock, GIOCondition condition, gpointer user_data)
 		local_from_control(&msg, &local);
 		handle_request(listener, server->rxbuf, (gsize)n, &peer, &local);
 	}
-	server_reap(server);
-	return G_SOURCE_CONTINUE;
 }
 
 static void
 listener_free(TftpListener *listener)
 {
-	if (listener->source != NULL) {
-		g_source_destroy(listener->source);
-		g_source_unref(listener->source);
-	}
+	/* (closing the socket takes it out of the epoll set) */
 	if (listener->socket != NULL) {
 		g_socket_close(listener->socket, NULL);
 		g_object_unref(listener->socket);
@@ -1307,14 +1336,20 @@ listener_new(TftpServer *server, GInetSocketAddress *address, GError **error)
 	listener = g_new0(TftpListener, 1);
 	listener->server = server;
 	listener->fd = fd;
-	listener->family = family == G_SOCKET_FAMILY_IPV6 ? AF_INET6 : AF_INET;
+	listener->watch = (TftpWatch){WATCH_LISTENER, NULL, listener};
 	listener->wildcard = g_inet_address_get_is_any(inet);
 	listener->text = socket_address_to_text(bound);
 	listener->socket = g_steal_pointer(&sock);
-	listener->source = g_socket_create_source(listener->socket, G_IO_IN, NULL);
-	g_source_set_static_name(listener->source, "pxed-tftp-listener");
-	g_source_set_callback(listener->source, G_SOURCE_FUNC(listener_ready), listener, NULL);
-	g_source_attach(listener->source, server->main_context);
+	{
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &listener->watch};
+		if (epoll_ctl(server->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			int saved = errno;
+			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+				    "cannot watch %s: %s", listener->text, g_strerror(saved));
+			listener_free(listener);
+			return NULL;
+		}
+	}
 	return listener;
 }
 
