@@ -120,6 +120,13 @@ dhcp_socket_new(const DhcpInterface *iface, guint16 port, gboolean raw, GError *
 		dhcp_socket_free(self);
 		return NULL;
 	}
+	/* Room for bursts (a segment's clients powered on at once): root may go
+	 * past net.core.rmem_max, others get what it allows. */
+	{
+		int size = 4 * 1024 * 1024;
+		if (setsockopt(self->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0)
+			setsockopt(self->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	}
 	getsockname(self->fd, (struct sockaddr *)&addr, &addr_len);
 	self->port = g_ntohs(addr.sin_port);
 	if (raw) {

@@ -734,7 +734,14 @@ handle_decline(Request *r)
 		return;
 	}
 	r->out->release = g_strdup(r->client_id);
-	key = g_strdup_printf("declined:%s", r->client_id);
+	/* one record per declined address, whoever declined it */
+	{
+		char text[16];
+		guint32 host = g_ntohl(address);
+		g_snprintf(text, sizeof(text), "%u.%u.%u.%u", host >> 24, (host >> 16) & 255,
+			   (host >> 8) & 255, host & 255);
+		key = g_strdup_printf("declined:%s", text);
+	}
 	r->out->decline = pxed_lease_new(key, address);
 	pxed_lease_set_state(r->out->decline, PXED_LEASE_DECLINED);
 	pxed_lease_set_expires(r->out->decline, r->now + DECLINE_SECONDS);
