@@ -14,8 +14,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Larger than any DHCP message on an Ethernet with jumbo frames. */
+#define RX_SLOT 9216
+
+typedef struct {
+	struct sockaddr_in from;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov;
+} RxSlot;
+
 struct _DhcpSocket {
 	int fd;
+	guint8 *rx_data;  /* DHCP_SOCKET_BATCH slots of RX_SLOT bytes */
+	RxSlot *rx_slots; /* DHCP_SOCKET_BATCH */
+	struct mmsghdr *rx_msgs;
 	int raw_fd; /* AF_PACKET, or -1 */
 	guint ifindex;
 	guint16 port;
@@ -149,6 +164,9 @@ dhcp_socket_free(DhcpSocket *self)
 		close(self->fd);
 	if (self->raw_fd >= 0)
 		close(self->raw_fd);
+	g_free(self->rx_data);
+	g_free(self->rx_slots);
+	g_free(self->rx_msgs);
 	g_free(self->ifname);
 	g_free(self);
 }
@@ -170,35 +188,46 @@ dhcp_socket_create_source(DhcpSocket *self, GUnixFDSourceFunc func, gpointer use
 	return source;
 }
 
-gssize
-dhcp_socket_receive(DhcpSocket *self, guint8 *buf, gsize size, DhcpPeer *peer)
+guint
+dhcp_socket_receive_batch(DhcpSocket *self)
 {
-	struct sockaddr_in from;
-	struct iovec iov = {buf, size};
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct cmsghdr align;
-	} control;
-	struct msghdr msg = {
-		.msg_name = &from,
-		.msg_namelen = sizeof(from),
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	ssize_t n;
+	int n;
 
+	if (self->rx_msgs == NULL) {
+		self->rx_data = g_malloc(DHCP_SOCKET_BATCH * RX_SLOT);
+		self->rx_slots = g_new0(RxSlot, DHCP_SOCKET_BATCH);
+		self->rx_msgs = g_new0(struct mmsghdr, DHCP_SOCKET_BATCH);
+	}
+	for (guint i = 0; i < DHCP_SOCKET_BATCH; i++) {
+		RxSlot *slot = &self->rx_slots[i];
+		struct msghdr *msg = &self->rx_msgs[i].msg_hdr;
+		slot->iov.iov_base = self->rx_data + (gsize)i * RX_SLOT;
+		slot->iov.iov_len = RX_SLOT;
+		msg->msg_name = &slot->from;
+		msg->msg_namelen = sizeof(slot->from);
+		msg->msg_iov = &slot->iov;
+		msg->msg_iovlen = 1;
+		msg->msg_control = slot->control.buf;
+		msg->msg_controllen = sizeof(slot->control.buf);
+		msg->msg_flags = 0;
+	}
 	do
-		n = recvmsg(self->fd, &msg, MSG_DONTWAIT);
+		n = recvmmsg(self->fd, self->rx_msgs, DHCP_SOCKET_BATCH, MSG_DONTWAIT, NULL);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -1;
+	return n > 0 ? (guint)n : 0;
+}
+
+const guint8 *
+dhcp_socket_get(DhcpSocket *self, guint i, gsize *len, DhcpPeer *peer)
+{
+	struct msghdr *msg = &self->rx_msgs[i].msg_hdr;
+	RxSlot *slot = &self->rx_slots[i];
+
 	memset(peer, 0, sizeof(*peer));
-	peer->address = from.sin_addr.s_addr;
-	peer->port = g_ntohs(from.sin_port);
+	peer->address = slot->from.sin_addr.s_addr;
+	peer->port = g_ntohs(slot->from.sin_port);
 	peer->ifindex = self->ifindex;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo info;
 			memcpy(&info, CMSG_DATA(c), sizeof(info));
@@ -206,9 +235,10 @@ dhcp_socket_receive(DhcpSocket *self, guint8 *buf, gsize size, DhcpPeer *peer)
 			peer->local = info.ipi_addr.s_addr;
 		}
 	}
-	if (msg.msg_flags & MSG_TRUNC)
-		return (gssize)size + 1; /* longer than any DHCP message we read */
-	return n;
+	*len = self->rx_msgs[i].msg_len;
+	if (msg->msg_flags & MSG_TRUNC)
+		return NULL;
+	return slot->iov.iov_base;
 }
 
 gboolean

@@ -48,8 +48,17 @@ guint16 dhcp_socket_get_port(DhcpSocket *self);
 /* A source on the socket's readability, for @context. */
 GSource *dhcp_socket_create_source(DhcpSocket *self, GUnixFDSourceFunc func, gpointer user_data,
 				   GMainContext *context);
-/* One datagram, or -1 (EAGAIN: nothing more). */
-gssize dhcp_socket_receive(DhcpSocket *self, guint8 *buf, gsize size, DhcpPeer *peer);
+/* Datagrams read per dhcp_socket_receive_batch() at most. */
+#define DHCP_SOCKET_BATCH 16
+
+/* Reads what is queued, up to DHCP_SOCKET_BATCH datagrams, in one system call
+ * (recvmmsg); 0 when nothing is. Fewer than DHCP_SOCKET_BATCH: the queue was
+ * empty after them. They stay valid until the next call. */
+guint dhcp_socket_receive_batch(DhcpSocket *self);
+/* Datagram @i of the last batch, or %NULL when it was longer than any DHCP
+ * message read here (it was truncated: count it as malformed). */
+const guint8 *dhcp_socket_get(DhcpSocket *self, guint i, gsize *len, DhcpPeer *peer);
+
 /* Sends @data to @address:@port (network byte order address). */
 gboolean dhcp_socket_send_to(DhcpSocket *self, GBytes *data, guint32 address, guint16 port,
 			     GError **error);

@@ -18,7 +18,6 @@
 
 /* Datagrams read per main loop turn, so that a flood cannot starve the loop. */
 #define RX_BUDGET     64
-#define RX_SIZE	      65536
 #define SWEEP_SECONDS 30
 
 typedef struct {
@@ -35,7 +34,6 @@ typedef struct {
 	GSource *source;
 	GSource *sweep;
 	gboolean running;
-	guint8 *buf;
 } Dhcp;
 
 static const PxedKey dhcp_keys[] = {
@@ -118,7 +116,6 @@ dhcp_unref(Dhcp *self)
 	g_free(self->ifname);
 	g_free(self->lease_file);
 	dhcp_server_free(self->server);
-	g_free(self->buf);
 	g_free(self);
 }
 
@@ -455,18 +452,22 @@ readable(gint fd, GIOCondition condition, gpointer user_data)
 {
 	Dhcp *self = user_data;
 
-	for (guint i = 0; i < RX_BUDGET; i++) {
-		DhcpPeer peer;
-		gssize n = dhcp_socket_receive(self->socket, self->buf, RX_SIZE, &peer);
-		if (n < 0)
-			break;
-		if (peer.ifindex != self->iface.ifindex)
-			continue; /* SO_BINDTODEVICE already keeps these out */
-		if (n > RX_SIZE) {
-			self->server->stats.malformed++;
-			continue;
+	for (guint round = 0; round < RX_BUDGET / DHCP_SOCKET_BATCH; round++) {
+		guint n = dhcp_socket_receive_batch(self->socket);
+		for (guint i = 0; i < n; i++) {
+			DhcpPeer peer;
+			gsize len = 0;
+			const guint8 *data = dhcp_socket_get(self->socket, i, &len, &peer);
+			if (peer.ifindex != self->iface.ifindex)
+				continue; /* SO_BINDTODEVICE already keeps these out */
+			if (data == NULL) {
+				self->server->stats.malformed++;
+				continue;
+			}
+			handle_datagram(self, data, len, &peer);
 		}
-		handle_datagram(self, self->buf, (gsize)n, &peer);
+		if (n < DHCP_SOCKET_BATCH)
+			break; /* the queue is empty */
 	}
 	return G_SOURCE_CONTINUE;
 }
@@ -540,8 +541,6 @@ dhcp_start(gpointer data, GError **error)
 		dhcp_interface_clear(&self->iface);
 		return FALSE;
 	}
-	if (self->buf == NULL)
-		self->buf = g_malloc(RX_SIZE + 1);
 	self->source = dhcp_socket_create_source(self->socket, readable, self,
 						 pxed_context_get_main_context(self->ctx));
 	self->sweep = g_timeout_source_new_seconds(SWEEP_SECONDS);

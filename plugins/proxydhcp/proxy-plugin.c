@@ -16,7 +16,6 @@
 #include "proxy-server.h"
 
 #define RX_BUDGET 64
-#define RX_SIZE	  65536
 
 typedef struct _Proxy Proxy;
 
@@ -36,7 +35,6 @@ struct _Proxy {
 	DhcpInterface iface;
 	ProxyListener listeners[2];
 	gboolean running;
-	guint8 *buf;
 };
 
 static const PxedKey proxy_keys[] = {
@@ -85,7 +83,6 @@ proxy_free(gpointer data)
 	g_free(self->name);
 	g_free(self->ifname);
 	proxy_server_free(self->server);
-	g_free(self->buf);
 	g_free(self);
 }
 
@@ -163,14 +160,18 @@ readable(gint fd, GIOCondition condition, gpointer user_data)
 	ProxyListener *l = user_data;
 	Proxy *self = l->proxy;
 
-	for (guint i = 0; i < RX_BUDGET; i++) {
-		DhcpPeer peer;
-		gssize n = dhcp_socket_receive(l->socket, self->buf, RX_SIZE, &peer);
-		if (n < 0)
+	for (guint round = 0; round < RX_BUDGET / DHCP_SOCKET_BATCH; round++) {
+		guint n = dhcp_socket_receive_batch(l->socket);
+		for (guint i = 0; i < n; i++) {
+			DhcpPeer peer;
+			gsize len = 0;
+			const guint8 *data = dhcp_socket_get(l->socket, i, &len, &peer);
+			if (data == NULL || peer.ifindex != self->iface.ifindex)
+				continue;
+			handle_datagram(l, data, len, &peer);
+		}
+		if (n < DHCP_SOCKET_BATCH)
 			break;
-		if (n > RX_SIZE || peer.ifindex != self->iface.ifindex)
-			continue;
-		handle_datagram(l, self->buf, (gsize)n, &peer);
 	}
 	return G_SOURCE_CONTINUE;
 }
@@ -208,8 +209,6 @@ proxy_start(gpointer data, GError **error)
 		return FALSE;
 	self->server->server_id =
 		self->server_address != 0 ? self->server_address : self->iface.address;
-	if (self->buf == NULL)
-		self->buf = g_malloc(RX_SIZE + 1);
 	for (guint i = 0; i < G_N_ELEMENTS(ports); i++) {
 		ProxyListener *l = &self->listeners[i];
 		l->proxy = self;
