@@ -51,6 +51,9 @@
 #define RX_SMALL_SIZE 1024
 /* Events taken from the epoll set per main loop turn, at most. */
 #define EPOLL_BATCH 256
+/* The first transfers are polled by GLib itself rather than through the
+ * epoll set (see transfer_watch_direct): at most this many at once. */
+#define DIRECT_MAX 4
 /* Shared transmit buffer: one burst at a time is laid out in it. */
 #define SCRATCH_SIZE (512 * 1024)
 /* UDP GSO: segments per send at most (UDP_MAX_SEGMENTS of older kernels) and
@@ -130,7 +133,8 @@ struct _TftpServer {
 	TftpWatch timer_watch;
 	GPtrArray *heap;     /* TftpTransfer*, a min-heap on heap_key */
 	GPtrArray *finished; /* transfers that ended, freed at the end of the turn */
-	TftpTransfer *solo;  /* the only transfer in flight, if there is exactly one */
+	gpointer epfd_tag;
+	TftpTransfer *direct[DIRECT_MAX]; /* transfers GLib polls itself, or NULL */
 	gboolean dispatching;
 
 	guint64 requests;
@@ -148,7 +152,8 @@ struct _TftpTransfer {
 	int stray_fd; /* same port, not connected: datagrams from strangers, or -1 */
 	TftpWatch watch;
 	TftpWatch stray_watch;
-	guint32 events;	 /* registered in the epoll set */
+	guint32 events;	 /* what it is watched for (EPOLLIN, EPOLLOUT) */
+	gpointer tag;	 /* polled by GLib directly: its tag in the engine source */
 	gint heap_index; /* -1: not in the heap */
 	gint64 heap_key; /* the deadline it is filed under (maybe earlier than the real one) */
 	gboolean ended;
@@ -602,18 +607,47 @@ transfer_report(TftpTransfer *t, PxedTftpSessionState state)
 	}
 }
 
-static void
-server_update_solo(TftpServer *server)
+static GIOCondition
+io_condition(guint32 events)
 {
-	GHashTableIter iter;
-	gpointer value = NULL;
+	return ((events & EPOLLIN) ? G_IO_IN : 0) | ((events & EPOLLOUT) ? G_IO_OUT : 0);
+}
 
-	server->solo = NULL;
-	if (g_hash_table_size(server->transfers) != 1)
+/* The first few transfers are in GLib's own poll set, not behind the epoll
+ * descriptor. A socket wakes its poller with the "sync" hint, which lets the
+ * scheduler run the server next to the client that just sent the ACK; a
+ * nested epoll wakes GLib's poll() without it. For a few lock-step clients
+ * that decides whether a block costs a cross-CPU wakeup. Beyond a few, the
+ * epoll set keeps a main loop turn independent of the number of transfers. */
+static gboolean
+transfer_watch_direct(TftpTransfer *t)
+{
+	TftpServer *server = t->server;
+
+	for (guint i = 0; i < DIRECT_MAX; i++) {
+		if (server->direct[i] == NULL) {
+			server->direct[i] = t;
+			t->tag = g_source_add_unix_fd(server->engine, t->fd,
+						      io_condition(t->events));
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+static void
+transfer_unwatch_direct(TftpTransfer *t)
+{
+	TftpServer *server = t->server;
+
+	if (t->tag == NULL)
 		return;
-	g_hash_table_iter_init(&iter, server->transfers);
-	if (g_hash_table_iter_next(&iter, NULL, &value))
-		server->solo = value;
+	g_source_remove_unix_fd(server->engine, t->tag);
+	t->tag = NULL;
+	for (guint i = 0; i < DIRECT_MAX; i++) {
+		if (server->direct[i] == t)
+			server->direct[i] = NULL;
+	}
 }
 
 /* Takes the transfer out of everything and reports it; the memory goes at
@@ -627,8 +661,8 @@ transfer_end(TftpTransfer *t, PxedTftpSessionState state)
 		return;
 	t->ended = TRUE;
 	g_hash_table_remove(server->transfers, &t->peer);
-	server_update_solo(server);
 	heap_remove(server, t);
+	transfer_unwatch_direct(t);
 	/* (its sockets leave the epoll set when they are closed) */
 	transfer_report(t, state);
 	g_ptr_array_add(server->finished, t);
@@ -659,7 +693,10 @@ transfer_update(TftpTransfer *t, PxedTftpSessionState state)
 		events |= EPOLLOUT;
 	if (events != t->events) {
 		struct epoll_event ev = {.events = events, .data.ptr = &t->watch};
-		epoll_ctl(t->server->epfd, EPOLL_CTL_MOD, t->fd, &ev);
+		if (t->tag != NULL)
+			g_source_modify_unix_fd(t->server->engine, t->tag, io_condition(events));
+		else
+			epoll_ctl(t->server->epfd, EPOLL_CTL_MOD, t->fd, &ev);
 		t->events = events;
 	}
 	transfer_schedule(t);
@@ -771,22 +808,30 @@ engine_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 	server->dispatching = TRUE;
 	server_ref(server);
 	now = g_get_monotonic_time();
-	n = -1;
-	if (server->solo != NULL) {
-		/* One transfer in flight — one PXE client, often in lock-step: its
-		 * ACK is almost surely why the set is ready, and taking it
-		 * directly saves an epoll_wait() per block. Whatever else is
-		 * ready keeps the set readable and is seen on the next turn. */
-		TftpTransfer *t = server->solo;
-		gboolean got = FALSE;
-		PxedTftpSessionState state = transfer_read(t, now, &got);
-		if (got) {
-			transfer_update(t, state);
-			n = 0;
+	for (guint i = 0; i < DIRECT_MAX; i++) {
+		TftpTransfer *t = server->direct[i];
+		GIOCondition revents;
+		PxedTftpSessionState state;
+
+		if (t == NULL)
+			continue;
+		revents = g_source_query_unix_fd(source, t->tag);
+		if (revents == 0)
+			continue;
+		state = pxed_tftp_session_get_state(t->session);
+		if (revents & (G_IO_IN | G_IO_ERR | G_IO_HUP)) {
+			gboolean got;
+			state = transfer_read(t, now, &got);
 		}
+		if (state == PXED_TFTP_SESSION_RUNNING && (revents & G_IO_OUT))
+			state = pxed_tftp_session_writable(t->session, now);
+		transfer_update(t, state);
 	}
-	if (n < 0)
-		n = epoll_wait(server->epfd, events, EPOLL_BATCH, 0);
+	/* Only when the epoll set has something: a lock-step block of a
+	 * directly polled transfer costs no epoll_wait(). */
+	n = (g_source_query_unix_fd(source, server->epfd_tag) & G_IO_IN)
+		    ? epoll_wait(server->epfd, events, EPOLL_BATCH, 0)
+		    : 0;
 	if (n > 0) {
 		for (int i = 0; i < n; i++) {
 			TftpWatch *watch = events[i].data.ptr;
@@ -859,7 +904,7 @@ engine_start(TftpServer *server, GError **error)
 	 * extra loop turn for every ACK of a lock-step transfer. A recursive
 	 * source is left alone; engine_dispatch() guards itself instead. */
 	g_source_set_can_recurse(server->engine, TRUE);
-	g_source_add_unix_fd(server->engine, server->epfd, G_IO_IN);
+	server->epfd_tag = g_source_add_unix_fd(server->engine, server->epfd, G_IO_IN);
 	g_source_attach(server->engine, server->main_context);
 	return TRUE;
 }
@@ -1139,14 +1184,14 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 	{
 		struct epoll_event ev = {.events = t->events, .data.ptr = &t->watch};
 		struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &t->stray_watch};
-		if (epoll_ctl(server->epfd, EPOLL_CTL_ADD, t->fd, &ev) != 0)
+		if (!transfer_watch_direct(t) &&
+		    epoll_ctl(server->epfd, EPOLL_CTL_ADD, t->fd, &ev) != 0)
 			g_warning("%s: epoll: %s", server->name, g_strerror(errno));
 		if (t->stray_fd >= 0 &&
 		    epoll_ctl(server->epfd, EPOLL_CTL_ADD, t->stray_fd, &sev) != 0)
 			g_warning("%s: epoll: %s", server->name, g_strerror(errno));
 	}
 	g_hash_table_insert(server->transfers, &t->peer, t);
-	server_update_solo(server);
 
 	if (params.mode == PXED_TFTP_MODE_OCTET)
 		pxed_context_event(server->ctx, t->client, server->name, "transfer-start",
