@@ -31,7 +31,7 @@
 
 #include "tftp-packet.h"
 
-#define BATCH       64
+#define BATCH	    64
 #define RETRY_US    (500 * 1000)
 #define MAX_RETRIES 20
 
@@ -252,9 +252,9 @@ load_reference(void)
 		exit(2);
 	}
 	reference_size = (gsize)st.st_size;
-	reference = reference_size > 0
-			    ? mmap(NULL, reference_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)
-			    : (const guint8 *)"";
+	reference = reference_size > 0 ? mmap(NULL, reference_size, PROT_READ,
+					      MAP_PRIVATE | MAP_POPULATE, fd, 0)
+				       : (const guint8 *)"";
 	if (reference == MAP_FAILED) {
 		g_printerr("mmap: %s\n", g_strerror(errno));
 		exit(2);
