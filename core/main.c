@@ -10,6 +10,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,6 +124,21 @@ on_reload(gpointer user_data)
 	pxed_events_add(pxed_core_get_events(daemon->core), "core", "reloaded", NULL,
 			"configuration applied");
 	return G_SOURCE_CONTINUE;
+}
+
+/* A TFTP transfer holds three descriptors and an HTTP connection one or two:
+ * the usual soft limit of 1024 is below what max-sessions=1024 needs, and
+ * libsoup 3.2 stops accepting for good after one EMFILE. Take the hard limit. */
+static void
+raise_file_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		g_warning("cannot raise the open file limit: %s", g_strerror(errno));
 }
 
 /* After the sockets are bound: nothing else needs root. */
@@ -393,6 +409,7 @@ main(int argc, char **argv)
 
 	/* The daemon. */
 	signal(SIGPIPE, SIG_IGN);
+	raise_file_limit();
 	if (!pxed_core_load(daemon.core, TRUE, problems)) {
 		print_problems(problems);
 		fprintf(stderr, "pxed: not started: %u problem%s\n", problems->len,

@@ -63,7 +63,7 @@ static const char chain_text[] =
 	"goto failed\n"
 	"exit\n"
 	":failed\n"
-	"echo pxed: could not fetch {{base_url}}/ipxe: ${errno}\n"
+	"echo pxed: {{base_url}}/ipxe did not boot this machine: ${errno}\n"
 	"exit 1\n";
 
 static const char machine_text[] =
@@ -105,7 +105,8 @@ static const char no_match_text[] =
 	":exit\n"
 	"{{end}}"
 	"echo pxed: trying the next boot device\n"
-	"exit 1\n";
+	"{{# not an error: iPXE goes back to the firmware, which tries the next device }}"
+	"exit 0\n";
 
 static const char failure_text[] =
 	"#!ipxe\n"

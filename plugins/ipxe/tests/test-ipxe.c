@@ -199,7 +199,7 @@ test_no_match(Fixture *f, gconstpointer data)
 	} else {
 		g_assert_null(strstr(text, "sleep"));
 		g_assert_null(strstr(text, "menu"));
-		g_assert_true(g_str_has_suffix(text, "echo pxed: trying the next boot device\nexit 1\n"));
+		g_assert_true(g_str_has_suffix(text, "echo pxed: trying the next boot device\nexit 0\n"));
 	}
 }
 
