@@ -8,6 +8,11 @@ libjson-glib-dev glib-networking"
 # would answer DHCP on the host).
 PXED_TEST_PACKAGES="curl tftp-hpa atftp openssl iproute2 python3
 isc-dhcp-client udhcpc dnsmasq-base"
+# The end-to-end lab: QEMU with real firmware (SeaBIOS + Debian's iPXE ROMs,
+# OVMF), boot programs from Debian, busybox for the guests' initramfs. The
+# guest kernel is unpacked from linux-image-amd64's package, not installed.
+PXED_E2E_PACKAGES="qemu-system-x86 ipxe-qemu ovmf ipxe pxelinux syslinux-common busybox-static
+cpio"
 
 pxed_ensure_packages() {
 	local missing=()
