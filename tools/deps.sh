@@ -30,3 +30,29 @@ pxed_ensure_packages() {
 	apt-get update -qq >&2 &&
 		apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
+
+# The e2e guests' kernel: Debian's vmlinuz, unpacked from the linux-image
+# package into a cache that outlives build folders (not installed: no
+# initramfs run, nothing in /boot). Fetched here, with retries, so that a
+# passing network hiccup does not fail a test.
+PXED_E2E_CACHE=${PXED_E2E_CACHE:-/var/cache/pxed-e2e}
+pxed_fetch_e2e_kernel() {
+	local pkg try
+	ls /boot/vmlinuz-* "$PXED_E2E_CACHE"/boot/vmlinuz-* >/dev/null 2>&1 && return 0
+	[ "$(id -u)" = 0 ] || return 0 # the e2e tests skip without root anyway
+	mkdir -p "$PXED_E2E_CACHE"
+	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+	[ -n "$pkg" ] || { apt-get update -qq >&2; pkg=$(apt-cache depends linux-image-amd64 |
+		awk '/Depends: linux-image-[0-9]/ {print $2; exit}'); }
+	for try in 1 2 3 4 5; do
+		if (cd "$PXED_E2E_CACHE" && apt-get download -q "$pkg" >&2 2>/dev/null); then
+			dpkg-deb --fsys-tarfile "$PXED_E2E_CACHE"/"$pkg"_*.deb |
+				tar -x -C "$PXED_E2E_CACHE" ./boot/ &&
+				rm -f "$PXED_E2E_CACHE"/"$pkg"_*.deb && return 0
+		fi
+		echo "fetching $pkg failed (try $try of 5)" >&2
+		sleep $((try * 3))
+	done
+	return 1
+}

@@ -93,10 +93,9 @@ lab_wait_for() { # FILE TEXT SECONDS
 lab_assets() { # CACHE ROOT
 	local cache=$1 root=$2 k
 	mkdir -p "$cache" "$root/assets"
-	k=$(ls /boot/vmlinuz-* 2>/dev/null | head -n1)
-	if [ -z "$k" ]; then
-		k=$(ls "$cache"/boot/vmlinuz-* 2>/dev/null | head -n1)
-	fi
+	# a kernel on the machine, or the one tools/run-tests fetched
+	k=$(ls /boot/vmlinuz-* "${PXED_E2E_CACHE:-/var/cache/pxed-e2e}"/boot/vmlinuz-* \
+		"$cache"/boot/vmlinuz-* 2>/dev/null | head -n1)
 	if [ -z "$k" ]; then
 		local pkg
 		pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
