@@ -91,28 +91,38 @@ wait_timeout(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+/* Iterates @context until *@done, at most @timeout_ms; then kills @process and
+ * iterates until its pending operation completes. FALSE if it timed out. */
+static gboolean
+run_until(GMainContext *context, gboolean *done, GSubprocess *process, guint timeout_ms)
+{
+	gboolean timed_out = FALSE;
+	GSource *timer = g_timeout_source_new(timeout_ms);
+
+	g_source_set_callback(timer, wait_timeout, &timed_out, NULL);
+	g_source_attach(timer, context);
+	while (!*done && !timed_out)
+		g_main_context_iteration(context, TRUE);
+	if (!*done) {
+		g_subprocess_force_exit(process);
+		while (!*done)
+			g_main_context_iteration(context, TRUE);
+	}
+	g_source_destroy(timer);
+	g_source_unref(timer);
+	return !timed_out;
+}
+
 gboolean
 pxed_test_wait_process(GSubprocess *process, guint timeout_ms)
 {
 	g_autoptr(GMainContext) context = g_main_context_new();
 	WaitState state = {FALSE};
-	gboolean timed_out = FALSE;
-	GSource *timer;
+	gboolean timed_out;
 
 	g_main_context_push_thread_default(context);
 	g_subprocess_wait_async(process, NULL, wait_done, &state);
-	timer = g_timeout_source_new(timeout_ms);
-	g_source_set_callback(timer, wait_timeout, &timed_out, NULL);
-	g_source_attach(timer, context);
-	while (!state.done && !timed_out)
-		g_main_context_iteration(context, TRUE);
-	if (!state.done) {
-		g_subprocess_force_exit(process);
-		while (!state.done)
-			g_main_context_iteration(context, TRUE);
-	}
-	g_source_destroy(timer);
-	g_source_unref(timer);
+	timed_out = !run_until(context, &state.done, process, timeout_ms);
 	g_main_context_pop_thread_default(context);
 	return !timed_out;
 }
@@ -321,8 +331,7 @@ pxed_test_run(const char *const *argv, GBytes **out, char **err, int *status, GE
 	g_autoptr(GSubprocess) process = NULL;
 	g_autoptr(GMainContext) context = g_main_context_new();
 	CommunicateState state = {FALSE, NULL, NULL, NULL};
-	gboolean timed_out = FALSE;
-	GSource *timer;
+	gboolean timed_out;
 
 	process = g_subprocess_newv(argv,
 				    G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE |
@@ -332,18 +341,7 @@ pxed_test_run(const char *const *argv, GBytes **out, char **err, int *status, GE
 		return FALSE;
 	g_main_context_push_thread_default(context);
 	g_subprocess_communicate_async(process, NULL, NULL, communicate_done, &state);
-	timer = g_timeout_source_new_seconds(30);
-	g_source_set_callback(timer, wait_timeout, &timed_out, NULL);
-	g_source_attach(timer, context);
-	while (!state.done && !timed_out)
-		g_main_context_iteration(context, TRUE);
-	if (!state.done) {
-		g_subprocess_force_exit(process);
-		while (!state.done)
-			g_main_context_iteration(context, TRUE);
-	}
-	g_source_destroy(timer);
-	g_source_unref(timer);
+	timed_out = !run_until(context, &state.done, process, 30000);
 	g_main_context_pop_thread_default(context);
 	if (state.error != NULL) {
 		g_propagate_error(error, state.error);
