@@ -17,7 +17,7 @@
 /* The log writer's settings: handed to GLib as its user data, not global. */
 typedef struct {
 	GLogLevelFlags max_level; /* most verbose level shown */
-	gboolean forced;          /* --verbose: the configuration cannot lower it */
+	gboolean forced;	  /* --verbose: the configuration cannot lower it */
 	gboolean journald;
 } PxedLogState;
 
@@ -231,7 +231,8 @@ explain(PxedCore *core, const char *client_text, const char *path, const char *v
 	}
 	reply = pxed_core_boot(core, client, &error);
 	if (reply != NULL) {
-		fprintf(report, "boot: answered by %s: filename=%s next-server=%s vendor-class=%s\n",
+		fprintf(report,
+			"boot: answered by %s: filename=%s next-server=%s vendor-class=%s\n",
 			pxed_boot_reply_get_origin(reply), pxed_boot_reply_get_filename(reply),
 			pxed_boot_reply_get_next_server(reply) != NULL
 				? pxed_boot_reply_get_next_server(reply)
@@ -418,8 +419,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	apply_log_level(&daemon);
-	if (!drop_privileges(pxed_core_get_user(daemon.core),
-			     pxed_core_get_state_dir(daemon.core), &error)) {
+	if (!drop_privileges(pxed_core_get_user(daemon.core), pxed_core_get_state_dir(daemon.core),
+			     &error)) {
 		fprintf(stderr, "pxed: %s\n", error->message);
 		pxed_core_free(daemon.core);
 		return 1;

@@ -11,9 +11,9 @@ typedef struct {
 
 struct _PxedConfig {
 	GKeyFile *keyfile;
-	GPtrArray *files;     /* char*: fragments in merge order */
-	GPtrArray *groups;    /* char*: in order of first appearance */
-	GHashTable *where;    /* "group\x1fkey" or "group" -> PxedWhere* */
+	GPtrArray *files;  /* char*: fragments in merge order */
+	GPtrArray *groups; /* char*: in order of first appearance */
+	GHashTable *where; /* "group\x1fkey" or "group" -> PxedWhere* */
 };
 
 PxedConfig *
@@ -132,7 +132,8 @@ scan_lines(const char *data, GHashTable *lines)
 			g_free(group);
 			group = g_strndup(line + 1, close - line - 1);
 			if (!g_hash_table_contains(lines, group))
-				g_hash_table_insert(lines, g_strdup(group), GUINT_TO_POINTER(i + 1));
+				g_hash_table_insert(lines, g_strdup(group),
+						    GUINT_TO_POINTER(i + 1));
 			continue;
 		}
 		eq = strchr(line, '=');
@@ -146,12 +147,10 @@ scan_lines(const char *data, GHashTable *lines)
 }
 
 gboolean
-pxed_config_load_data(PxedConfig *self, const char *filename, const char *data,
-		      GPtrArray *problems)
+pxed_config_load_data(PxedConfig *self, const char *filename, const char *data, GPtrArray *problems)
 {
 	g_autoptr(GKeyFile) fragment = g_key_file_new();
-	g_autoptr(GHashTable) lines =
-		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(GHashTable) lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GError) error = NULL;
 	g_auto(GStrv) groups = NULL;
 	guint bad_line;
@@ -213,7 +212,8 @@ gboolean
 pxed_config_load_dirs(PxedConfig *self, const char *const *dirs, GPtrArray *problems)
 {
 	/* basename -> full path: a later folder's fragment replaces an earlier one */
-	g_autoptr(GHashTable) by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_autoptr(GHashTable) by_name =
+		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	g_autoptr(GPtrArray) paths = g_ptr_array_new();
 	gboolean ok = TRUE;
 
@@ -272,8 +272,7 @@ resolve_path(const char *value, const char *base_dir)
 }
 
 gboolean
-pxed_key_check_value(const PxedKey *key, const char *value, const char *base_dir,
-		     GError **error)
+pxed_key_check_value(const PxedKey *key, const char *value, const char *base_dir, GError **error)
 {
 	g_autofree char *text = g_strstrip(g_strdup(value));
 
@@ -314,8 +313,7 @@ pxed_key_check_value(const PxedKey *key, const char *value, const char *base_dir
 	}
 	case PXED_KEY_IPV4: {
 		g_autoptr(GInetAddress) address = g_inet_address_new_from_string(text);
-		if (address == NULL ||
-		    g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV4) {
+		if (address == NULL || g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV4) {
 			g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
 				    "'%s' is not an IPv4 address", text);
 			return FALSE;
@@ -328,8 +326,7 @@ pxed_key_check_value(const PxedKey *key, const char *value, const char *base_dir
 		g_autofree char *path = NULL;
 		struct stat st;
 		if (text[0] == '\0') {
-			g_set_error_literal(error, PXED_ERROR, PXED_ERROR_INVALID,
-					    "empty path");
+			g_set_error_literal(error, PXED_ERROR, PXED_ERROR_INVALID, "empty path");
 			return FALSE;
 		}
 		if (key->type == PXED_KEY_PATH)
@@ -375,8 +372,9 @@ pxed_config_validate_group(PxedConfig *self, const char *group, const PxedKey *k
 	guint before = problems->len;
 
 	for (guint i = 0; names != NULL && names[i] != NULL; i++) {
-		const PxedKey *key = g_str_equal(names[i], "enabled") ? &enabled_key
-								     : pxed_key_lookup(keys, names[i]);
+		const PxedKey *key = g_str_equal(names[i], "enabled")
+					     ? &enabled_key
+					     : pxed_key_lookup(keys, names[i]);
 		g_autofree char *value = NULL;
 		g_autofree char *dir = NULL;
 		g_autoptr(GError) error = NULL;

@@ -42,8 +42,8 @@ char **pxed_config_get_groups(PxedConfig *self);
 char *pxed_config_where(PxedConfig *self, const char *group, const char *key);
 
 /* Appends "FILE:LINE: [GROUP] KEY: message" (KEY omitted for %NULL). */
-void pxed_config_problem(PxedConfig *self, GPtrArray *problems, const char *group,
-			 const char *key, const char *format, ...) G_GNUC_PRINTF(5, 6);
+void pxed_config_problem(PxedConfig *self, GPtrArray *problems, const char *group, const char *key,
+			 const char *format, ...) G_GNUC_PRINTF(5, 6);
 
 /**
  * pxed_config_validate_group:

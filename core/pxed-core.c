@@ -8,27 +8,49 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-#define PXED_GROUP_CORE     "core"
+#define PXED_GROUP_CORE	    "core"
 #define PXED_GROUP_PIPELINE "pipeline"
 
 static const PxedKey core_keys[] = {
-	{"plugin-path", PXED_KEY_STRING_LIST, NULL, 0, 0, 0,
-	 "extra plugin folders, searched before the installed one", {NULL}},
-	{"state-dir", PXED_KEY_PATH, NULL, 0, 0, 0, "leases and the event log", {NULL}},
-	{"user", PXED_KEY_STRING, NULL, 0, 0, 0, "drop privileges to this user after binding",
+	{"plugin-path",
+	 PXED_KEY_STRING_LIST,
+	 NULL,
+	 0,
+	 0,
+	 0,
+	 "extra plugin folders, searched before the installed one",
 	 {NULL}},
-	{"log-level", PXED_KEY_STRING, "info", 0, 0, 0,
-	 "error, warning, message, info or debug", {NULL}},
+	{"state-dir", PXED_KEY_PATH, NULL, 0, 0, 0, "leases and the event log", {NULL}},
+	{"user",
+	 PXED_KEY_STRING,
+	 NULL,
+	 0,
+	 0,
+	 0,
+	 "drop privileges to this user after binding",
+	 {NULL}},
+	{"log-level",
+	 PXED_KEY_STRING,
+	 "info",
+	 0,
+	 0,
+	 0,
+	 "error, warning, message, info or debug",
+	 {NULL}},
 	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
 };
 
 static const PxedKey pipeline_keys[] = {
-	{"boot", PXED_KEY_STRING_LIST, NULL, 0, 0, 0, "backends deciding DHCP boot answers",
+	{"boot",
+	 PXED_KEY_STRING_LIST,
+	 NULL,
+	 0,
+	 0,
+	 0,
+	 "backends deciding DHCP boot answers",
 	 {NULL}},
-	{"tftp", PXED_KEY_STRING_LIST, NULL, 0, 0, 0, "backends serving files over TFTP",
-	 {NULL}},
-	{"http", PXED_KEY_STRING_LIST, NULL, 0, 0, 0, "backends serving files over HTTP",
-	 {NULL}},
+	{"tftp", PXED_KEY_STRING_LIST, NULL, 0, 0, 0, "backends serving files over TFTP", {NULL}},
+	{"http", PXED_KEY_STRING_LIST, NULL, 0, 0, 0, "backends serving files over HTTP", {NULL}},
 	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
 };
 
@@ -50,7 +72,8 @@ struct _PxedCore {
 	GStrv plugin_dirs; /* from the command line */
 	PxedGeneration *current;
 	PxedEvents *events;
-	GHashTable *stores; /* lease stores: path -> CoreStore*, shared by the plugins naming them */
+	GHashTable
+		*stores; /* lease stores: path -> CoreStore*, shared by the plugins naming them */
 	PxedGeneration *starting; /* while its instances start: the generation they belong to */
 };
 
@@ -125,8 +148,8 @@ ctx_boot(gpointer core, PxedClient *client, GError **error)
 }
 
 static PxedFile *
-ctx_open_file(gpointer core, PxedVia via, PxedClient *client, const char *path,
-	      GHashTable *query, GError **error)
+ctx_open_file(gpointer core, PxedVia via, PxedClient *client, const char *path, GHashTable *query,
+	      GError **error)
 {
 	return pxed_core_open_file(core, via, client, path, query, error);
 }
@@ -160,9 +183,10 @@ static gpointer
 ctx_lease_open(gpointer core, const char *name, GError **error)
 {
 	PxedCore *self = core;
-	g_autofree char *path = g_path_is_absolute(name)
-					? g_strdup(name)
-					: g_build_filename(pxed_core_get_state_dir(self), name, NULL);
+	g_autofree char *path =
+		g_path_is_absolute(name)
+			? g_strdup(name)
+			: g_build_filename(pxed_core_get_state_dir(self), name, NULL);
 	CoreStore *cs = g_hash_table_lookup(self->stores, path);
 
 	if (cs == NULL) {
@@ -250,8 +274,7 @@ static const PxedContextVTable context_vtable = {
 };
 
 PxedCore *
-pxed_core_new(GMainContext *context, const char *const *config_dirs,
-	      const char *const *plugin_dirs)
+pxed_core_new(GMainContext *context, const char *const *config_dirs, const char *const *plugin_dirs)
 {
 	PxedCore *self = g_new0(PxedCore, 1);
 	self->main_context =
@@ -260,8 +283,8 @@ pxed_core_new(GMainContext *context, const char *const *config_dirs,
 	self->config_dirs = g_strdupv((char **)config_dirs);
 	self->plugin_dirs = g_strdupv((char **)plugin_dirs);
 	self->events = pxed_events_new(self->main_context, 10000);
-	self->stores =
-		g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)core_store_free);
+	self->stores = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+					     (GDestroyNotify)core_store_free);
 	return self;
 }
 
@@ -310,7 +333,7 @@ pxed_log_level_from_string(const char *text)
 		const char *name;
 		GLogLevelFlags level;
 	} levels[] = {
-		{"error", G_LOG_LEVEL_CRITICAL}, {"warning", G_LOG_LEVEL_WARNING},
+		{"error", G_LOG_LEVEL_CRITICAL},  {"warning", G_LOG_LEVEL_WARNING},
 		{"message", G_LOG_LEVEL_MESSAGE}, {"info", G_LOG_LEVEL_INFO},
 		{"debug", G_LOG_LEVEL_DEBUG},
 	};
@@ -358,8 +381,8 @@ build_plugin_dirs(PxedCore *self, PxedConfig *config)
 
 	for (guint i = 0; self->plugin_dirs != NULL && self->plugin_dirs[i] != NULL; i++)
 		g_strv_builder_add(builder, self->plugin_dirs[i]);
-	raw = g_key_file_get_value(pxed_config_get_keyfile(config), PXED_GROUP_CORE,
-				   "plugin-path", NULL);
+	raw = g_key_file_get_value(pxed_config_get_keyfile(config), PXED_GROUP_CORE, "plugin-path",
+				   NULL);
 	if (raw != NULL) {
 		g_auto(GStrv) parts = g_strsplit(raw, ";", -1);
 		for (guint i = 0; parts[i] != NULL; i++) {
@@ -427,8 +450,8 @@ prepare_core_group(PxedGeneration *gen, GPtrArray *problems)
 		state_dir = g_key_file_get_string(values, PXED_INSTANCE_GROUP, "state-dir", NULL);
 		gen->log_level = level != NULL ? pxed_log_level_from_string(level) : 0;
 	}
-	gen->state_dir = state_dir != NULL ? g_steal_pointer(&state_dir)
-					   : g_strdup(default_state_dir());
+	gen->state_dir =
+		state_dir != NULL ? g_steal_pointer(&state_dir) : g_strdup(default_state_dir());
 	/* The state folder is created at start; its parent must be there. */
 	if (!g_file_test(gen->state_dir, G_FILE_TEST_IS_DIR)) {
 		g_autofree char *parent = g_path_get_dirname(gen->state_dir);
@@ -513,29 +536,30 @@ prepare_pipelines(PxedGeneration *gen, GPtrArray *problems)
 			if (name[0] == '\0')
 				continue;
 			if (!g_hash_table_add(seen, (gpointer)name)) {
-				pxed_config_problem(gen->config, problems, PXED_GROUP_PIPELINE,
-						    key, "'%s' is listed twice", name);
+				pxed_config_problem(gen->config, problems, PXED_GROUP_PIPELINE, key,
+						    "'%s' is listed twice", name);
 				continue;
 			}
 			inst = find_instance(gen->instances, name);
 			if (inst == NULL) {
 				pxed_config_problem(
 					gen->config, problems, PXED_GROUP_PIPELINE, key,
-					"'%s' is not a configured and enabled backend (%s [%s])", name,
+					"'%s' is not a configured and enabled backend (%s [%s])",
+					name,
 					g_key_file_has_group(kf, name) ? "enabled=false in"
 								       : "no group",
 					name);
 				continue;
 			}
 			if (inst->plugin->kind != PXED_PLUGIN_KIND_BACKEND) {
-				pxed_config_problem(gen->config, problems, PXED_GROUP_PIPELINE,
-						    key, "'%s' is a protocol, not a backend", name);
+				pxed_config_problem(gen->config, problems, PXED_GROUP_PIPELINE, key,
+						    "'%s' is a protocol, not a backend", name);
 				continue;
 			}
 			if ((kind == PXED_PIPELINE_BOOT && inst->plugin->boot == NULL) ||
 			    (kind != PXED_PIPELINE_BOOT && inst->plugin->open_file == NULL)) {
-				pxed_config_problem(gen->config, problems, PXED_GROUP_PIPELINE,
-						    key, "backend '%s' cannot serve the %s pipeline",
+				pxed_config_problem(gen->config, problems, PXED_GROUP_PIPELINE, key,
+						    "backend '%s' cannot serve the %s pipeline",
 						    name, key);
 				continue;
 			}
@@ -547,13 +571,11 @@ prepare_pipelines(PxedGeneration *gen, GPtrArray *problems)
 /* Creates the instances of every enabled plugin group. Protocol instances
  * whose configuration did not change are taken over from @running. */
 static void
-create_instances(PxedCore *self, PxedGeneration *gen, PxedGeneration *running,
-		 GPtrArray *problems)
+create_instances(PxedCore *self, PxedGeneration *gen, PxedGeneration *running, GPtrArray *problems)
 {
 	g_auto(GStrv) groups = pxed_config_get_groups(gen->config);
 
-	gen->instances =
-		g_ptr_array_new_with_free_func((GDestroyNotify)pxed_plugin_instance_unref);
+	gen->instances = g_ptr_array_new_with_free_func((GDestroyNotify)pxed_plugin_instance_unref);
 	for (guint i = 0; groups[i] != NULL; i++) {
 		g_autofree char *name = NULL;
 		g_autofree char *digest = NULL;
@@ -571,8 +593,8 @@ create_instances(PxedCore *self, PxedGeneration *gen, PxedGeneration *running,
 		g_assert(plugin != NULL); /* validated before */
 		digest = pxed_config_group_digest(gen->config, groups[i]);
 		old = running != NULL ? find_instance(running->instances, groups[i]) : NULL;
-		if (old != NULL && old->plugin == plugin && plugin->kind == PXED_PLUGIN_KIND_PROTOCOL &&
-		    g_str_equal(old->digest, digest)) {
+		if (old != NULL && old->plugin == plugin &&
+		    plugin->kind == PXED_PLUGIN_KIND_PROTOCOL && g_str_equal(old->digest, digest)) {
 			g_ptr_array_add(gen->instances, pxed_plugin_instance_ref(old));
 			continue;
 		}
@@ -639,8 +661,7 @@ activate(PxedCore *self, PxedGeneration *gen, GError **error)
 
 	if (g_mkdir_with_parents(gen->state_dir, 0750) != 0) {
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
-			    "cannot create state folder %s: %s", gen->state_dir,
-			    g_strerror(errno));
+			    "cannot create state folder %s: %s", gen->state_dir, g_strerror(errno));
 		return FALSE;
 	}
 	/* Old listeners go first: a changed instance may rebind the same port. */

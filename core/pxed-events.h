@@ -28,8 +28,8 @@ PxedEvents *pxed_events_new(GMainContext *context, guint capacity);
 void pxed_events_free(PxedEvents *self);
 /* Where to append the JSON lines; %NULL stops writing. */
 gboolean pxed_events_set_file(PxedEvents *self, const char *path, GError **error);
-void pxed_events_add(PxedEvents *self, const char *source, const char *event,
-		     const char *client, const char *message);
+void pxed_events_add(PxedEvents *self, const char *source, const char *event, const char *client,
+		     const char *message);
 /* Writes what is batched now. */
 void pxed_events_flush(PxedEvents *self);
 /* The events of one client key, oldest first. (element-type PxedEvent) (transfer container) */

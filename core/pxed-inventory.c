@@ -51,10 +51,22 @@ static const PxedKey profile_keys[] = {
 };
 
 static const PxedKey group_keys[] = {
-	{"profile", PXED_KEY_STRING, NULL, 0, 0, PXED_KEY_FLAG_REQUIRED, "the profile to boot",
+	{"profile",
+	 PXED_KEY_STRING,
+	 NULL,
+	 0,
+	 0,
+	 PXED_KEY_FLAG_REQUIRED,
+	 "the profile to boot",
 	 {NULL}},
-	{"selector.", PXED_KEY_STRING, NULL, 0, 0, PXED_KEY_FLAG_PREFIX,
-	 "mac, uuid, arch, hostname or any label the machine must have", {NULL}},
+	{"selector.",
+	 PXED_KEY_STRING,
+	 NULL,
+	 0,
+	 0,
+	 PXED_KEY_FLAG_PREFIX,
+	 "mac, uuid, arch, hostname or any label the machine must have",
+	 {NULL}},
 	{"metadata.", PXED_KEY_STRING, NULL, 0, 0, PXED_KEY_FLAG_PREFIX, "template data", {NULL}},
 	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
 };
@@ -140,8 +152,8 @@ PxedInventory *
 pxed_inventory_new(void)
 {
 	PxedInventory *self = g_new0(PxedInventory, 1);
-	self->profiles = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-					       (GDestroyNotify)profile_free);
+	self->profiles =
+		g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)profile_free);
 	self->groups = g_ptr_array_new_with_free_func((GDestroyNotify)group_free);
 	self->by_mac = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					     (GDestroyNotify)g_ptr_array_unref);
@@ -180,9 +192,9 @@ pxed_arch_from_string(const char *text)
 		const char *name;
 		gint arch;
 	} names[] = {
-		{"bios", 0},	     {"x86-bios", 0},	    {"efi-ia32", 6},
-		{"efi-x64", 7},	     {"efi-bc", 9},	    {"efi-arm32", 10},
-		{"efi-arm64", 11},   {"efi-x64-http", 16}, {"efi-arm64-http", 19},
+		{"bios", 0},	   {"x86-bios", 0},	 {"efi-ia32", 6},
+		{"efi-x64", 7},	   {"efi-bc", 9},	 {"efi-arm32", 10},
+		{"efi-arm64", 11}, {"efi-x64-http", 16}, {"efi-arm64-http", 19},
 	};
 	guint64 value = 0;
 
@@ -303,8 +315,8 @@ load_profile(PxedInventory *self, PxedConfig *config, const char *group, GPtrArr
 		p->initrds = g_strv_builder_end(b);
 	}
 	for (guint i = 0; i < G_N_ELEMENTS(template_kinds); i++) {
-		g_autofree char *path =
-			g_key_file_get_string(values, PXED_INSTANCE_GROUP, template_kinds[i].key, NULL);
+		g_autofree char *path = g_key_file_get_string(values, PXED_INSTANCE_GROUP,
+							      template_kinds[i].key, NULL);
 		g_autoptr(GError) error = NULL;
 		PxedTemplate *tmpl;
 		if (path == NULL)
@@ -355,8 +367,7 @@ load_group(PxedInventory *self, PxedConfig *config, const char *group, GPtrArray
 				pxed_config_problem(config, problems, group, keys[i], "%s",
 						    error->message);
 		} else if (g_str_has_prefix(keys[i], "metadata.")) {
-			g_hash_table_replace(g->metadata,
-					     g_strdup(keys[i] + strlen("metadata.")),
+			g_hash_table_replace(g->metadata, g_strdup(keys[i] + strlen("metadata.")),
 					     g_steal_pointer(&value));
 		}
 	}
@@ -424,9 +435,10 @@ read_json_object(const char *path, JsonParser *parser, GPtrArray *problems)
 
 	if (!json_parser_load_from_file(parser, path, &error)) {
 		/* json-glib names the file and the line itself */
-		g_ptr_array_add(problems, g_str_has_prefix(error->message, path)
-						  ? g_strdup(error->message)
-						  : g_strdup_printf("%s: %s", path, error->message));
+		g_ptr_array_add(problems,
+				g_str_has_prefix(error->message, path)
+					? g_strdup(error->message)
+					: g_strdup_printf("%s: %s", path, error->message));
 		return NULL;
 	}
 	root = json_parser_get_root(parser);
@@ -447,8 +459,7 @@ member_string(JsonObject *o, const char *name)
 }
 
 static void
-load_matchbox_profile(PxedInventory *self, const char *dir, const char *path,
-		      GPtrArray *problems)
+load_matchbox_profile(PxedInventory *self, const char *dir, const char *path, GPtrArray *problems)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
 	JsonObject *o = read_json_object(path, parser, problems);
@@ -474,8 +485,8 @@ load_matchbox_profile(PxedInventory *self, const char *dir, const char *path,
 		return;
 	}
 	if (g_hash_table_contains(self->profiles, id)) {
-		g_ptr_array_add(problems, g_strdup_printf("%s: profile '%s' is defined twice", path,
-							  id));
+		g_ptr_array_add(problems,
+				g_strdup_printf("%s: profile '%s' is defined twice", path, id));
 		return;
 	}
 	p = profile_new(id, path);
@@ -552,11 +563,10 @@ load_matchbox_group(PxedInventory *self, const char *path, GPtrArray *problems)
 			g_autoptr(GError) error = NULL;
 			const char *value = member_string(sel, l->data);
 			if (value == NULL || !add_selector(g, l->data, value, &error))
-				g_ptr_array_add(problems,
-						g_strdup_printf("%s: selector %s: %s", path,
-								(char *)l->data,
-								error ? error->message
-								      : "not a string"));
+				g_ptr_array_add(problems, g_strdup_printf("%s: selector %s: %s",
+									  path, (char *)l->data,
+									  error ? error->message
+										: "not a string"));
 		}
 	}
 	if (json_object_has_member(o, "metadata"))

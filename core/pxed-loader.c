@@ -6,11 +6,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* G_DEFINE_QUARK makes its first argument the quark's string: no spaces */
+/* clang-format off */
 G_DEFINE_QUARK(pxed-loader-error-quark, pxed_loader_error)
+/* clang-format on */
 
 struct _PxedLoader {
 	GStrv dirs;
-	GHashTable *loaded; /* name -> path (plugin descriptors are resident) */
+	GHashTable *loaded;  /* name -> path (plugin descriptors are resident) */
 	GHashTable *plugins; /* name -> const PxedPlugin* */
 };
 

@@ -8,9 +8,9 @@ G_BEGIN_DECLS
 #define PXED_LOADER_ERROR (pxed_loader_error_quark())
 typedef enum {
 	PXED_LOADER_ERROR_NOT_FOUND,
-	PXED_LOADER_ERROR_OPEN,     /* dlopen failed (unresolved symbol, not ELF, …) */
+	PXED_LOADER_ERROR_OPEN,	    /* dlopen failed (unresolved symbol, not ELF, …) */
 	PXED_LOADER_ERROR_SYMBOL,   /* no pxed_plugin descriptor */
-	PXED_LOADER_ERROR_ABI,      /* another ABI major, a newer minor, a short struct */
+	PXED_LOADER_ERROR_ABI,	    /* another ABI major, a newer minor, a short struct */
 	PXED_LOADER_ERROR_INVALID,  /* empty fields, wrong kind, name not the file's */
 	PXED_LOADER_ERROR_INSECURE, /* running as root and the file is not root's alone */
 } PxedLoaderError;
@@ -31,8 +31,8 @@ typedef struct {
 	char *name;
 	char *path;
 	const PxedPlugin *plugin; /* %NULL when refused */
-	char *problem;            /* why it was refused */
-	char *shadowed_by;        /* a same-named plugin earlier in the search order */
+	char *problem;		  /* why it was refused */
+	char *shadowed_by;	  /* a same-named plugin earlier in the search order */
 } PxedPluginInfo;
 
 PxedLoader *pxed_loader_new(const char *const *dirs);

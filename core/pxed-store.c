@@ -71,7 +71,7 @@ pxed_store_close(PxedStore *self)
  * sync per lease would cost a sync, two thread switches and a main loop
  * wake-up each: at thousands of leases a second, most of the daemon's time. */
 #define COMMIT_WINDOW_MS 1
-#define COMMIT_BATCH     256
+#define COMMIT_BATCH	 256
 
 typedef enum {
 	IO_APPEND,

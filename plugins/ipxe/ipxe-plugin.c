@@ -38,18 +38,54 @@ typedef struct {
 } PxedIpxe;
 
 static const PxedKey ipxe_keys[] = {
-	{"base-url", PXED_KEY_STRING, NULL, 0, 0, PXED_KEY_FLAG_REQUIRED,
-	 "how clients reach this server's HTTP: http://192.0.2.10:8080", {NULL}},
-	{"bios-file", PXED_KEY_STRING, "undionly.kpxe", 0, 0, 0, "iPXE for BIOS PXE (arch 0)",
+	{"base-url",
+	 PXED_KEY_STRING,
+	 NULL,
+	 0,
+	 0,
+	 PXED_KEY_FLAG_REQUIRED,
+	 "how clients reach this server's HTTP: http://192.0.2.10:8080",
+	 {NULL}},
+	{"bios-file",
+	 PXED_KEY_STRING,
+	 "undionly.kpxe",
+	 0,
+	 0,
+	 0,
+	 "iPXE for BIOS PXE (arch 0)",
 	 {NULL}},
 	{"efi-ia32-file", PXED_KEY_STRING, NULL, 0, 0, 0, "iPXE for 32-bit UEFI (arch 6)", {NULL}},
-	{"efi-x64-file", PXED_KEY_STRING, "ipxe.efi", 0, 0, 0,
-	 "iPXE for x86-64 UEFI (arch 7, 9; HTTP boot 16); snponly.efi also fits", {NULL}},
-	{"efi-arm64-file", PXED_KEY_STRING, "ipxe-arm64.efi", 0, 0, 0,
-	 "iPXE for ARM64 UEFI (arch 11; HTTP boot 19)", {NULL}},
-	{"no-match", PXED_KEY_STRING, "exit", 0, 0, 0,
-	 "for machines no group matches: exit (next boot device), retry or menu", {NULL}},
-	{"retry-seconds", PXED_KEY_INT, "30", 1, 3600, 0, "wait before retrying (no-match=retry)",
+	{"efi-x64-file",
+	 PXED_KEY_STRING,
+	 "ipxe.efi",
+	 0,
+	 0,
+	 0,
+	 "iPXE for x86-64 UEFI (arch 7, 9; HTTP boot 16); snponly.efi also fits",
+	 {NULL}},
+	{"efi-arm64-file",
+	 PXED_KEY_STRING,
+	 "ipxe-arm64.efi",
+	 0,
+	 0,
+	 0,
+	 "iPXE for ARM64 UEFI (arch 11; HTTP boot 19)",
+	 {NULL}},
+	{"no-match",
+	 PXED_KEY_STRING,
+	 "exit",
+	 0,
+	 0,
+	 0,
+	 "for machines no group matches: exit (next boot device), retry or menu",
+	 {NULL}},
+	{"retry-seconds",
+	 PXED_KEY_INT,
+	 "30",
+	 1,
+	 3600,
+	 0,
+	 "wait before retrying (no-match=retry)",
 	 {NULL}},
 	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
 };
@@ -108,12 +144,11 @@ static const char no_match_text[] =
 	"{{# not an error: iPXE goes back to the firmware, which tries the next device }}"
 	"exit 0\n";
 
-static const char failure_text[] =
-	"#!ipxe\n"
-	"echo pxed: cannot make the boot script for this machine:\n"
-	"echo pxed: {{error}}\n"
-	"echo pxed: trying the next boot device\n"
-	"exit 1\n";
+static const char failure_text[] = "#!ipxe\n"
+				   "echo pxed: cannot make the boot script for this machine:\n"
+				   "echo pxed: {{error}}\n"
+				   "echo pxed: trying the next boot device\n"
+				   "exit 1\n";
 
 static void
 ipxe_free(gpointer data)
@@ -247,9 +282,10 @@ vars_for(PxedIpxe *self, PxedMachine *machine, PxedClient *client)
 
 	pxed_template_vars_set(vars, "base_url", self->base_url);
 	pxed_template_vars_set(vars, "retry", retry);
-	pxed_template_vars_set(vars, "mode", self->no_match == NO_MATCH_RETRY  ? "retry"
-					     : self->no_match == NO_MATCH_MENU ? "menu"
-									       : "exit");
+	pxed_template_vars_set(vars, "mode",
+			       self->no_match == NO_MATCH_RETRY	 ? "retry"
+			       : self->no_match == NO_MATCH_MENU ? "menu"
+								 : "exit");
 	pxed_template_vars_set(vars, "client", described[0] ? described : "nothing is known");
 	/* iPXE's ${platform} says EFI even when no arch number came along */
 	if (g_strcmp0(platform, "efi") == 0)
@@ -307,8 +343,9 @@ machine_script(PxedIpxe *self, PxedClient *client, PxedFile **file, GError **err
 	}
 	tmpl = pxed_machine_get_template(machine, "ipxe");
 	if (tmpl == NULL && pxed_machine_get_kernel(machine) == NULL) {
-		g_autofree char *why = g_strdup_printf(
-			"profile %s has no kernel and no ipxe-template", pxed_machine_get_profile(machine));
+		g_autofree char *why =
+			g_strdup_printf("profile %s has no kernel and no ipxe-template",
+					pxed_machine_get_profile(machine));
 		*file = failure_script(self, client, why);
 		return PXED_RESULT_ANSWER;
 	}
@@ -335,7 +372,8 @@ other_template(PxedIpxe *self, const char *kind, PxedClient *client, PxedFile **
 
 	if (machine == NULL) {
 		g_set_error(error, PXED_ERROR, PXED_ERROR_NOT_FOUND,
-			    "/%s: no inventory group matches %s", kind, pxed_client_get_key(client));
+			    "/%s: no inventory group matches %s", kind,
+			    pxed_client_get_key(client));
 		return PXED_RESULT_FAIL;
 	}
 	tmpl = pxed_machine_get_template(machine, kind);
@@ -351,7 +389,7 @@ other_template(PxedIpxe *self, const char *kind, PxedClient *client, PxedFile **
 		return PXED_RESULT_FAIL;
 	*file = pxed_file_new_for_data(text, strlen(text));
 	pxed_file_set_content_type(*file, g_str_equal(kind, "ignition") ? "application/json"
-									 : "text/plain");
+									: "text/plain");
 	return PXED_RESULT_ANSWER;
 }
 

@@ -21,12 +21,30 @@ typedef struct {
 } PxedStatic;
 
 static const PxedKey static_keys[] = {
-	{"root", PXED_KEY_DIRECTORY, NULL, 0, 0, PXED_KEY_FLAG_REQUIRED,
-	 "the folder whose files are served", {NULL}},
-	{"prefix", PXED_KEY_STRING, NULL, 0, 0, 0,
-	 "serve only request paths under this folder name, mapped onto root", {NULL}},
-	{"follow-symlinks-outside", PXED_KEY_BOOLEAN, "false", 0, 0, 0,
-	 "let symlinks under root point outside it", {NULL}},
+	{"root",
+	 PXED_KEY_DIRECTORY,
+	 NULL,
+	 0,
+	 0,
+	 PXED_KEY_FLAG_REQUIRED,
+	 "the folder whose files are served",
+	 {NULL}},
+	{"prefix",
+	 PXED_KEY_STRING,
+	 NULL,
+	 0,
+	 0,
+	 0,
+	 "serve only request paths under this folder name, mapped onto root",
+	 {NULL}},
+	{"follow-symlinks-outside",
+	 PXED_KEY_BOOLEAN,
+	 "false",
+	 0,
+	 0,
+	 0,
+	 "let symlinks under root point outside it",
+	 {NULL}},
 	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
 };
 
@@ -79,8 +97,8 @@ static_new(PxedInstance *instance, GError **error)
 	} else {
 		self->prefix = g_strdup("");
 	}
-	g_debug("%s: serving %s%s%s", self->name, self->root,
-		self->prefix[0] ? " under /" : "", self->prefix);
+	g_debug("%s: serving %s%s%s", self->name, self->root, self->prefix[0] ? " under /" : "",
+		self->prefix);
 	return self;
 }
 

@@ -69,8 +69,8 @@ open_checked(const char *root_path, const char *relative, GError **error)
 }
 
 int
-pxed_static_open(int root_fd, const char *root_path, const char *relative,
-		 gboolean follow_outside, GError **error)
+pxed_static_open(int root_fd, const char *root_path, const char *relative, gboolean follow_outside,
+		 GError **error)
 {
 	struct stat st;
 	int fd;

@@ -3,7 +3,10 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(pxed - tftp - error - quark, pxed_tftp_error)
+/* G_DEFINE_QUARK makes its first argument the quark's string: no spaces */
+/* clang-format off */
+G_DEFINE_QUARK(pxed-tftp-error-quark, pxed_tftp_error)
+/* clang-format on */
 
 static inline guint16
 read_u16(const guint8 *p)

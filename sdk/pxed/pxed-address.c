@@ -85,8 +85,7 @@ pxed_listen_list_parse(const char *text, guint16 default_port, GError **error)
 		g_ptr_array_add(result, address);
 	}
 	if (result->len == 0) {
-		g_set_error_literal(error, PXED_ERROR, PXED_ERROR_INVALID,
-				    "no address given");
+		g_set_error_literal(error, PXED_ERROR, PXED_ERROR_INVALID, "no address given");
 		return NULL;
 	}
 	return g_steal_pointer(&result);

@@ -36,15 +36,15 @@ pxed_boot_reply_unref(PxedBootReply *self)
 	g_free(self);
 }
 
-#define STRING_PROPERTY(field)                                                                    \
-	void pxed_boot_reply_set_##field(PxedBootReply *self, const char *value)                  \
-	{                                                                                         \
-		g_free(self->field);                                                              \
-		self->field = g_strdup(value);                                                    \
-	}                                                                                         \
-	const char *pxed_boot_reply_get_##field(PxedBootReply *self)                              \
-	{                                                                                         \
-		return self->field;                                                               \
+#define STRING_PROPERTY(field)                                                                     \
+	void pxed_boot_reply_set_##field(PxedBootReply *self, const char *value)                   \
+	{                                                                                          \
+		g_free(self->field);                                                               \
+		self->field = g_strdup(value);                                                     \
+	}                                                                                          \
+	const char *pxed_boot_reply_get_##field(PxedBootReply *self)                               \
+	{                                                                                          \
+		return self->field;                                                                \
 	}
 
 STRING_PROPERTY(filename)

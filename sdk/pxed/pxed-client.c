@@ -20,8 +20,8 @@ struct _PxedClient {
 };
 
 static const char *const via_names[] = {
-	[PXED_VIA_NONE] = "none",	[PXED_VIA_DHCP] = "dhcp", [PXED_VIA_PROXYDHCP] = "proxydhcp",
-	[PXED_VIA_TFTP] = "tftp",	[PXED_VIA_HTTP] = "http",
+	[PXED_VIA_NONE] = "none", [PXED_VIA_DHCP] = "dhcp", [PXED_VIA_PROXYDHCP] = "proxydhcp",
+	[PXED_VIA_TFTP] = "tftp", [PXED_VIA_HTTP] = "http",
 };
 
 const char *
@@ -208,15 +208,15 @@ pxed_client_get_arch(PxedClient *self)
 	return self->arch;
 }
 
-#define STRING_PROPERTY(field)                                                                    \
-	void pxed_client_set_##field(PxedClient *self, const char *value)                         \
-	{                                                                                         \
-		g_free(self->field);                                                              \
-		self->field = g_strdup(value);                                                    \
-	}                                                                                         \
-	const char *pxed_client_get_##field(PxedClient *self)                                     \
-	{                                                                                         \
-		return self->field;                                                               \
+#define STRING_PROPERTY(field)                                                                     \
+	void pxed_client_set_##field(PxedClient *self, const char *value)                          \
+	{                                                                                          \
+		g_free(self->field);                                                               \
+		self->field = g_strdup(value);                                                     \
+	}                                                                                          \
+	const char *pxed_client_get_##field(PxedClient *self)                                      \
+	{                                                                                          \
+		return self->field;                                                                \
 	}
 
 STRING_PROPERTY(user_class)
@@ -344,8 +344,8 @@ pxed_client_new_from_string(const char *text, GError **error)
 			continue;
 		eq = strchr(parts[i], '=');
 		if (eq == NULL || eq == parts[i]) {
-			g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
-				    "'%s' is not KEY=VALUE", parts[i]);
+			g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID, "'%s' is not KEY=VALUE",
+				    parts[i]);
 			return NULL;
 		}
 		*eq = '\0';
@@ -361,10 +361,10 @@ pxed_client_to_string(PxedClient *self)
 	GString *out = g_string_new(NULL);
 	g_autoptr(GList) keys = NULL;
 
-#define APPEND(k, v)                                                                              \
-	do {                                                                                      \
-		if ((v) != NULL)                                                                  \
-			g_string_append_printf(out, "%s%s=%s", out->len ? "," : "", k, v);        \
+#define APPEND(k, v)                                                                               \
+	do {                                                                                       \
+		if ((v) != NULL)                                                                   \
+			g_string_append_printf(out, "%s%s=%s", out->len ? "," : "", k, v);         \
 	} while (0)
 	APPEND("mac", self->mac_string);
 	APPEND("uuid", self->uuid_string);

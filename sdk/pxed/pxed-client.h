@@ -27,14 +27,14 @@ const char *pxed_via_to_string(PxedVia via);
 PxedVia pxed_via_from_string(const char *text);
 
 /* Client system architecture types (RFC 4578 §2.1, IANA registry) used by the backends. */
-#define PXED_ARCH_UNKNOWN  (-1)
-#define PXED_ARCH_BIOS     0
-#define PXED_ARCH_EFI_IA32 6
-#define PXED_ARCH_EFI_X64  7
-#define PXED_ARCH_EFI_BC   9
-#define PXED_ARCH_EFI_ARM32 10
-#define PXED_ARCH_EFI_ARM64 11
-#define PXED_ARCH_EFI_X64_HTTP 16
+#define PXED_ARCH_UNKNOWN	 (-1)
+#define PXED_ARCH_BIOS		 0
+#define PXED_ARCH_EFI_IA32	 6
+#define PXED_ARCH_EFI_X64	 7
+#define PXED_ARCH_EFI_BC	 9
+#define PXED_ARCH_EFI_ARM32	 10
+#define PXED_ARCH_EFI_ARM64	 11
+#define PXED_ARCH_EFI_X64_HTTP	 16
 #define PXED_ARCH_EFI_ARM64_HTTP 19
 
 /**

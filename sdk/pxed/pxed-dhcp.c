@@ -4,7 +4,10 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-G_DEFINE_QUARK(pxed - dhcp - error - quark, pxed_dhcp_error)
+/* G_DEFINE_QUARK makes its first argument the quark's string: no spaces */
+/* clang-format off */
+G_DEFINE_QUARK(pxed-dhcp-error-quark, pxed_dhcp_error)
+/* clang-format on */
 
 /* RFC 2131 §3: the first four octets of the options field. */
 static const guint8 magic_cookie[4] = {99, 130, 83, 99};

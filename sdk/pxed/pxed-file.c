@@ -155,8 +155,8 @@ pxed_file_read_at(PxedFile *self, guint64 offset, void *buf, gsize count, GError
 		return (gssize)count;
 	}
 	while (done < count) {
-		ssize_t n = pread(self->fd, (guint8 *)buf + done, count - done,
-				  (off_t)(offset + done));
+		ssize_t n =
+			pread(self->fd, (guint8 *)buf + done, count - done, (off_t)(offset + done));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -47,8 +47,7 @@ GBytes *pxed_file_get_bytes(PxedFile *self);
  * Copies up to @count bytes from @offset. Short only at the end of the file.
  * Returns: bytes read (0 at or past the end), or -1 with @error set.
  */
-gssize pxed_file_read_at(PxedFile *self, guint64 offset, void *buf, gsize count,
-			 GError **error);
+gssize pxed_file_read_at(PxedFile *self, guint64 offset, void *buf, gsize count, GError **error);
 
 /* Which backend instance produced the file ("static:images"); set by the core. */
 const char *pxed_file_get_origin(PxedFile *self);

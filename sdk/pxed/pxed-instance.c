@@ -152,9 +152,9 @@ pxed_instance_get_prefixed(PxedInstance *self, const char *prefix)
 	for (guint i = 0; keys != NULL && keys[i] != NULL; i++) {
 		if (!g_str_has_prefix(keys[i], prefix))
 			continue;
-		g_hash_table_insert(result, g_strdup(keys[i]),
-				    g_key_file_get_string(self->values, PXED_INSTANCE_GROUP,
-							  keys[i], NULL));
+		g_hash_table_insert(
+			result, g_strdup(keys[i]),
+			g_key_file_get_string(self->values, PXED_INSTANCE_GROUP, keys[i], NULL));
 	}
 	return result;
 }

@@ -19,27 +19,27 @@ const char *pxed_plugin_kind_to_string(PxedPluginKind kind);
 
 /* What a backend did with a request. */
 typedef enum {
-	PXED_RESULT_ANSWER = 0,  /* answered; later backends are not asked */
+	PXED_RESULT_ANSWER = 0,	 /* answered; later backends are not asked */
 	PXED_RESULT_DECLINE = 1, /* not mine; the next backend is asked */
-	PXED_RESULT_FAIL = 2,    /* the request fails with the error set */
+	PXED_RESULT_FAIL = 2,	 /* the request fails with the error set */
 } PxedResult;
 
 typedef enum {
 	PXED_KEY_STRING = 1,
-	PXED_KEY_INT,         /* decimal, within [min, max] */
+	PXED_KEY_INT,	      /* decimal, within [min, max] */
 	PXED_KEY_BOOLEAN,     /* true/false */
 	PXED_KEY_STRING_LIST, /* ';'-separated */
 	PXED_KEY_LISTEN,      /* ';'-separated ADDRESS:PORT list, [IPV6]:PORT */
 	PXED_KEY_DIRECTORY,   /* an existing folder */
-	PXED_KEY_FILE,        /* an existing regular file */
-	PXED_KEY_PATH,        /* a path that need not exist yet */
-	PXED_KEY_IPV4,        /* a dotted-quad IPv4 address */
+	PXED_KEY_FILE,	      /* an existing regular file */
+	PXED_KEY_PATH,	      /* a path that need not exist yet */
+	PXED_KEY_IPV4,	      /* a dotted-quad IPv4 address */
 } PxedKeyType;
 
 typedef enum {
 	PXED_KEY_FLAG_NONE = 0,
 	PXED_KEY_FLAG_REQUIRED = 1 << 0, /* the group must set it */
-	PXED_KEY_FLAG_PREFIX = 1 << 1,   /* @name is a prefix: "option." matches "option.x" */
+	PXED_KEY_FLAG_PREFIX = 1 << 1,	 /* @name is a prefix: "option." matches "option.x" */
 } PxedKeyFlags;
 
 /**
@@ -53,7 +53,7 @@ typedef struct {
 	const char *name;
 	PxedKeyType type;
 	const char *default_value; /* in the conf.d syntax; %NULL: no default */
-	gint64 min;                /* PXED_KEY_INT bounds (both 0: any value) */
+	gint64 min;		   /* PXED_KEY_INT bounds (both 0: any value) */
 	gint64 max;
 	PxedKeyFlags flags;
 	const char *description;
@@ -92,8 +92,7 @@ typedef struct _PxedPlugin {
 	void (*stop)(gpointer self);
 
 	/* Backends: either or both. On PXED_RESULT_ANSWER the output is set. */
-	PxedResult (*boot)(gpointer self, PxedClient *client, PxedBootReply *reply,
-			   GError **error);
+	PxedResult (*boot)(gpointer self, PxedClient *client, PxedBootReply *reply, GError **error);
 	PxedResult (*open_file)(gpointer self, PxedFileRequest *request, PxedFile **file,
 				GError **error);
 
@@ -110,13 +109,13 @@ typedef struct _PxedPlugin {
  *
  *     PXED_PLUGIN_DEFINE(.kind = PXED_PLUGIN_KIND_BACKEND, .name = "hello", …);
  */
-#define PXED_PLUGIN_DEFINE(...)                                                                   \
-	G_BEGIN_DECLS                                                                             \
-	__attribute__((visibility("default"))) extern const PxedPlugin pxed_plugin;               \
-	G_END_DECLS                                                                               \
-	const PxedPlugin pxed_plugin = {.abi_major = PXED_ABI_MAJOR,                              \
-					.abi_minor = PXED_ABI_MINOR,                              \
-					.struct_size = sizeof(PxedPlugin),                        \
+#define PXED_PLUGIN_DEFINE(...)                                                                    \
+	G_BEGIN_DECLS                                                                              \
+	__attribute__((visibility("default"))) extern const PxedPlugin pxed_plugin;                \
+	G_END_DECLS                                                                                \
+	const PxedPlugin pxed_plugin = {.abi_major = PXED_ABI_MAJOR,                               \
+					.abi_minor = PXED_ABI_MINOR,                               \
+					.struct_size = sizeof(PxedPlugin),                         \
 					__VA_ARGS__}
 
 G_END_DECLS

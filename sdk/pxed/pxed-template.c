@@ -19,12 +19,12 @@ typedef struct _Node Node;
 struct _Node {
 	NodeKind kind;
 	guint line;
-	char *text;      /* TEXT: the text; VAR/IF/EACH: the variable name */
-	GStrv filters;   /* VAR */
-	CondKind cond;   /* IF */
-	char *literal;   /* IF with == / != */
+	char *text;	 /* TEXT: the text; VAR/IF/EACH: the variable name */
+	GStrv filters;	 /* VAR */
+	CondKind cond;	 /* IF */
+	char *literal;	 /* IF with == / != */
 	GPtrArray *body; /* IF (then), EACH */
-	GPtrArray *alt;  /* IF (else) */
+	GPtrArray *alt;	 /* IF (else) */
 };
 
 struct _PxedTemplate {
@@ -92,8 +92,8 @@ typedef struct {
 	guint line;
 } Parser;
 
-static gboolean
-fail(Parser *ps, guint line, GError **error, const char *format, ...) G_GNUC_PRINTF(4, 5);
+static gboolean fail(Parser *ps, guint line, GError **error, const char *format, ...)
+	G_GNUC_PRINTF(4, 5);
 
 static gboolean
 fail(Parser *ps, guint line, GError **error, const char *format, ...)
@@ -308,8 +308,8 @@ PxedTemplateVars *
 pxed_template_vars_new(void)
 {
 	PxedTemplateVars *self = g_new0(PxedTemplateVars, 1);
-	self->values = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-					     (GDestroyNotify)g_strfreev);
+	self->values =
+		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_strfreev);
 	return self;
 }
 

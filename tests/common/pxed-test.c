@@ -201,8 +201,8 @@ pxed_test_daemon_start(const char *conf, const char *const *extra_args, GError *
 	g_subprocess_launcher_setenv(launcher, "PXED_PLUGINDIR", pxed_test_plugin_dir(), TRUE);
 	g_subprocess_launcher_unsetenv(launcher, "NOTIFY_SOCKET");
 	g_subprocess_launcher_unsetenv(launcher, "JOURNAL_STREAM");
-	self->process = g_subprocess_launcher_spawnv(launcher, (const char *const *)argv->pdata,
-						     error);
+	self->process =
+		g_subprocess_launcher_spawnv(launcher, (const char *const *)argv->pdata, error);
 	if (self->process == NULL) {
 		daemon_free(self);
 		return NULL;
@@ -251,7 +251,8 @@ pxed_test_daemon_get_log(PxedTestDaemon *self)
 	GString *out = g_string_new(NULL);
 	g_mutex_lock(&self->lock);
 	for (guint i = 0; i < self->lines->len; i++)
-		g_string_append_printf(out, "%s\n", (const char *)g_ptr_array_index(self->lines, i));
+		g_string_append_printf(out, "%s\n",
+				       (const char *)g_ptr_array_index(self->lines, i));
 	g_mutex_unlock(&self->lock);
 	return g_string_free(out, FALSE);
 }
@@ -333,10 +334,11 @@ pxed_test_run(const char *const *argv, GBytes **out, char **err, int *status, GE
 	CommunicateState state = {FALSE, NULL, NULL, NULL};
 	gboolean timed_out;
 
-	process = g_subprocess_newv(argv,
-				    G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE |
-					    G_SUBPROCESS_FLAGS_STDIN_INHERIT,
-				    error);
+	process =
+		g_subprocess_newv(argv,
+				  G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE |
+					  G_SUBPROCESS_FLAGS_STDIN_INHERIT,
+				  error);
 	if (process == NULL)
 		return FALSE;
 	g_main_context_push_thread_default(context);
@@ -374,8 +376,7 @@ pxed_test_run(const char *const *argv, GBytes **out, char **err, int *status, GE
 }
 
 gboolean
-pxed_test_run_pxed(const char *const *argv, GBytes **out, char **err, int *status,
-		   GError **error)
+pxed_test_run_pxed(const char *const *argv, GBytes **out, char **err, int *status, GError **error)
 {
 	g_autoptr(GPtrArray) full = g_ptr_array_new();
 

@@ -34,8 +34,7 @@ GPid pxed_test_daemon_get_pid(PxedTestDaemon *self);
 /* The temporary folder holding conf.d/ and state/. */
 const char *pxed_test_daemon_get_dir(PxedTestDaemon *self);
 /* Waits (at most @timeout_ms) until a logged line contains @needle. */
-gboolean pxed_test_daemon_wait_for_log(PxedTestDaemon *self, const char *needle,
-				       guint timeout_ms);
+gboolean pxed_test_daemon_wait_for_log(PxedTestDaemon *self, const char *needle, guint timeout_ms);
 /* All log lines so far, joined by '\n'. */
 char *pxed_test_daemon_get_log(PxedTestDaemon *self);
 /* Sends @signum to the daemon (by PID). */

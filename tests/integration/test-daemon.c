@@ -86,8 +86,9 @@ test_check(void)
 	g_autofree char *confd = g_build_filename(dir, "conf.d", NULL);
 	g_autofree char *conf = conf_with_root(dir, NULL);
 	g_autofree char *state = g_strdup_printf("[core]\nstate-dir=%s\n", dir);
-	const char *argv[] = {"--check",     "--config-dir",   confd, "--plugin-dir",
-			      TEST_PLUGIN_DIR, "--plugin-dir", PXED_TEST_PLUGIN_DIR, NULL};
+	const char *argv[] = {
+		"--check",	"--config-dir",	      confd, "--plugin-dir", TEST_PLUGIN_DIR,
+		"--plugin-dir", PXED_TEST_PLUGIN_DIR, NULL};
 	g_autoptr(GBytes) out = NULL;
 	g_autofree char *err = NULL;
 	g_autofree char *expected = NULL;
@@ -117,8 +118,8 @@ test_check(void)
 static void
 test_list_plugins(void)
 {
-	const char *argv[] = {"--list-plugins", "--config-dir", "/nonexistent-pxed",
-			      "--plugin-dir",   TEST_PLUGIN_DIR, NULL};
+	const char *argv[] = {"--list-plugins", "--config-dir",	 "/nonexistent-pxed",
+			      "--plugin-dir",	TEST_PLUGIN_DIR, NULL};
 	g_autoptr(GBytes) out = NULL;
 	g_autofree char *text = NULL;
 	int status = -1;
@@ -141,21 +142,37 @@ test_explain(void)
 	g_autofree char *confd = g_build_filename(dir, "conf.d", NULL);
 	g_autofree char *root = g_build_filename(dir, "root", NULL);
 	g_autofree char *conf = NULL;
-	const char *argv[] = {"--config-dir", confd, "--plugin-dir", TEST_PLUGIN_DIR,
-			      "--plugin-dir", PXED_TEST_PLUGIN_DIR, "--explain",
-			      "mac=52:54:00:12:34:56,arch=7", "--path", "/boot/x.ipxe", "--via",
-			      "http", NULL};
-	const char *argv_boot[] = {"--config-dir", confd, "--plugin-dir", TEST_PLUGIN_DIR,
-				   "--plugin-dir", PXED_TEST_PLUGIN_DIR, "--explain",
-				   "mac=52:54:00:12:34:56,arch=7", NULL};
+	const char *argv[] = {"--config-dir",
+			      confd,
+			      "--plugin-dir",
+			      TEST_PLUGIN_DIR,
+			      "--plugin-dir",
+			      PXED_TEST_PLUGIN_DIR,
+			      "--explain",
+			      "mac=52:54:00:12:34:56,arch=7",
+			      "--path",
+			      "/boot/x.ipxe",
+			      "--via",
+			      "http",
+			      NULL};
+	const char *argv_boot[] = {"--config-dir",
+				   confd,
+				   "--plugin-dir",
+				   TEST_PLUGIN_DIR,
+				   "--plugin-dir",
+				   PXED_TEST_PLUGIN_DIR,
+				   "--explain",
+				   "mac=52:54:00:12:34:56,arch=7",
+				   NULL};
 	g_autoptr(GBytes) out = NULL;
 	g_autofree char *err = NULL;
 	int status = -1;
 
 	pxed_test_write_file(root, "boot/x.ipxe", "#!ipxe\nchain http://x/y\n");
-	conf = g_strdup_printf("[core]\nstate-dir=%s\n[static]\nroot=%s\n[scripted:b]\nboot=answer\n"
-			       "[pipeline]\nboot=scripted:b\nhttp=static\n",
-			       dir, root);
+	conf = g_strdup_printf(
+		"[core]\nstate-dir=%s\n[static]\nroot=%s\n[scripted:b]\nboot=answer\n"
+		"[pipeline]\nboot=scripted:b\nhttp=static\n",
+		dir, root);
 	pxed_test_write_file(confd, "10.conf", conf);
 	g_assert_true(pxed_test_run_pxed(argv, &out, &err, &status, NULL));
 	g_test_message("status %d out %zu: %s", status, out ? g_bytes_get_size(out) : 0, err);
@@ -170,7 +187,8 @@ test_explain(void)
 	g_assert_true(pxed_test_run_pxed(argv_boot, &out, NULL, &status, NULL));
 	g_assert_cmpint(status, ==, 0);
 	g_assert_nonnull(g_strstr_len(g_bytes_get_data(out, NULL), g_bytes_get_size(out),
-				      "client: mac=52:54:00:12:34:56,arch=7\ninventory: no group matches\nboot: answered by "));
+				      "client: mac=52:54:00:12:34:56,arch=7\ninventory: no group "
+				      "matches\nboot: answered by "));
 
 	/* a refused path: exit 1 and the reason */
 	argv[9] = "../../etc/passwd";
@@ -285,8 +303,9 @@ test_reload(void)
 	g_assert_true(pxed_test_daemon_wait_for_log(
 		daemon, "60-broken.conf:2: [static] root: folder '/nonexistent' does not exist",
 		1000));
-	g_assert_true(pxed_test_daemon_wait_for_log(daemon, "60-broken.conf:3: [static] bogus: "
-							    "unknown key",
+	g_assert_true(pxed_test_daemon_wait_for_log(daemon,
+						    "60-broken.conf:3: [static] bogus: "
+						    "unknown key",
 						    1000));
 	reply = fetch(port, "one.txt");
 	g_assert_cmpstr(reply, ==, "OK static\none");
@@ -295,9 +314,10 @@ test_reload(void)
 	/* 2. a good new configuration is applied; the unchanged protocol instance
 	 *    is kept (same port), the new backend serves */
 	{
-		g_autofree char *good = g_strdup_printf(
-			"[static:two]\nroot=%s/two\nprefix=two\n[pipeline]\nhttp=static:two;static\n",
-			root);
+		g_autofree char *good =
+			g_strdup_printf("[static:two]\nroot=%s/"
+					"two\nprefix=two\n[pipeline]\nhttp=static:two;static\n",
+					root);
 		g_autofree char *broken = g_build_filename(confd, "60-broken.conf", NULL);
 		g_assert_cmpint(remove(broken), ==, 0);
 		pxed_test_write_file(confd, "60-good.conf", good);
@@ -314,7 +334,8 @@ test_reload(void)
 	/* 3. a changed protocol instance is restarted on its new address */
 	pxed_test_write_file(confd, "70-move.conf", "[lineproto]\nlisten=[::1]:0\n");
 	pxed_test_daemon_signal(daemon, SIGHUP);
-	g_assert_true(pxed_test_daemon_wait_for_log(daemon, "event=listening client=- [::1]:", 5000));
+	g_assert_true(
+		pxed_test_daemon_wait_for_log(daemon, "event=listening client=- [::1]:", 5000));
 	g_assert_true(pxed_test_daemon_wait_for_log(daemon, "event=reloaded", 5000));
 	{
 		g_autoptr(GSocketClient) client = g_socket_client_new();
@@ -381,8 +402,9 @@ test_start_refused(void)
 		pxed_test_daemon_start("[static]\nroot=/nonexistent\n", test_plugin_args, &error);
 	g_assert_null(daemon);
 	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_FAILED);
-	g_assert_nonnull(strstr(error->message,
-				"50-test.conf:2: [static] root: folder '/nonexistent' does not exist"));
+	g_assert_nonnull(
+		strstr(error->message,
+		       "50-test.conf:2: [static] root: folder '/nonexistent' does not exist"));
 	g_assert_nonnull(strstr(error->message, "pxed: not started: 1 problem"));
 }
 

@@ -100,10 +100,9 @@ lineproto_start(gpointer data, GError **error)
 	for (guint i = 0; i < self->listen->len; i++) {
 		g_autoptr(GSocketAddress) bound = NULL;
 		g_autofree char *text = NULL;
-		if (!g_socket_listener_add_address(G_SOCKET_LISTENER(self->service),
-						   g_ptr_array_index(self->listen, i),
-						   G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-						   NULL, &bound, error)) {
+		if (!g_socket_listener_add_address(
+			    G_SOCKET_LISTENER(self->service), g_ptr_array_index(self->listen, i),
+			    G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, &bound, error)) {
 			lineproto_stop(self);
 			return FALSE;
 		}

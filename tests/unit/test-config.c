@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* conf.d: merging fragments, and every kind of bad configuration named by file, line, group, key. */
+/* conf.d: merging fragments, and every kind of bad configuration named by file, line, group, key.
+ */
 #include "pxed-config.h"
 #include "pxed-core.h"
 #include "pxed-test.h"
 
 typedef struct {
-	char *dir;    /* temporary root */
-	char *confd;  /* dir/conf.d */
-	char *root;   /* dir/root: a folder for static */
-	char *file;   /* dir/file.txt: a regular file */
+	char *dir;   /* temporary root */
+	char *confd; /* dir/conf.d */
+	char *root;  /* dir/root: a folder for static */
+	char *file;  /* dir/file.txt: a regular file */
 } Fixture;
 
 static void
@@ -99,7 +100,8 @@ test_merge_parse_error(Fixture *f, gconstpointer data)
 	g_autoptr(PxedConfig) config = pxed_config_new();
 	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
 	g_autofree char *expected = g_strdup_printf(
-		"%s/10-bad.conf:4: not a [group] header, a KEY=VALUE line or a # comment", f->confd);
+		"%s/10-bad.conf:4: not a [group] header, a KEY=VALUE line or a # comment",
+		f->confd);
 	const char *dirs[] = {f->confd, NULL};
 
 	pxed_test_write_file(f->confd, "10-bad.conf", "[x]\na=1\n\njust some words\n");
@@ -164,7 +166,8 @@ static const BadCase bad_cases[] = {
 	{"pipeline-missing-instance", "[static]\nroot=@ROOT@\n[pipeline]\ntftp=static;static:x\n",
 	 "@CONF@:4: [pipeline] tftp: 'static:x' is not a configured and enabled backend (no "
 	 "group [static:x])"},
-	{"pipeline-disabled-instance", "[static]\nroot=@ROOT@\nenabled=false\n[pipeline]\nhttp=static\n",
+	{"pipeline-disabled-instance",
+	 "[static]\nroot=@ROOT@\nenabled=false\n[pipeline]\nhttp=static\n",
 	 "@CONF@:5: [pipeline] http: 'static' is not a configured and enabled backend "
 	 "(enabled=false in [static])"},
 	{"pipeline-protocol", "[lineproto]\n[pipeline]\nhttp=lineproto\n",

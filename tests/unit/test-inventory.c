@@ -61,10 +61,10 @@ static const struct {
 	{"mac=52:54:00:00:00:02,uuid=" U2X ",arch=7,rack=r2", "node2-full"},
 	{"mac=52:54:00:00:00:02,arch=7,rack=r2", "efi-rack2"},
 	{"mac=52:54:00:00:00:02,uuid=" U2X ",arch=7,rack=r1", "efi-rack1"},
-	{"mac=52:54:00:00:00:02,uuid=" U2X, "by-uuid"},   /* uuid over mac */
-	{"uuid=" U2X ",hostname=web1", "by-uuid"},          /* uuid over hostname */
-	{"mac=52:54:00:00:00:03,hostname=web1", "node3"},   /* mac over hostname */
-	{"hostname=WEB1,os=live", "by-hostname"},           /* hostname over a label */
+	{"mac=52:54:00:00:00:02,uuid=" U2X, "by-uuid"},	  /* uuid over mac */
+	{"uuid=" U2X ",hostname=web1", "by-uuid"},	  /* uuid over hostname */
+	{"mac=52:54:00:00:00:03,hostname=web1", "node3"}, /* mac over hostname */
+	{"hostname=WEB1,os=live", "by-hostname"},	  /* hostname over a label */
 	{"os=live", "by-label"},
 };
 
@@ -112,7 +112,8 @@ test_matching(Fixture *f, gconstpointer data)
 	g_assert_nonnull(core);
 	g_assert_cmpuint(G_N_ELEMENTS(match_cases), >=, 20);
 	for (guint i = 0; i < G_N_ELEMENTS(match_cases); i++) {
-		g_autoptr(PxedClient) client = pxed_client_new_from_string(match_cases[i].client, NULL);
+		g_autoptr(PxedClient) client =
+			pxed_client_new_from_string(match_cases[i].client, NULL);
 		g_autoptr(PxedMachine) machine = NULL;
 		if (match_cases[i].group == NULL) {
 			g_assert_null(client); /* a client that cannot be described */
@@ -132,8 +133,9 @@ static void
 test_no_default(Fixture *f, gconstpointer data)
 {
 	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(PxedCore) core = load(
-		f, "[profile:p]\n[group:one]\nprofile=p\nselector.mac=52:54:00:00:00:01\n", problems);
+	g_autoptr(PxedCore) core =
+		load(f, "[profile:p]\n[group:one]\nprofile=p\nselector.mac=52:54:00:00:00:01\n",
+		     problems);
 	g_autoptr(PxedClient) client = pxed_client_new_from_string("mac=52:54:00:00:00:02", NULL);
 	g_autoptr(PxedMachine) machine = NULL;
 
@@ -222,7 +224,8 @@ static const BadCase bad_cases[] = {
 	 "'{{end}}'"},
 	{"unnamed-group", "[profile:p]\n[group:]\nprofile=p\n",
 	 "@CONF@:2: [group:]: a group needs a name"},
-	{"inventory-key", "[inventory]\nmatchbox=/x\n", "@CONF@:2: [inventory] matchbox: unknown key"},
+	{"inventory-key", "[inventory]\nmatchbox=/x\n",
+	 "@CONF@:2: [inventory] matchbox: unknown key"},
 };
 
 static void
@@ -302,9 +305,10 @@ test_matchbox_bad(Fixture *f, gconstpointer data)
 	g_autofree char *expect1 = g_strdup_printf("%s/groups/a.json: group 'a' names profile "
 						   "'gone', which is not defined",
 						   mb);
-	g_autofree char *expect2 = g_strdup_printf("%s/groups/b.json: selector mac: 'nope' is not "
-						   "a hardware address (hex pairs separated by ':')",
-						   mb);
+	g_autofree char *expect2 =
+		g_strdup_printf("%s/groups/b.json: selector mac: 'nope' is not "
+				"a hardware address (hex pairs separated by ':')",
+				mb);
 
 	pxed_test_write_file(mb, "groups/a.json", "{\"id\": \"a\", \"profile\": \"gone\"}");
 	pxed_test_write_file(mb, "groups/b.json",

@@ -35,7 +35,8 @@ test_nested_layout(void)
 	const PxedPlugin *plugin = pxed_loader_load(loader, "static", &error);
 
 	g_assert_no_error(error);
-	g_assert_true(g_str_has_suffix(pxed_loader_get_path(loader, "static"), "/static/static.so"));
+	g_assert_true(
+		g_str_has_suffix(pxed_loader_get_path(loader, "static"), "/static/static.so"));
 	g_assert_cmpstr(plugin->name, ==, "static");
 }
 

@@ -11,13 +11,14 @@ typedef struct {
 	const char *b; /* behaviour of [scripted:b] */
 	const char *pipeline;
 	const char *origin; /* expected answering instance, or NULL */
-	int code;           /* else the expected PXED_ERROR code */
+	int code;	    /* else the expected PXED_ERROR code */
 	const char *message;
 } Case;
 
 static const Case cases[] = {
 	{"answer-first", "answer", "answer", "scripted:a;scripted:b", "scripted:a", 0, NULL},
-	{"decline-then-answer", "decline", "answer", "scripted:a;scripted:b", "scripted:b", 0, NULL},
+	{"decline-then-answer", "decline", "answer", "scripted:a;scripted:b", "scripted:b", 0,
+	 NULL},
 	{"order-matters", "answer", "answer", "scripted:b;scripted:a", "scripted:b", 0, NULL},
 	{"fail-stops", "fail", "answer", "scripted:a;scripted:b", NULL, PXED_ERROR_DENIED,
 	 "scripted:a: failing as asked"},

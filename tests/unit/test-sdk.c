@@ -33,9 +33,19 @@ static void
 test_client_parse_errors(void)
 {
 	const char *bad[] = {
-		"mac=52:54:00:zz:00:01", "mac=", "mac=5254:", "mac=52:54:00:00:00:01:", "uuid=1234",
-		"uuid=8a6c3b52-1a2b-4c5d-9e0f-00112233445566", "arch=x86", "arch=-1",
-		"arch=70000", "ip=300.1.1.1", "noequals", "=value", "via=carrier-pigeon",
+		"mac=52:54:00:zz:00:01",
+		"mac=",
+		"mac=5254:",
+		"mac=52:54:00:00:00:01:",
+		"uuid=1234",
+		"uuid=8a6c3b52-1a2b-4c5d-9e0f-00112233445566",
+		"arch=x86",
+		"arch=-1",
+		"arch=70000",
+		"ip=300.1.1.1",
+		"noequals",
+		"=value",
+		"via=carrier-pigeon",
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_autoptr(GError) error = NULL;
@@ -68,7 +78,8 @@ test_path_normalize(void)
 	} cases[] = {
 		{"pxelinux.0", -1, "pxelinux.0", 0},
 		{"/pxelinux.cfg/default", -1, "pxelinux.cfg/default", 0},
-		{"\\pxelinux.cfg\\01-52-54-00-00-00-01", -1, "pxelinux.cfg/01-52-54-00-00-00-01", 0},
+		{"\\pxelinux.cfg\\01-52-54-00-00-00-01", -1, "pxelinux.cfg/01-52-54-00-00-00-01",
+		 0},
 		{"//a///b/./c/", -1, "a/b/c", 0},
 		{"./a", -1, "a", 0},
 		{"a/..b/c..", -1, "a/..b/c..", 0},
@@ -111,8 +122,16 @@ test_listen_parse(void)
 		{"[::1]:8080", "[::1]:8080"},
 		{"[::]:69", "[::]:69"},
 	};
-	const char *bad[] = {"127.0.0.1", "127.0.0.1:", "127.0.0.1:0x45", "127.0.0.1:65536",
-			     "localhost:69", "[::1", "[::1]69", "1.2.3:69", ":69", ""};
+	const char *bad[] = {"127.0.0.1",
+			     "127.0.0.1:",
+			     "127.0.0.1:0x45",
+			     "127.0.0.1:65536",
+			     "localhost:69",
+			     "[::1",
+			     "[::1]69",
+			     "1.2.3:69",
+			     ":69",
+			     ""};
 
 	for (guint i = 0; i < G_N_ELEMENTS(good); i++) {
 		g_autoptr(GError) error = NULL;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The static store through the core's file pipeline: hostile paths refused, good ones byte-exact. */
+/* The static store through the core's file pipeline: hostile paths refused, good ones byte-exact.
+ */
 #include "pxed-core.h"
 #include "pxed-test.h"
 
@@ -13,7 +14,7 @@
 static const char *const plugin_dirs[] = {PXED_TEST_PLUGIN_DIR, NULL};
 
 typedef struct {
-	char *dir;   /* holds root/ and things outside it */
+	char *dir; /* holds root/ and things outside it */
 	char *root;
 	GSocket *sock;
 	gboolean have_device;
@@ -199,9 +200,9 @@ static void
 test_escapes_are_denied_not_missing(Fixture *f, gconstpointer data)
 {
 	/* the escapes that name a real target say "refused" (TFTP error 2, HTTP 403) */
-	const char *denied[] = {"../outside.txt", "link-out", "link-dotdot", "link-etc",
-				"link-sneaky", "dir-link/outside.txt", "fifo", "sock", "dev-null",
-				"pxelinux.cfg"};
+	const char *denied[] = {
+		"../outside.txt",	"link-out", "link-dotdot", "link-etc", "link-sneaky",
+		"dir-link/outside.txt", "fifo",	    "sock",	   "dev-null", "pxelinux.cfg"};
 	g_autoptr(PxedCore) core = make_core(f, "[pipeline]\ntftp=static\n");
 
 	for (guint i = 0; i < G_N_ELEMENTS(denied); i++) {
@@ -235,8 +236,8 @@ test_good_paths(Fixture *f, gconstpointer data)
 
 	for (guint i = 0; i < G_N_ELEMENTS(good); i++) {
 		g_autoptr(GError) error = NULL;
-		g_autoptr(PxedFile) file =
-			pxed_core_open_file(core, PXED_VIA_HTTP, NULL, good[i].request, NULL, &error);
+		g_autoptr(PxedFile) file = pxed_core_open_file(core, PXED_VIA_HTTP, NULL,
+							       good[i].request, NULL, &error);
 		g_autoptr(GBytes) got = NULL;
 		g_autoptr(GBytes) want = disk_bytes(f->root, good[i].on_disk);
 		g_assert_no_error(error);
@@ -323,9 +324,9 @@ test_large_file_streams(Fixture *f, gconstpointer data)
 	file = pxed_core_open_file(core, PXED_VIA_TFTP, NULL, "big.img", NULL, &error);
 	g_assert_no_error(error);
 	g_assert_cmpuint(pxed_file_get_size(file), ==, (guint64)3 * 1024 * 1024 * 1024);
-	g_assert_cmpint(pxed_file_read_at(file, pxed_file_get_size(file) - 1, buf, sizeof(buf),
-					  NULL),
-			==, 1);
+	g_assert_cmpint(
+		pxed_file_read_at(file, pxed_file_get_size(file) - 1, buf, sizeof(buf), NULL), ==,
+		1);
 	g_assert_cmpint(buf[0], ==, 'Z');
 }
 
@@ -337,12 +338,11 @@ main(int argc, char **argv)
 	g_test_add("/static/hostile", Fixture, NULL, fixture_setup, test_hostile, fixture_teardown);
 	g_test_add("/static/escapes-denied", Fixture, NULL, fixture_setup,
 		   test_escapes_are_denied_not_missing, fixture_teardown);
-	g_test_add("/static/good", Fixture, NULL, fixture_setup, test_good_paths,
-		   fixture_teardown);
+	g_test_add("/static/good", Fixture, NULL, fixture_setup, test_good_paths, fixture_teardown);
 	g_test_add("/static/follow-outside", Fixture, NULL, fixture_setup, test_follow_outside,
 		   fixture_teardown);
-	g_test_add("/static/prefix-instances", Fixture, NULL, fixture_setup,
-		   test_prefix_instances, fixture_teardown);
+	g_test_add("/static/prefix-instances", Fixture, NULL, fixture_setup, test_prefix_instances,
+		   fixture_teardown);
 	g_test_add("/static/large-file", Fixture, NULL, fixture_setup, test_large_file_streams,
 		   fixture_teardown);
 	return g_test_run();

@@ -45,7 +45,8 @@ test_render(void)
 		{"{{if not missing}}absent{{end}}", "absent"},
 		{"{{if metadata.role == \"worker\"}}W{{end}}{{if metadata.role != \"x\"}}!{{end}}",
 		 "W!"},
-		{"{{each initrd}}initrd {{.}}\n{{end}}", "initrd /a/initrd.img\ninitrd /b/extra.cpio\n"},
+		{"{{each initrd}}initrd {{.}}\n{{end}}",
+		 "initrd /a/initrd.img\ninitrd /b/extra.cpio\n"},
 		{"{{range .initrd}}{{. | basename}},{{end}}", "initrd.img,extra.cpio,"},
 		{"{{if efi}}{{each initrd}}initrd={{.|basename}} {{end}}{{end}}",
 		 "initrd=initrd.img initrd=extra.cpio "},
@@ -90,9 +91,9 @@ test_escaping(void)
 	g_assert_no_error(error);
 	{
 		/* the result is one valid JSON string holding the value unchanged */
-		g_autofree char *expected = g_strdup_printf("{\"x\": \"%s\"}",
-							    "a \\\"b\\\" 'c'\\n:label\\r\\nchain "
-							    "http://evil/${x} || reboot && exit\\tz");
+		g_autofree char *expected = g_strdup_printf(
+			"{\"x\": \"%s\"}", "a \\\"b\\\" 'c'\\n:label\\r\\nchain "
+					   "http://evil/${x} || reboot && exit\\tz");
 		g_assert_cmpstr(json, ==, expected);
 	}
 	line = render("APPEND {{metadata.x}}\n", PXED_TEMPLATE_ESCAPE_LINE, v, &error);
@@ -114,8 +115,10 @@ test_errors(void)
 		{"a\n{{ kernel", "t.tmpl:2: '{{' is never closed by '}}'"},
 		{"{{if efi}}x", "t.tmpl:1: 'if efi' has no matching '{{end}}'"},
 		{"x\n{{end}}", "t.tmpl:2: '{{end}}' without an 'if' or 'each' to close"},
-		{"{{each initrd}}{{else}}{{end}}", "t.tmpl:1: 'else' inside 'each' (only 'if' has one)"},
-		{"{{kernel | shout}}", "t.tmpl:1: unknown filter 'shout' (url, json, basename, upper, lower)"},
+		{"{{each initrd}}{{else}}{{end}}",
+		 "t.tmpl:1: 'else' inside 'each' (only 'if' has one)"},
+		{"{{kernel | shout}}",
+		 "t.tmpl:1: unknown filter 'shout' (url, json, basename, upper, lower)"},
 		{"{{if a == b}}{{end}}", "t.tmpl:1: compare with a \"quoted\" text: if a == b"},
 		{"{{ foo bar }}", "t.tmpl:1: 'foo bar' is not a variable name"},
 		{"{{ if }}", "t.tmpl:1: 'if' is not a variable name"},

@@ -37,7 +37,8 @@ setup(Fixture *f, gconstpointer data)
 	pxed_test_write_file(f->dir, "worker.ipxe",
 			     "#!ipxe\nset role {{metadata.role}}\nkernel {{kernel}} {{args}}\n"
 			     "{{if metadata.disk}}set disk {{metadata.disk}}\n{{end}}boot\n");
-	pxed_test_write_file(f->dir, "broken.ipxe", "#!ipxe\n\nkernel {{kernel}}\necho {{metadata.nope}}\n");
+	pxed_test_write_file(f->dir, "broken.ipxe",
+			     "#!ipxe\n\nkernel {{kernel}}\necho {{metadata.nope}}\n");
 	pxed_test_write_file(f->dir, "cloud.yaml", "#cloud-config\nhostname: {{hostname}}\n");
 	pxed_test_write_file(f->dir, "ign.json", "{\"h\": \"{{metadata.role}}\"}");
 	fixture_load(f, (const char *)data);
@@ -54,8 +55,8 @@ static char *
 fetch(Fixture *f, const char *client_text, const char *path, GError **error)
 {
 	g_autoptr(PxedClient) client = pxed_client_new_from_string(client_text, NULL);
-	g_autoptr(PxedFile) file = pxed_core_open_file(f->core, PXED_VIA_HTTP, client, path, NULL,
-						       error);
+	g_autoptr(PxedFile) file =
+		pxed_core_open_file(f->core, PXED_VIA_HTTP, client, path, NULL, error);
 	char *buf;
 	if (file == NULL)
 		return NULL;
@@ -74,7 +75,8 @@ static const char inventory[] =
 	"[profile:broken]\nkernel=/k\nipxe-template=../broken.ipxe\n"
 	"[group:node1]\nprofile=debian\nselector.mac=52:54:00:00:00:01\n"
 	"[group:node2]\nprofile=worker\nselector.mac=52:54:00:00:00:02\n"
-	"metadata.role=web \"front\"\\n:evil\\r\\nchain ${evil} || reboot\nmetadata.hostname=node-2\n"
+	"metadata.role=web \"front\"\\n:evil\\r\\nchain ${evil} || "
+	"reboot\nmetadata.hostname=node-2\n"
 	"[group:node3]\nprofile=broken\nselector.mac=52:54:00:00:00:03\n";
 
 static void
@@ -87,7 +89,7 @@ test_decisions(Fixture *f, gconstpointer data)
 	} cases[] = {
 		{"arch=0", "undionly.kpxe", "PXEClient"},
 		{"", "undionly.kpxe", "PXEClient"}, /* no option 93: old BIOS PXE */
-		{"arch=6", NULL, NULL},             /* no ia32 build configured */
+		{"arch=6", NULL, NULL},		    /* no ia32 build configured */
 		{"arch=7", "ipxe.efi", "PXEClient"},
 		{"arch=9", "ipxe.efi", "PXEClient"},
 		{"arch=11", "ipxe-arm64.efi", "PXEClient"},
@@ -98,10 +100,10 @@ test_decisions(Fixture *f, gconstpointer data)
 		{"arch=7,user-class=gPXE", "ipxe.efi", "PXEClient"},
 		{"arch=16,vendor-class=HTTPClient:Arch:00016:UNDI:003001",
 		 "http://192.0.2.10:8080/ipxe.efi", "HTTPClient"},
-		{"arch=19,vendor-class=HTTPClient:Arch:00019", "http://192.0.2.10:8080/ipxe-arm64.efi",
-		 "HTTPClient"},
-		{"arch=16,vendor-class=HTTPClient,user-class=iPXE", "http://192.0.2.10:8080/boot.ipxe",
-		 "PXEClient"},
+		{"arch=19,vendor-class=HTTPClient:Arch:00019",
+		 "http://192.0.2.10:8080/ipxe-arm64.efi", "HTTPClient"},
+		{"arch=16,vendor-class=HTTPClient,user-class=iPXE",
+		 "http://192.0.2.10:8080/boot.ipxe", "PXEClient"},
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(PxedClient) client = pxed_client_new_from_string(cases[i].client, NULL);
@@ -127,8 +129,9 @@ test_boot_script(Fixture *f, gconstpointer data)
 	g_assert_no_error(error);
 	g_assert_true(g_str_has_prefix(text, "#!ipxe\n"));
 	/* iPXE's own settings are left for iPXE, the base URL is ours */
-	g_assert_nonnull(strstr(text, "chain --autofree http://192.0.2.10:8080/ipxe?mac=${mac:hexhyp}"
-				      "&uuid=${uuid}&platform=${platform}&buildarch=${buildarch}"));
+	g_assert_nonnull(strstr(text,
+				"chain --autofree http://192.0.2.10:8080/ipxe?mac=${mac:hexhyp}"
+				"&uuid=${uuid}&platform=${platform}&buildarch=${buildarch}"));
 }
 
 static void
@@ -140,9 +143,10 @@ test_machine_script(Fixture *f, gconstpointer data)
 	g_autofree char *efi_arch = fetch(f, "mac=52:54:00:00:00:01,arch=7", "ipxe", &error);
 
 	g_assert_no_error(error);
-	g_assert_nonnull(strstr(bios, "\nkernel /assets/linux console=ttyS0 pxed.marker=debian "
-				      "|| goto failed\ninitrd /assets/initrd.gz || goto failed\n"
-				      "initrd /assets/fw.cpio || goto failed\nboot || goto failed\n"));
+	g_assert_nonnull(strstr(bios,
+				"\nkernel /assets/linux console=ttyS0 pxed.marker=debian "
+				"|| goto failed\ninitrd /assets/initrd.gz || goto failed\n"
+				"initrd /assets/fw.cpio || goto failed\nboot || goto failed\n"));
 	/* under EFI the kernel line names its initrds */
 	g_assert_nonnull(strstr(efi, "\nkernel /assets/linux initrd=initrd.gz initrd=fw.cpio "
 				     "console=ttyS0 pxed.marker=debian || goto failed\n"));
@@ -169,8 +173,8 @@ test_unknown_variable(Fixture *f, gconstpointer data)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *text = fetch(f, "mac=52:54:00:00:00:03", "ipxe", &error);
-	g_autofree char *where = g_strdup_printf("%s/broken.ipxe:4: unknown variable 'metadata.nope'",
-						 f->dir);
+	g_autofree char *where =
+		g_strdup_printf("%s/broken.ipxe:4: unknown variable 'metadata.nope'", f->dir);
 
 	/* the console says which template, line and variable */
 	g_assert_no_error(error);
@@ -194,12 +198,14 @@ test_no_match(Fixture *f, gconstpointer data)
 		g_assert_nonnull(strstr(text, "\nsleep 7\nchain --autofree "
 					      "http://192.0.2.10:8080/boot.ipxe\n"));
 	} else if (strstr(mode, "menu") != NULL) {
-		g_assert_nonnull(strstr(text, "\nmenu pxed: this machine is not in the inventory\n"));
+		g_assert_nonnull(
+			strstr(text, "\nmenu pxed: this machine is not in the inventory\n"));
 		g_assert_null(strstr(text, "sleep"));
 	} else {
 		g_assert_null(strstr(text, "sleep"));
 		g_assert_null(strstr(text, "menu"));
-		g_assert_true(g_str_has_suffix(text, "echo pxed: trying the next boot device\nexit 0\n"));
+		g_assert_true(
+			g_str_has_suffix(text, "echo pxed: trying the next boot device\nexit 0\n"));
 	}
 }
 

@@ -40,7 +40,8 @@ setup(Fixture *f, gconstpointer data)
 		"[profile:fallback]\nkernel=/fallback/vmlinuz\nargs=fallback\n"
 		"[profile:node]\nkernel=/node/vmlinuz\ninitrd=/node/initrd.img;/node/extra.img\n"
 		"args=console=ttyS0 pxed.marker=node\n"
-		"[profile:templated]\nkernel=/t/vmlinuz\nargs=a b\npxelinux-template=%s/pxelinux.tmpl\n"
+		"[profile:templated]\nkernel=/t/vmlinuz\nargs=a "
+		"b\npxelinux-template=%s/pxelinux.tmpl\n"
 		"[group:default]\nprofile=fallback\n"
 		"[group:by-mac]\nprofile=node\nselector.mac=52:54:00:00:00:0a\n"
 		"[group:by-uuid]\nprofile=templated\nselector.uuid=" UUID_B "\n"
@@ -116,10 +117,13 @@ boot_like_pxelinux(Fixture *f, const char *uuid, const char *mac, const char *ip
 static void
 test_sequence_names(Fixture *f, gconstpointer data)
 {
-	g_autoptr(GPtrArray) names =
-		lookup_sequence(UUID_A, "88:99:aa:bb:cc:dd", "192.168.2.91");
-	const char *expected[] = {UUID_A, "01-88-99-aa-bb-cc-dd", "C0A8025B", "C0A8025", "C0A802",
-				  "C0A80", "C0A8", "C0A", "C0", "C", "default"};
+	g_autoptr(GPtrArray) names = lookup_sequence(UUID_A, "88:99:aa:bb:cc:dd", "192.168.2.91");
+	const char *expected[] = {UUID_A,     "01-88-99-aa-bb-cc-dd",
+				  "C0A8025B", "C0A8025",
+				  "C0A802",   "C0A80",
+				  "C0A8",     "C0A",
+				  "C0",	      "C",
+				  "default"};
 	/* the example of syslinux's documentation */
 	g_assert_cmpuint(names->len, ==, G_N_ELEMENTS(expected));
 	for (guint i = 0; i < names->len; i++)
@@ -132,11 +136,13 @@ test_machines(Fixture *f, gconstpointer data)
 	const struct {
 		const char *uuid, *mac, *ip;
 		const char *transcript; /* names tried, in order */
-		const char *result;     /* first line: the name served; then its text starts with */
+		const char *result;	/* first line: the name served; then its text starts with */
 	} cases[] = {
 		/* known by MAC: the UUID name is not its own, the MAC name is */
-		{UUID_A, "52:54:00:00:00:0a", "10.1.2.3", "" UUID_A ": not found\n01-52-54-00-00-00-0a: served\n",
-		 "01-52-54-00-00-00-0a\n# pxed: group by-mac, profile node\nDEFAULT pxed\nPROMPT 0\n"
+		{UUID_A, "52:54:00:00:00:0a", "10.1.2.3",
+		 "" UUID_A ": not found\n01-52-54-00-00-00-0a: served\n",
+		 "01-52-54-00-00-00-0a\n# pxed: group by-mac, profile node\nDEFAULT pxed\nPROMPT "
+		 "0\n"
 		 "TIMEOUT 0\nLABEL pxed\n  KERNEL /node/vmlinuz\n  APPEND "
 		 "initrd=/node/initrd.img,/node/extra.img console=ttyS0 pxed.marker=node\n"},
 		/* known by UUID: the first name, rendered from the profile's template */
@@ -148,7 +154,7 @@ test_machines(Fixture *f, gconstpointer data)
 		/* unknown machine in 192.168.99.0/24: the hand-written subnet file by hex prefix */
 		{UUID_A, "52:54:00:00:00:0d", "192.168.99.7",
 		 UUID_A ": not found\n01-52-54-00-00-00-0d: not found\nC0A86307: not found\n"
-		 "C0A8630: not found\nC0A863: served\n",
+			"C0A8630: not found\nC0A863: served\n",
 		 "C0A863\nLABEL subnet-192.168.99\n"},
 		/* unknown machine elsewhere: default, rendered from the default group */
 		{NULL, "52:54:00:00:00:0e", "10.9.8.7",
@@ -175,10 +181,8 @@ test_boot_decision(Fixture *f, gconstpointer data)
 		const char *client;
 		const char *filename;
 	} cases[] = {
-		{"arch=0", "pxelinux.0"},
-		{"", "pxelinux.0"},
-		{"arch=7", NULL},
-		{"arch=0,user-class=iPXE", "pxelinux.0"},
+		{"arch=0", "pxelinux.0"}, {"", "pxelinux.0"},
+		{"arch=7", NULL},	  {"arch=0,user-class=iPXE", "pxelinux.0"},
 		{"arch=11", NULL},
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -202,8 +206,8 @@ test_hand_written_is_safe(Fixture *f, gconstpointer data)
 
 	/* a symlink in the config folder is refused, not followed */
 	g_assert_cmpint(symlink("/etc/passwd", link), ==, 0);
-	file = pxed_core_open_file(f->core, PXED_VIA_TFTP, NULL, "pxelinux.cfg/01-52-54-00-00-00-66",
-				   NULL, &error);
+	file = pxed_core_open_file(f->core, PXED_VIA_TFTP, NULL,
+				   "pxelinux.cfg/01-52-54-00-00-00-66", NULL, &error);
 	g_assert_null(file);
 	g_assert_error(error, PXED_ERROR, PXED_ERROR_DENIED);
 	g_clear_error(&error);
