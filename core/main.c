@@ -182,11 +182,9 @@ list_plugins(PxedCore *core, const char *const *dirs)
 			bad++;
 			continue;
 		}
-		printf("%-12s %-8s ABI %u.%u  %s%s%s\n             %s\n", info->plugin->name,
+		printf("%-12s %-8s ABI %u.%u  %s\n             %s\n", info->plugin->name,
 		       pxed_plugin_kind_to_string(info->plugin->kind), info->plugin->abi_major,
-		       info->plugin->abi_minor, info->plugin->description,
-		       info->shadowed_by != NULL ? "  (shadowed by " : "",
-		       info->shadowed_by != NULL ? info->shadowed_by : "", info->path);
+		       info->plugin->abi_minor, info->plugin->description, info->path);
 		if (info->shadowed_by != NULL)
 			printf("             (not used: %s comes first)\n", info->shadowed_by);
 	}

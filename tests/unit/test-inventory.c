@@ -302,9 +302,6 @@ test_matchbox_bad(Fixture *f, gconstpointer data)
 	g_autofree char *mb = g_build_filename(f->dir, "mb", NULL);
 	g_autofree char *conf = g_strdup_printf("[inventory]\nmatchbox-dir=%s\n", mb);
 	g_autoptr(PxedCore) core = NULL;
-	g_autofree char *expect1 = g_strdup_printf("%s/groups/a.json: group 'a' names profile "
-						   "'gone', which is not defined",
-						   mb);
 	g_autofree char *expect2 =
 		g_strdup_printf("%s/groups/b.json: selector mac: 'nope' is not "
 				"a hardware address (hex pairs separated by ':')",
@@ -323,7 +320,26 @@ test_matchbox_bad(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(problems->len, ==, 2);
 	g_assert_cmpstr(g_ptr_array_index(problems, 0), ==, expect2);
 	g_assert_true(g_str_has_prefix(g_ptr_array_index(problems, 1), mb));
-	(void)expect1;
+}
+
+static void
+test_matchbox_missing_profile(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *mb = g_build_filename(f->dir, "mb", NULL);
+	g_autofree char *conf = g_strdup_printf("[inventory]\nmatchbox-dir=%s\n", mb);
+	g_autofree char *expected = g_strdup_printf("%s/groups/a.json: group 'a' names profile "
+						    "'gone', which is not defined",
+						    mb);
+	g_autoptr(PxedCore) core = NULL;
+
+	/* read cleanly, refused when references are checked */
+	pxed_test_write_file(mb, "groups/a.json", "{\"id\": \"a\", \"profile\": \"gone\"}");
+	pxed_test_write_file(mb, "profiles/here.json", "{\"id\": \"here\"}");
+	core = load(f, conf, problems);
+	g_assert_null(core);
+	g_assert_cmpuint(problems->len, ==, 1);
+	g_assert_cmpstr(g_ptr_array_index(problems, 0), ==, expected);
 }
 
 int
@@ -337,6 +353,8 @@ main(int argc, char **argv)
 		   teardown);
 	g_test_add("/inventory/matchbox", Fixture, NULL, setup, test_matchbox, teardown);
 	g_test_add("/inventory/matchbox-bad", Fixture, NULL, setup, test_matchbox_bad, teardown);
+	g_test_add("/inventory/matchbox-missing-profile", Fixture, NULL, setup,
+		   test_matchbox_missing_profile, teardown);
 	for (guint i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
 		g_autofree char *path = g_strdup_printf("/inventory/bad/%s", bad_cases[i].name);
 		g_test_add(path, Fixture, &bad_cases[i], setup, test_bad, teardown);
