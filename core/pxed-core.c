@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pxed-core.h"
 #include "pxed-inventory.h"
+#include "pxed-sightings.h"
 #include "pxed-store.h"
 
 #include <pxed/pxed-context-private.h>
@@ -75,6 +76,7 @@ struct _PxedCore {
 	GHashTable
 		*stores; /* lease stores: path -> CoreStore*, shared by the plugins naming them */
 	PxedGeneration *starting; /* while its instances start: the generation they belong to */
+	PxedSightings *sightings; /* address -> the client DHCP last described there */
 };
 
 typedef struct {
@@ -167,6 +169,29 @@ static PxedMachine *
 ctx_match(gpointer core, PxedClient *client)
 {
 	return pxed_core_match(core, client);
+}
+
+static void
+ctx_note_client(gpointer core, PxedClient *client, guint lifetime)
+{
+	PxedCore *self = core;
+	pxed_sightings_note(self->sightings, client, g_get_monotonic_time(),
+			    (gint64)lifetime * G_USEC_PER_SEC);
+}
+
+static gboolean
+ctx_identify_client(gpointer core, PxedClient *client)
+{
+	return pxed_core_identify_client(core, client);
+}
+
+static gboolean
+ctx_is_reserved(gpointer core, const char *address)
+{
+	PxedCore *self = core;
+	if (self->current == NULL || self->current->inventory == NULL)
+		return FALSE;
+	return pxed_inventory_is_reserved(self->current->inventory, address);
 }
 
 /* Lease stores outlive configuration generations: an instance carried over
@@ -264,6 +289,9 @@ static const PxedContextVTable context_vtable = {
 	.open_file = ctx_open_file,
 	.event = ctx_event,
 	.match = ctx_match,
+	.note_client = ctx_note_client,
+	.identify_client = ctx_identify_client,
+	.is_reserved = ctx_is_reserved,
 	.lease_open = ctx_lease_open,
 	.lease_close = ctx_lease_close,
 	.lease_get = ctx_lease_get,
@@ -285,6 +313,8 @@ pxed_core_new(GMainContext *context, const char *const *config_dirs, const char 
 	self->events = pxed_events_new(self->main_context, 10000);
 	self->stores = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					     (GDestroyNotify)core_store_free);
+	/* a /16 of clients; a flood beyond that evicts the soonest to expire */
+	self->sightings = pxed_sightings_new(65536);
 	return self;
 }
 
@@ -294,6 +324,7 @@ pxed_core_free(PxedCore *self)
 	pxed_core_shutdown(self);
 	/* after the instances: whatever they did not give back is written out now */
 	g_hash_table_unref(self->stores);
+	pxed_sightings_free(self->sightings);
 	pxed_events_free(self->events);
 	pxed_context_free(self->context);
 	g_strfreev(self->config_dirs);
@@ -750,6 +781,53 @@ pxed_core_match(PxedCore *self, PxedClient *client)
 	if (self->current == NULL || self->current->inventory == NULL)
 		return NULL;
 	return pxed_inventory_match(self->current->inventory, client);
+}
+
+/* A bound lease on the client's (IPv4) address, in any store, as a client
+ * with the MAC and host name the lease recorded. */
+static PxedClient *
+client_from_leases(PxedCore *self, GInetAddress *address)
+{
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	GHashTableIter iter;
+	gpointer value;
+	guint32 ip;
+
+	if (g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV4)
+		return NULL;
+	memcpy(&ip, g_inet_address_to_bytes(address), 4);
+	g_hash_table_iter_init(&iter, self->stores);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		g_autoptr(PxedLease) lease =
+			pxed_store_get_by_address(((CoreStore *)value)->store, ip);
+		PxedClient *client;
+
+		if (lease == NULL || pxed_lease_get_state(lease) != PXED_LEASE_BOUND ||
+		    !pxed_lease_holds_address(lease, now) || pxed_lease_get_mac(lease) == NULL)
+			continue;
+		client = pxed_client_new();
+		if (!pxed_client_set_mac_string(client, pxed_lease_get_mac(lease), NULL)) {
+			pxed_client_unref(client);
+			continue;
+		}
+		pxed_client_set_hostname(client, pxed_lease_get_hostname(lease));
+		return client;
+	}
+	return NULL;
+}
+
+gboolean
+pxed_core_identify_client(PxedCore *self, PxedClient *client)
+{
+	GInetAddress *address = pxed_client_get_address(client);
+	g_autoptr(PxedClient) known = NULL;
+
+	if (address == NULL)
+		return FALSE;
+	known = pxed_sightings_lookup(self->sightings, address, g_get_monotonic_time());
+	if (known == NULL)
+		known = client_from_leases(self, address);
+	return known != NULL && pxed_sightings_merge(client, known);
 }
 
 PxedBootReply *

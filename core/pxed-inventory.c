@@ -35,6 +35,7 @@ struct _PxedInventory {
 	GPtrArray *groups;    /* Group*, in order read */
 	GHashTable *by_mac;   /* canonical mac -> GPtrArray of Group* (borrowed) */
 	GPtrArray *no_mac;    /* Group* without a mac selector (borrowed) */
+	GHashTable *reserved; /* canonical address text -> group name (borrowed) */
 };
 
 static const PxedKey profile_keys[] = {
@@ -158,6 +159,7 @@ pxed_inventory_new(void)
 	self->by_mac = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					     (GDestroyNotify)g_ptr_array_unref);
 	self->no_mac = g_ptr_array_new();
+	self->reserved = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	return self;
 }
 
@@ -166,6 +168,7 @@ pxed_inventory_free(PxedInventory *self)
 {
 	g_hash_table_unref(self->by_mac);
 	g_ptr_array_unref(self->no_mac);
+	g_hash_table_unref(self->reserved);
 	g_ptr_array_unref(self->groups);
 	g_hash_table_unref(self->profiles);
 	g_free(self);
@@ -663,6 +666,18 @@ build_machine(Group *g, Profile *p)
 	return m;
 }
 
+/* `metadata.ip` (the group's, else its profile's) is the machine's fixed
+ * address: DHCP must not lease it to anyone else. */
+static void
+reserve(PxedInventory *self, Group *g)
+{
+	const char *ip = pxed_machine_get_metadata(g->machine, "ip");
+	g_autoptr(GInetAddress) address = ip != NULL ? g_inet_address_new_from_string(ip) : NULL;
+
+	if (address != NULL)
+		g_hash_table_replace(self->reserved, g_inet_address_to_string(address), g->name);
+}
+
 gboolean
 pxed_inventory_finish(PxedInventory *self, GPtrArray *problems)
 {
@@ -714,8 +729,15 @@ pxed_inventory_finish(PxedInventory *self, GPtrArray *problems)
 		} else {
 			g_ptr_array_add(self->no_mac, g);
 		}
+		reserve(self, g);
 	}
 	return TRUE;
+}
+
+gboolean
+pxed_inventory_is_reserved(PxedInventory *self, const char *address)
+{
+	return g_hash_table_contains(self->reserved, address);
 }
 
 static const char *

@@ -248,12 +248,23 @@ drop_offer(DhcpServer *self, guint32 address)
 	g_hash_table_remove(self->offers, GUINT_TO_POINTER(address));
 }
 
+/* Whether the inventory keeps @address for some machine (`metadata.ip`). */
+static gboolean
+reserved_in_inventory(DhcpServer *self, guint32 address)
+{
+	char text[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &address, text, sizeof(text));
+	return pxed_context_is_reserved(self->ctx, text);
+}
+
 /* Whether @address may go to @client_id now: not the subnet's network or
- * broadcast address, not the server's, not held by someone else's lease or
- * offer. */
+ * broadcast address, not the server's, not reserved for another machine
+ * (@own is the client's own reservation, or 0), not held by someone else's
+ * lease or offer. */
 static gboolean
 address_available(DhcpServer *self, const DhcpPool *pool, guint32 address, const char *client_id,
-		  gint64 now)
+		  guint32 own, gint64 now)
 {
 	guint32 host = g_ntohl(address);
 	g_autoptr(PxedLease) holder = NULL;
@@ -262,6 +273,8 @@ address_available(DhcpServer *self, const DhcpPool *pool, guint32 address, const
 	if (!pool_contains_subnet(pool, address) || address == self->server_id ||
 	    (pool->mask != G_MAXUINT32 && pool->mask != G_MAXUINT32 - 1 &&
 	     (host == pool->network || host == (pool->network | ~pool->mask))))
+		return FALSE;
+	if (address != own && reserved_in_inventory(self, address))
 		return FALSE;
 	holder = self->store != NULL
 			 ? pxed_context_lease_get_by_address(self->ctx, self->store, address)
@@ -283,7 +296,7 @@ address_available(DhcpServer *self, const DhcpPool *pool, guint32 address, const
  * had (so that returning clients find theirs again), else one whose lease is
  * over. 0 when the pool is exhausted. */
 static guint32
-pool_allocate(DhcpServer *self, DhcpPool *pool, const char *client_id, gint64 now)
+pool_allocate(DhcpServer *self, DhcpPool *pool, const char *client_id, guint32 own, gint64 now)
 {
 	guint64 size = 0;
 
@@ -318,7 +331,7 @@ pool_allocate(DhcpServer *self, DhcpPool *pool, const char *client_id, gint64 no
 					       .first;
 			}
 			address = g_htonl(host);
-			if (address_available(self, pool, address, client_id, now)) {
+			if (address_available(self, pool, address, client_id, own, now)) {
 				g_autoptr(PxedLease) old =
 					self->store != NULL
 						? pxed_context_lease_get_by_address(
@@ -523,6 +536,13 @@ typedef struct {
 	char *reserved_hostname;
 } Request;
 
+/* The client's own reservation, which address_available() lets it have. */
+static guint32
+own(const Request *r)
+{
+	return r->reserved ? r->reserved_address : 0;
+}
+
 static void
 handle_discover(Request *r)
 {
@@ -539,13 +559,14 @@ handle_discover(Request *r)
 	}
 	/* RFC 2131 §4.3.1, in this order: the client's reservation, its current
 	 * or previous binding, the address it asks for, a free one. */
-	if (r->reserved && address_available(self, pool, r->reserved_address, r->client_id, r->now))
+	if (r->reserved &&
+	    address_available(self, pool, r->reserved_address, r->client_id, own(r), r->now))
 		address = r->reserved_address;
 	if (address == 0 && self->store != NULL) {
 		lease = pxed_context_lease_get(self->ctx, self->store, r->client_id);
 		if (lease != NULL && pool_contains_range(pool, pxed_lease_get_address(lease)) &&
 		    address_available(self, pool, pxed_lease_get_address(lease), r->client_id,
-				      r->now))
+				      own(r), r->now))
 			address = pxed_lease_get_address(lease);
 	}
 	if (address == 0) {
@@ -553,17 +574,18 @@ handle_discover(Request *r)
 		/* a retransmitted DISCOVER gets the same offer */
 		if (g_hash_table_lookup_extended(self->offered, r->client_id, NULL, &offered) &&
 		    pool_contains_range(pool, GPOINTER_TO_UINT(offered)) &&
-		    address_available(self, pool, GPOINTER_TO_UINT(offered), r->client_id, r->now))
+		    address_available(self, pool, GPOINTER_TO_UINT(offered), r->client_id, own(r),
+				      r->now))
 			address = GPOINTER_TO_UINT(offered);
 	}
 	if (address == 0 &&
 	    pxed_dhcp_message_get_option_ipv4(r->request, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
 					      &requested) &&
 	    pool_contains_range(pool, requested) &&
-	    address_available(self, pool, requested, r->client_id, r->now))
+	    address_available(self, pool, requested, r->client_id, own(r), r->now))
 		address = requested;
 	if (address == 0 && pool->ranges->len > 0)
-		address = pool_allocate(self, pool, r->client_id, r->now);
+		address = pool_allocate(self, pool, r->client_id, own(r), r->now);
 	if (address == 0) {
 		self->stats.exhausted++;
 		r->out->reason = "no free address in the pool";
@@ -625,7 +647,7 @@ verify_address(Request *r, guint32 address)
 		nak(r, "address reserved elsewhere for this client");
 		return;
 	}
-	if (!address_available(self, pool, address, r->client_id, r->now)) {
+	if (!address_available(self, pool, address, r->client_id, own(r), r->now)) {
 		nak(r, "address in use");
 		return;
 	}
@@ -683,7 +705,7 @@ handle_request(Request *r)
 			nak(r, "address not on this network");
 			return;
 		}
-		if (!address_available(self, pool, requested, r->client_id, r->now)) {
+		if (!address_available(self, pool, requested, r->client_id, own(r), r->now)) {
 			nak(r, "address in use");
 			return;
 		}

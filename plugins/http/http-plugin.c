@@ -638,6 +638,8 @@ handle_early(SoupServer *server, SoupServerMessage *msg, const char *path, GHash
 	g_clear_pointer(&req->client, pxed_client_unref);
 	req->client = pxed_http_client_from_query(
 		query, peer_address(soup_server_message_get_remote_address(msg)));
+	/* what iPXE's query left out, the DHCP lease of the peer's address knows */
+	pxed_context_identify_client(self->ctx, req->client);
 	if (self->stopping)
 		soup_message_headers_replace(soup_server_message_get_response_headers(msg),
 					     "Connection", "close");

@@ -20,6 +20,31 @@ proxy_server_free(ProxyServer *self)
 	g_free(self);
 }
 
+/* The DHCP server is not ours, so its leases are unknown: what a PXE client
+ * says about its address (ciaddr, or the address it asks the DHCP server for
+ * on port 67) is what ties later TFTP and HTTP requests to its identity. */
+static void
+note_client(ProxyServer *self, const PxedDhcpMessage *request, PxedClient *client)
+{
+	guint32 address = request->ciaddr;
+	g_autoptr(GInetAddress) inet = NULL;
+
+	if (pxed_dhcp_message_get_type(request) != PXED_DHCP_REQUEST &&
+	    pxed_dhcp_message_get_type(request) != PXED_DHCP_INFORM)
+		return;
+	if (!pxed_dhcp_message_is_pxe(request))
+		return;
+	if (address == 0)
+		pxed_dhcp_message_get_option_ipv4(request, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+						  &address);
+	if (address == 0)
+		return;
+	inet = g_inet_address_new_from_bytes((const guint8 *)&address, G_SOCKET_FAMILY_IPV4);
+	pxed_client_set_address(client, inet);
+	/* the lease time is the DHCP server's secret; a boot takes minutes */
+	pxed_context_note_client(self->ctx, client, 3600);
+}
+
 PxedDhcpMessage *
 proxy_server_handle(ProxyServer *self, const PxedDhcpMessage *request, ProxyPort port,
 		    PxedClient **client, const char **reason)
@@ -34,6 +59,7 @@ proxy_server_handle(ProxyServer *self, const PxedDhcpMessage *request, ProxyPort
 	self->stats.received++;
 	*client = pxed_dhcp_message_get_client(request);
 	pxed_client_set_via(*client, PXED_VIA_PROXYDHCP);
+	note_client(self, request, *client);
 	*reason = NULL;
 	if (request->op != PXED_DHCP_OP_REQUEST) {
 		*reason = "not a BOOTREQUEST";

@@ -247,14 +247,14 @@ pxelinux_open_file(gpointer data, PxedFileRequest *request, PxedFile **file, GEr
 	if (!self->render)
 		return PXED_RESULT_DECLINE;
 
-	/* The asking client as the TFTP plugin knows it (its address), plus
-	 * what the name says. */
+	/* The asking client as the TFTP plugin knows it (its address, and what
+	 * DHCP said about that address), with what the name says over it. The
+	 * anonymous one is what any machine of the same architecture there
+	 * would be: a UUID or MAC name must identify more than that. */
 	anonymous = pxed_client_new();
 	pxed_client_set_address(anonymous, pxed_client_get_address(asking));
-	named = pxed_client_new();
-	pxed_client_set_address(named, pxed_client_get_address(asking));
-	if (pxed_client_get_mac_string(asking) != NULL)
-		pxed_client_set_mac_string(named, pxed_client_get_mac_string(asking), NULL);
+	pxed_client_set_arch(anonymous, pxed_client_get_arch(asking));
+	named = pxed_client_copy(asking);
 	kind = classify(name, named);
 	switch (kind) {
 	case NAME_UUID:

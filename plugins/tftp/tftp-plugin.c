@@ -1133,6 +1133,8 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 	address = peer_inet_address(peer);
 	pxed_client_set_address(client, address);
 	pxed_client_set_via(client, PXED_VIA_TFTP);
+	/* TFTP names no machine: DHCP told who is at this address */
+	pxed_context_identify_client(server->ctx, client);
 
 	if (g_hash_table_size(server->transfers) >= server->max_sessions) {
 		g_autofree char *message = g_strdup_printf(

@@ -59,6 +59,30 @@ pxed_client_ref(PxedClient *self)
 	return self;
 }
 
+PxedClient *
+pxed_client_copy(PxedClient *self)
+{
+	PxedClient *copy = pxed_client_new();
+	GHashTableIter iter;
+	gpointer key, value;
+
+	if (self->mac_len > 0)
+		pxed_client_set_mac(copy, self->mac, self->mac_len);
+	if (self->has_uuid)
+		pxed_client_set_uuid(copy, self->uuid);
+	copy->arch = self->arch;
+	copy->user_class = g_strdup(self->user_class);
+	copy->vendor_class = g_strdup(self->vendor_class);
+	copy->hostname = g_strdup(self->hostname);
+	if (self->address != NULL)
+		pxed_client_set_address(copy, self->address);
+	copy->via = self->via;
+	g_hash_table_iter_init(&iter, self->attributes);
+	while (g_hash_table_iter_next(&iter, &key, &value))
+		g_hash_table_insert(copy->attributes, g_strdup(key), g_strdup(value));
+	return copy;
+}
+
 void
 pxed_client_unref(PxedClient *self)
 {

@@ -48,6 +48,8 @@ typedef struct _PxedClient PxedClient;
 
 PxedClient *pxed_client_new(void);
 PxedClient *pxed_client_ref(PxedClient *self);
+/* A new client with everything @self knows (attributes included). */
+PxedClient *pxed_client_copy(PxedClient *self);
 void pxed_client_unref(PxedClient *self);
 
 /**

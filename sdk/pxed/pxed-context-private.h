@@ -16,6 +16,9 @@ typedef struct {
 	void (*event)(gpointer core, PxedClient *client, const char *source, const char *event,
 		      const char *message);
 	PxedMachine *(*match)(gpointer core, PxedClient *client);
+	void (*note_client)(gpointer core, PxedClient *client, guint lifetime);
+	gboolean (*identify_client)(gpointer core, PxedClient *client);
+	gboolean (*is_reserved)(gpointer core, const char *address);
 	/* Leases (pxed-lease.h); @store is what lease_open returned. */
 	gpointer (*lease_open)(gpointer core, const char *name, GError **error);
 	void (*lease_close)(gpointer core, gpointer store);

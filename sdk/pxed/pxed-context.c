@@ -74,6 +74,33 @@ pxed_context_match(PxedContext *self, PxedClient *client)
 	return self->vtable->match(self->core, client);
 }
 
+void
+pxed_context_note_client(PxedContext *self, PxedClient *client, guint lifetime)
+{
+	g_return_if_fail(self != NULL && client != NULL);
+	if (pxed_client_get_address(client) == NULL || self->vtable->note_client == NULL)
+		return;
+	self->vtable->note_client(self->core, client, lifetime);
+}
+
+gboolean
+pxed_context_identify_client(PxedContext *self, PxedClient *client)
+{
+	g_return_val_if_fail(self != NULL && client != NULL, FALSE);
+	if (pxed_client_get_address(client) == NULL || self->vtable->identify_client == NULL)
+		return FALSE;
+	return self->vtable->identify_client(self->core, client);
+}
+
+gboolean
+pxed_context_is_reserved(PxedContext *self, const char *address)
+{
+	g_return_val_if_fail(self != NULL && address != NULL, FALSE);
+	if (self->vtable->is_reserved == NULL)
+		return FALSE;
+	return self->vtable->is_reserved(self->core, address);
+}
+
 /* ---- leases (pxed-lease.h): the handle is the core's store itself ---- */
 
 PxedLeaseStore *

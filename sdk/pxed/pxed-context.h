@@ -70,4 +70,38 @@ void pxed_context_event(PxedContext *self, PxedClient *client, const char *sourc
  */
 PxedMachine *pxed_context_match(PxedContext *self, PxedClient *client);
 
+/**
+ * pxed_context_note_client:
+ * @client: a client whose address is set: the one DHCP gave it, or the one
+ *   it told a proxyDHCP it has
+ * @lifetime: seconds the identity stays tied to the address (the lease time)
+ *
+ * Remembers what a DHCP exchange said about the machine at @client's address,
+ * so that protocols which carry no identity (TFTP, HTTP without iPXE's query
+ * parameters) can learn it with pxed_context_identify_client(). Called by the
+ * DHCP and proxyDHCP plugins.
+ */
+void pxed_context_note_client(PxedContext *self, PxedClient *client, guint lifetime);
+
+/**
+ * pxed_context_identify_client:
+ *
+ * Fills in what @client lacks (MAC, UUID, architecture, host name, vendor and
+ * user class) from the last DHCP exchange noted for its address, else from a
+ * bound lease on that address. Nothing is filled in when what @client already
+ * has (its MAC or UUID) belongs to another machine.
+ *
+ * Returns: whether anything was known about the address
+ */
+gboolean pxed_context_identify_client(PxedContext *self, PxedClient *client);
+
+/**
+ * pxed_context_is_reserved:
+ * @address: an address in text form ("192.0.2.10")
+ *
+ * Whether the inventory reserves @address for a machine (a group's
+ * `metadata.ip`), so that a DHCP server does not lease it to anyone else.
+ */
+gboolean pxed_context_is_reserved(PxedContext *self, const char *address);
+
 G_END_DECLS

@@ -8,6 +8,7 @@
  * - a restart after kill -9 keeps every acknowledged lease
  * - a relayed request (crafted, with giaddr) gets an address from the relay's pool
  * - nothing is received or sent on an interface that is not configured
+ * - HTTP and TFTP requests without identity are the leased machine's
  */
 #include <signal.h>
 #include <sys/stat.h>
@@ -422,6 +423,103 @@ test_other_interface(Fixture *f, gconstpointer data)
 	close(fd_other);
 	close(fd_cli);
 }
+/* HTTP and TFTP carry no MAC: pxed learns who is asking from the DHCP
+ * exchange with that address. The client's MAC selects a group; udhcpc takes
+ * a lease, then curl asks for the iPXE script (no query parameters) and for
+ * pxelinux.cfg/default over TFTP from the leased address. */
+static const char identity_conf[] = "[dhcp]\n"
+				    "interface=srv0\n"
+				    "range=10.250.0.100;10.250.0.199\n"
+				    "lease-time=600\n"
+				    "[http]\n"
+				    "listen=10.250.0.1:8080\n"
+				    "[tftp]\n"
+				    "listen=10.250.0.1:6969\n"
+				    "[ipxe]\n"
+				    "base-url=http://10.250.0.1:8080\n"
+				    "[pxelinux]\n"
+				    "[pipeline]\n"
+				    "boot=ipxe;pxelinux\n"
+				    "http=ipxe\n"
+				    "tftp=pxelinux\n"
+				    "[profile:node]\n"
+				    "kernel=/node/vmlinuz\n"
+				    "args=pxed.marker=identified\n"
+				    "[profile:other]\n"
+				    "kernel=/other/vmlinuz\n"
+				    "args=pxed.marker=anonymous\n"
+				    "[group:default]\n"
+				    "profile=other\n"
+				    "[group:cli]\n"
+				    "profile=node\n"
+				    "selector.mac=52:54:00:aa:00:01\n";
+
+static char *
+fetch(Fixture *f, const char *url)
+{
+	const char *argv[] = {"curl", "-sS", "--max-time", "10", url, NULL};
+	g_autoptr(GString) out = g_string_new(NULL);
+	GSubprocess *curl = dhcp_test_net_spawn(f->net, "cli", argv);
+
+	/* curl's output, to its end (the needle never appears) */
+	dhcp_test_net_read_until(curl, "\x01never\x01", 15000, out);
+	g_assert_true(pxed_test_wait_process(curl, 5000));
+	g_assert_true(g_subprocess_get_if_exited(curl));
+	g_assert_cmpint(g_subprocess_get_exit_status(curl), ==, 0);
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+static void
+test_identity(Fixture *f, gconstpointer data)
+{
+	const char *programs[] = {"udhcpc", "curl", NULL};
+	g_autoptr(GString) out = g_string_new(NULL);
+	g_autofree char *script = NULL;
+	g_autofree char *before = NULL;
+	g_autofree char *ipxe = NULL;
+	g_autofree char *pxelinux = NULL;
+	GSubprocess *udhcpc;
+
+	if (!dhcp_test_net_isolate(programs))
+		return;
+	dhcp_test_net_ip(f->net, "-n %s link set cli0 address 52:54:00:aa:00:01",
+			 dhcp_test_net_ns(f->net, "cli"));
+	/* the client's future address, set by hand: anonymous before its lease */
+	f->daemon = dhcp_test_net_start_pxed(f->net, "srv", identity_conf, NULL);
+	dhcp_test_net_ip(f->net, "-n %s addr add 10.250.0.99/24 dev cli0",
+			 dhcp_test_net_ns(f->net, "cli"));
+	before = fetch(f, "http://10.250.0.1:8080/ipxe");
+	g_assert_nonnull(strstr(before, "pxed.marker=anonymous"));
+	dhcp_test_net_ip(f->net, "-n %s addr flush dev cli0", dhcp_test_net_ns(f->net, "cli"));
+
+	script = write_script(f, "udhcpc-script",
+			      "#!/bin/sh\n"
+			      "[ \"$1\" = bound ] && ip addr add \"$ip/24\" dev \"$interface\"\n"
+			      "echo \"udhcpc event=$1 ip=$ip end\"\n");
+	{
+		const char *argv[] = {"udhcpc", "-f", "-q",   "-n", "-t",   "5", "-T",
+				      "2",	"-i", "cli0", "-s", script, NULL};
+		udhcpc = dhcp_test_net_spawn(f->net, "cli", argv);
+	}
+	if (!dhcp_test_net_read_until(udhcpc, "event=bound", WAIT_MS, out)) {
+		g_autofree char *log = pxed_test_daemon_get_log(f->daemon);
+		g_error("udhcpc got no lease; it said:\n%s\npxed:\n%s", out->str, log);
+	}
+	g_assert_true(pxed_test_wait_process(udhcpc, 10000));
+
+	ipxe = fetch(f, "http://10.250.0.1:8080/ipxe");
+	g_test_message("/ipxe from the leased address:\n%s", ipxe);
+	g_assert_nonnull(strstr(ipxe, "pxed.marker=identified"));
+	g_assert_nonnull(strstr(ipxe, "/node/vmlinuz"));
+	pxelinux = fetch(f, "tftp://10.250.0.1:6969/pxelinux.cfg/default");
+	g_test_message("pxelinux.cfg/default over TFTP:\n%s", pxelinux);
+	g_assert_nonnull(strstr(pxelinux, "pxed.marker=identified"));
+	/* the events of both requests are filed under the MAC */
+	g_assert_true(pxed_test_daemon_wait_for_log(
+		f->daemon, "source=http event=request client=52:54:00:aa:00:01", 5000));
+	g_assert_true(pxed_test_daemon_wait_for_log(
+		f->daemon, "source=tftp event=transfer-complete client=52:54:00:aa:00:01", 5000));
+}
 
 int
 main(int argc, char **argv)
@@ -433,6 +531,7 @@ main(int argc, char **argv)
 	ADD("/dhcp/netns/kill-9-keeps-leases", test_kill9_keeps_leases);
 	ADD("/dhcp/netns/relay", test_relay);
 	ADD("/dhcp/netns/only-configured-interface", test_other_interface);
+	ADD("/dhcp/netns/identity-for-http-and-tftp", test_identity);
 #undef ADD
 	return g_test_run();
 }

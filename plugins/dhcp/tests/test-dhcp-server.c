@@ -78,6 +78,13 @@ fake_match(gpointer core, PxedClient *client)
 	return machine;
 }
 
+static gboolean
+fake_is_reserved(gpointer core, const char *address)
+{
+	Fixture *f = core;
+	return f->reserved_ip != NULL && g_str_equal(address, f->reserved_ip);
+}
+
 static PxedLease *
 fake_lease_get(gpointer core, gpointer store, const char *client_id)
 {
@@ -107,6 +114,7 @@ static const PxedContextVTable fake_vtable = {
 	.boot = fake_boot,
 	.event = fake_event,
 	.match = fake_match,
+	.is_reserved = fake_is_reserved,
 	.lease_get = fake_lease_get,
 	.lease_get_by_address = fake_lease_get_by_address,
 	.lease_put = fake_lease_put,
@@ -517,6 +525,39 @@ test_reservation(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(pxed_lease_get_hostname(lease), ==, "worker-1");
 }
 
+/* An address the inventory reserves for one machine is never leased to
+ * another, even inside the dynamic range. */
+static void
+test_reserved_in_range(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PxedDhcpMessage) discover = request(PXED_DHCP_DISCOVER, 1);
+	g_autoptr(PxedDhcpMessage) reboot = request(PXED_DHCP_REQUEST, 1);
+	g_autoptr(PxedDhcpMessage) asking = request(PXED_DHCP_DISCOVER, 2);
+	g_autoptr(DhcpOutcome) offer = NULL;
+	g_autoptr(DhcpOutcome) nak = NULL;
+	g_autoptr(DhcpOutcome) asked = NULL;
+
+	f->reserved_mac = "52:54:00:00:00:05";
+	f->reserved_ip = "10.250.0.100"; /* the first address of the range */
+	offer = handle(f, discover);
+	g_assert_nonnull(offer->reply);
+	g_assert_cmpuint(offer->reply->yiaddr, !=, ip("10.250.0.100"));
+	/* INIT-REBOOT into another machine's reserved address */
+	pxed_dhcp_message_set_option_ipv4(reboot, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+					  ip("10.250.0.100"));
+	nak = handle(f, reboot);
+	g_assert_nonnull(nak->reply);
+	g_assert_cmpuint(pxed_dhcp_message_get_type(nak->reply), ==, PXED_DHCP_NAK);
+	/* DISCOVER asking for it (option 50) gets another one */
+	pxed_dhcp_message_set_option_ipv4(asking, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+					  ip("10.250.0.100"));
+	asked = handle(f, asking);
+	g_assert_nonnull(asked->reply);
+	g_assert_cmpuint(asked->reply->yiaddr, !=, ip("10.250.0.100"));
+	/* its own machine gets it */
+	g_assert_cmpuint(obtain(f, 5), ==, ip("10.250.0.100"));
+}
+
 static void
 test_exhausted(Fixture *f, gconstpointer data)
 {
@@ -660,6 +701,7 @@ main(int argc, char **argv)
 	ADD("/dhcp/server/relay-pool", test_relay_pool);
 	ADD("/dhcp/server/pxe-boot", test_pxe_boot);
 	ADD("/dhcp/server/reservation", test_reservation);
+	ADD("/dhcp/server/reserved-in-range", test_reserved_in_range);
 	ADD("/dhcp/server/exhausted", test_exhausted);
 	ADD("/dhcp/server/release-and-reuse", test_release_and_reuse);
 	ADD("/dhcp/server/decline", test_decline);

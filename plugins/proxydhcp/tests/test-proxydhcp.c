@@ -10,6 +10,8 @@ typedef struct {
 	ProxyServer *server;
 	const char *boot_file;
 	PxedVia seen_via;
+	PxedClient *noted;
+	guint noted_lifetime;
 } Fixture;
 
 static guint32
@@ -44,9 +46,19 @@ fake_boot(gpointer core, PxedClient *client, GError **error)
 	return reply;
 }
 
+static void
+fake_note_client(gpointer core, PxedClient *client, guint lifetime)
+{
+	Fixture *f = core;
+	g_clear_pointer(&f->noted, pxed_client_unref);
+	f->noted = pxed_client_copy(client);
+	f->noted_lifetime = lifetime;
+}
+
 static const PxedContextVTable fake_vtable = {
 	.get_main_context = fake_main_context,
 	.boot = fake_boot,
+	.note_client = fake_note_client,
 };
 
 static void
@@ -63,6 +75,7 @@ teardown(Fixture *f, gconstpointer data)
 {
 	proxy_server_free(f->server);
 	pxed_context_free(f->ctx);
+	g_clear_pointer(&f->noted, pxed_client_unref);
 }
 
 static PxedDhcpMessage *
@@ -198,6 +211,63 @@ test_request_67_for_us(Fixture *f, gconstpointer data)
 	check_pxe_answer(reply, PXED_DHCP_ACK);
 }
 
+/* The client's REQUEST to the real DHCP server (port 67, option 50) and its
+ * boot server request (port 4011, ciaddr) tie its address to its identity;
+ * a DISCOVER (no address yet) and a non-PXE client do not. */
+static void
+test_notes_address(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PxedDhcpMessage) discover = pxe_request(PXED_DHCP_DISCOVER, 7);
+	g_autoptr(PxedDhcpMessage) other = pxe_request(PXED_DHCP_REQUEST, 7);
+	g_autoptr(PxedDhcpMessage) port4011 = pxe_request(PXED_DHCP_REQUEST, 7);
+	g_autoptr(PxedDhcpMessage) plain = pxed_dhcp_message_new(PXED_DHCP_OP_REQUEST);
+	const char *reason = NULL;
+
+	{
+		g_autoptr(PxedClient) c = NULL;
+		g_autoptr(PxedDhcpMessage) r =
+			proxy_server_handle(f->server, discover, PROXY_PORT_DHCP, &c, &reason);
+		g_assert_null(f->noted);
+	}
+	pxed_dhcp_message_set_option_ipv4(other, PXED_DHCP_OPTION_SERVER_ID, ip("10.250.0.1"));
+	pxed_dhcp_message_set_option_ipv4(other, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+					  ip("10.250.0.150"));
+	{
+		g_autoptr(PxedClient) c = NULL;
+		g_autoptr(PxedDhcpMessage) r =
+			proxy_server_handle(f->server, other, PROXY_PORT_DHCP, &c, &reason);
+		g_autofree char *address = NULL;
+		g_assert_null(r); /* the DHCP server's business */
+		g_assert_nonnull(f->noted);
+		address = g_inet_address_to_string(pxed_client_get_address(f->noted));
+		g_assert_cmpstr(address, ==, "10.250.0.150");
+		g_assert_cmpstr(pxed_client_get_mac_string(f->noted), ==, "52:54:00:ab:cd:ef");
+		g_assert_cmpint(pxed_client_get_arch(f->noted), ==, 7);
+		g_assert_cmpuint(f->noted_lifetime, >, 0);
+	}
+	port4011->ciaddr = ip("10.250.0.151");
+	{
+		g_autoptr(PxedClient) c = NULL;
+		g_autoptr(PxedDhcpMessage) r =
+			proxy_server_handle(f->server, port4011, PROXY_PORT_PXE, &c, &reason);
+		g_autofree char *address = NULL;
+		g_assert_nonnull(r);
+		address = g_inet_address_to_string(pxed_client_get_address(f->noted));
+		g_assert_cmpstr(address, ==, "10.250.0.151");
+	}
+	g_clear_pointer(&f->noted, pxed_client_unref);
+	plain->xid = 9;
+	memcpy(plain->chaddr, "\x52\x54\x00\x00\x00\x09", 6);
+	plain->ciaddr = ip("10.250.0.152");
+	pxed_dhcp_message_set_option_u8(plain, PXED_DHCP_OPTION_MESSAGE_TYPE, PXED_DHCP_REQUEST);
+	{
+		g_autoptr(PxedClient) c = NULL;
+		g_autoptr(PxedDhcpMessage) r =
+			proxy_server_handle(f->server, plain, PROXY_PORT_DHCP, &c, &reason);
+		g_assert_null(f->noted);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -207,6 +277,7 @@ main(int argc, char **argv)
 	ADD("/proxydhcp/pxe-port-request", test_pxe_port_request);
 	ADD("/proxydhcp/silent", test_silent);
 	ADD("/proxydhcp/request-67-for-us", test_request_67_for_us);
+	ADD("/proxydhcp/notes-address", test_notes_address);
 #undef ADD
 	return g_test_run();
 }

@@ -42,7 +42,9 @@ setup(Fixture *f, gconstpointer data)
 		"args=console=ttyS0 pxed.marker=node\n"
 		"[profile:templated]\nkernel=/t/vmlinuz\nargs=a "
 		"b\npxelinux-template=%s/pxelinux.tmpl\n"
+		"[profile:bios]\nkernel=/bios/vmlinuz\n"
 		"[group:default]\nprofile=fallback\n"
+		"[group:bios]\nprofile=bios\nselector.arch=bios\n"
 		"[group:by-mac]\nprofile=node\nselector.mac=52:54:00:00:00:0a\n"
 		"[group:by-uuid]\nprofile=templated\nselector.uuid=" UUID_B "\n"
 		"metadata.hostname=b.example\n",
@@ -91,8 +93,9 @@ boot_like_pxelinux(Fixture *f, const char *uuid, const char *mac, const char *ip
 	g_autoptr(PxedClient) client = pxed_client_new_from_string("", NULL);
 	g_autoptr(GInetAddress) addr = g_inet_address_new_from_string(ip);
 
-	/* TFTP knows only the address */
+	/* TFTP knows the address, and what DHCP noted for it (as the TFTP plugin asks) */
 	pxed_client_set_address(client, addr);
+	pxed_context_identify_client(pxed_core_get_context(f->core), client);
 	for (guint i = 0; i < names->len; i++) {
 		g_autofree char *path =
 			g_strconcat("pxelinux.cfg/", (char *)g_ptr_array_index(names, i), NULL);
@@ -112,6 +115,30 @@ boot_like_pxelinux(Fixture *f, const char *uuid, const char *mac, const char *ip
 		return g_strdup_printf("%s\n%s", (char *)g_ptr_array_index(names, i), buf);
 	}
 	return NULL;
+}
+
+/* DHCP saw a BIOS client (option 93 = 0) at the address: its TFTP lookups
+ * match architecture groups, yet the MAC name is not answered for a group
+ * that any BIOS machine there would get. */
+static void
+test_identified_by_dhcp(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PxedClient) seen =
+		pxed_client_new_from_string("mac=52:54:00:00:00:0f,arch=0,ip=10.7.7.7", NULL);
+	g_autoptr(GString) transcript = g_string_new(NULL);
+	g_autofree char *got = NULL;
+	g_autofree char *before = NULL;
+	g_autoptr(GString) ignored = g_string_new(NULL);
+
+	before = boot_like_pxelinux(f, NULL, "52:54:00:00:00:0f", "10.7.7.7", ignored);
+	g_assert_true(g_str_has_prefix(before, "default\n# pxed: group default,"));
+	pxed_context_note_client(pxed_core_get_context(f->core), seen, 600);
+	got = boot_like_pxelinux(f, NULL, "52:54:00:00:00:0f", "10.7.7.7", transcript);
+	g_test_message("%s", transcript->str);
+	g_assert_true(g_str_has_prefix(transcript->str, "01-52-54-00-00-00-0f: not found\n"));
+	g_assert_cmpstr(got, ==,
+			"default\n# pxed: group bios, profile bios\nDEFAULT pxed\nPROMPT 0\n"
+			"TIMEOUT 0\nLABEL pxed\n  KERNEL /bios/vmlinuz\n");
 }
 
 static void
@@ -222,6 +249,8 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add("/pxelinux/sequence-names", Fixture, NULL, setup, test_sequence_names, teardown);
 	g_test_add("/pxelinux/machines", Fixture, NULL, setup, test_machines, teardown);
+	g_test_add("/pxelinux/identified-by-dhcp", Fixture, NULL, setup, test_identified_by_dhcp,
+		   teardown);
 	g_test_add("/pxelinux/boot-decision", Fixture, NULL, setup, test_boot_decision, teardown);
 	g_test_add("/pxelinux/hand-written-is-safe", Fixture, NULL, setup,
 		   test_hand_written_is_safe, teardown);

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "pxed-sightings.h"
+
+typedef struct {
+	PxedClient *client; /* a private copy: never changed after noting */
+	gint64 expires;
+} Sighting;
+
+struct _PxedSightings {
+	GHashTable *by_address; /* GInetAddress* -> Sighting* */
+	guint max_entries;
+};
+
+static void
+sighting_free(Sighting *s)
+{
+	pxed_client_unref(s->client);
+	g_free(s);
+}
+
+/* g_inet_address_hash() is GLib 2.86; Debian 12 has 2.74. FNV-1a over the bytes. */
+static guint
+inet_hash(gconstpointer key)
+{
+	GInetAddress *address = (GInetAddress *)key;
+	const guint8 *bytes = g_inet_address_to_bytes(address);
+	gsize len = g_inet_address_get_native_size(address);
+	guint32 h = 2166136261u;
+
+	for (gsize i = 0; i < len; i++)
+		h = (h ^ bytes[i]) * 16777619u;
+	return h;
+}
+
+PxedSightings *
+pxed_sightings_new(guint max_entries)
+{
+	PxedSightings *self = g_new0(PxedSightings, 1);
+	self->by_address = g_hash_table_new_full(inet_hash, (GEqualFunc)g_inet_address_equal,
+						 g_object_unref, (GDestroyNotify)sighting_free);
+	self->max_entries = MAX(max_entries, 1);
+	return self;
+}
+
+void
+pxed_sightings_free(PxedSightings *self)
+{
+	if (self == NULL)
+		return;
+	g_hash_table_unref(self->by_address);
+	g_free(self);
+}
+
+/* Room for one more: first whatever expired, then (a flood of made-up
+ * clients) the entry that expires soonest. */
+static void
+make_room(PxedSightings *self, gint64 now)
+{
+	GHashTableIter iter;
+	gpointer key, value;
+	gpointer soonest = NULL;
+	gint64 soonest_expires = G_MAXINT64;
+
+	g_hash_table_iter_init(&iter, self->by_address);
+	while (g_hash_table_iter_next(&iter, &key, &value)) {
+		Sighting *s = value;
+		if (s->expires <= now) {
+			g_hash_table_iter_remove(&iter);
+		} else if (s->expires < soonest_expires) {
+			soonest = key;
+			soonest_expires = s->expires;
+		}
+	}
+	if (g_hash_table_size(self->by_address) >= self->max_entries && soonest != NULL)
+		g_hash_table_remove(self->by_address, soonest);
+}
+
+void
+pxed_sightings_note(PxedSightings *self, PxedClient *client, gint64 now, gint64 lifetime)
+{
+	GInetAddress *address = pxed_client_get_address(client);
+	Sighting *s;
+
+	if (address == NULL)
+		return;
+	if (!g_hash_table_contains(self->by_address, address) &&
+	    g_hash_table_size(self->by_address) >= self->max_entries)
+		make_room(self, now);
+	s = g_new0(Sighting, 1);
+	s->client = pxed_client_copy(client);
+	s->expires = now + lifetime;
+	g_hash_table_replace(self->by_address, g_object_ref(address), s);
+}
+
+PxedClient *
+pxed_sightings_lookup(PxedSightings *self, GInetAddress *address, gint64 now)
+{
+	Sighting *s = g_hash_table_lookup(self->by_address, address);
+
+	if (s == NULL)
+		return NULL;
+	if (s->expires <= now) {
+		g_hash_table_remove(self->by_address, address);
+		return NULL;
+	}
+	return pxed_client_ref(s->client);
+}
+
+guint
+pxed_sightings_get_size(PxedSightings *self)
+{
+	return g_hash_table_size(self->by_address);
+}
+
+gboolean
+pxed_sightings_merge(PxedClient *client, PxedClient *known)
+{
+	const char *mac = pxed_client_get_mac_string(client);
+	const char *uuid = pxed_client_get_uuid_string(client);
+	const char *known_mac = pxed_client_get_mac_string(known);
+	const char *known_uuid = pxed_client_get_uuid_string(known);
+
+	if ((mac != NULL && known_mac != NULL && !g_str_equal(mac, known_mac)) ||
+	    (uuid != NULL && known_uuid != NULL && !g_str_equal(uuid, known_uuid)))
+		return FALSE;
+	if (mac == NULL && known_mac != NULL) {
+		gsize len;
+		const guint8 *hw = pxed_client_get_mac(known, &len);
+		pxed_client_set_mac(client, hw, len);
+	}
+	if (uuid == NULL && known_uuid != NULL)
+		pxed_client_set_uuid(client, pxed_client_get_uuid(known));
+	if (pxed_client_get_arch(client) == PXED_ARCH_UNKNOWN)
+		pxed_client_set_arch(client, pxed_client_get_arch(known));
+	if (pxed_client_get_hostname(client) == NULL)
+		pxed_client_set_hostname(client, pxed_client_get_hostname(known));
+	if (pxed_client_get_vendor_class(client) == NULL)
+		pxed_client_set_vendor_class(client, pxed_client_get_vendor_class(known));
+	if (pxed_client_get_user_class(client) == NULL)
+		pxed_client_set_user_class(client, pxed_client_get_user_class(known));
+	return TRUE;
+}

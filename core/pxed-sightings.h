@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <pxed/pxed.h>
+
+G_BEGIN_DECLS
+
+/**
+ * PxedSightings:
+ *
+ * Who was last seen at an address: the client a DHCP or proxyDHCP exchange
+ * described (MAC, UUID, architecture, classes), kept until its lease ends.
+ * TFTP and HTTP requests carry no identity; this is how they get one. Memory
+ * only: after a restart the lease store still knows MAC and host name, and
+ * the next DHCP exchange brings back the rest.
+ */
+typedef struct _PxedSightings PxedSightings;
+
+/* @max_entries bounds memory when DHCP is flooded with made-up clients. */
+PxedSightings *pxed_sightings_new(guint max_entries);
+void pxed_sightings_free(PxedSightings *self);
+
+/* Remembers a copy of @client, under its address, until @now + @lifetime (µs, monotonic). */
+void pxed_sightings_note(PxedSightings *self, PxedClient *client, gint64 now, gint64 lifetime);
+/* (transfer full) What was noted for @address and has not expired at @now, or %NULL. */
+PxedClient *pxed_sightings_lookup(PxedSightings *self, GInetAddress *address, gint64 now);
+guint pxed_sightings_get_size(PxedSightings *self);
+
+/* Fills into @client what it lacks from @known; FALSE (nothing changed) when
+ * @client's MAC or UUID says it is another machine. */
+gboolean pxed_sightings_merge(PxedClient *client, PxedClient *known);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedSightings, pxed_sightings_free)
+
+G_END_DECLS

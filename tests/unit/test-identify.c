@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Who is at an address: what DHCP noted (pxed_context_note_client), else a
+ * bound lease; and the inventory's reserved addresses. Through the context the
+ * plugins use, on a real core.
+ */
+#include "pxed-core.h"
+#include "pxed-sightings.h"
+#include "pxed-test.h"
+
+static const char *const plugin_dirs[] = {TEST_PLUGIN_DIR, NULL};
+
+typedef struct {
+	char *dir;
+	char *confd;
+	PxedCore *core;
+	PxedContext *ctx;
+} Fixture;
+
+static const char inventory_conf[] =
+	"[core]\nstate-dir=@STATE@\n"
+	"[profile:p]\nkernel=/k\nmetadata.ip=192.0.2.77\n"
+	"[group:node1]\nprofile=p\nselector.mac=52:54:00:00:00:01\nmetadata.ip=192.0.2.10\n"
+	"[group:node2]\nprofile=p\nselector.mac=52:54:00:00:00:02\n"
+	"[group:node3]\nprofile=p\nselector.mac=52:54:00:00:00:03\nmetadata.ip=not-an-ip\n";
+
+static void
+setup(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GString) conf = g_string_new(inventory_conf);
+	const char *dirs[2];
+
+	f->dir = pxed_test_tmpdir_new();
+	f->confd = g_build_filename(f->dir, "conf.d", NULL);
+	g_string_replace(conf, "@STATE@", f->dir, 1);
+	pxed_test_write_file(f->confd, "60-inventory.conf", conf->str);
+	dirs[0] = f->confd;
+	dirs[1] = NULL;
+	f->core = pxed_core_new(NULL, dirs, plugin_dirs);
+	if (!pxed_core_load(f->core, FALSE, problems)) {
+		for (guint i = 0; i < problems->len; i++)
+			g_printerr("%s\n", (const char *)g_ptr_array_index(problems, i));
+		g_assert_not_reached();
+	}
+	f->ctx = pxed_core_get_context(f->core);
+}
+
+static void
+teardown(Fixture *f, gconstpointer data)
+{
+	pxed_core_free(f->core);
+	pxed_test_tmpdir_free(f->dir);
+	g_free(f->confd);
+}
+
+static PxedClient *
+client(const char *text)
+{
+	g_autoptr(GError) error = NULL;
+	PxedClient *c = pxed_client_new_from_string(text, &error);
+	g_assert_no_error(error);
+	return c;
+}
+
+/* What DHCP noted for an address fills in what a TFTP/HTTP client lacks. */
+static void
+test_noted(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PxedClient) dhcp = client("mac=52:54:00:00:00:01,uuid=0a0b0c0d-0000-4000-8000-"
+					    "000000000001,arch=7,user-class=iPXE,ip=192.0.2.10");
+	g_autoptr(PxedClient) tftp = client("ip=192.0.2.10");
+	g_autoptr(PxedClient) elsewhere = client("ip=192.0.2.11");
+	g_autoptr(PxedClient) liar = client("mac=52:54:00:00:00:09,ip=192.0.2.10");
+	g_autoptr(PxedClient) partial = client("mac=52:54:00:00:00:01,arch=0,ip=192.0.2.10");
+	g_autoptr(PxedMachine) machine = NULL;
+
+	g_assert_false(pxed_context_identify_client(f->ctx, tftp));
+	pxed_context_note_client(f->ctx, dhcp, 600);
+	g_assert_true(pxed_context_identify_client(f->ctx, tftp));
+	g_assert_cmpstr(pxed_client_get_mac_string(tftp), ==, "52:54:00:00:00:01");
+	g_assert_cmpstr(pxed_client_get_uuid_string(tftp), ==,
+			"0a0b0c0d-0000-4000-8000-000000000001");
+	g_assert_cmpint(pxed_client_get_arch(tftp), ==, 7);
+	g_assert_cmpstr(pxed_client_get_user_class(tftp), ==, "iPXE");
+	machine = pxed_context_match(f->ctx, tftp);
+	g_assert_nonnull(machine);
+	g_assert_cmpstr(pxed_machine_get_group(machine), ==, "node1");
+
+	/* another address knows nothing */
+	g_assert_false(pxed_context_identify_client(f->ctx, elsewhere));
+	g_assert_null(pxed_client_get_mac_string(elsewhere));
+	/* a client saying it is another machine gets nothing of this one */
+	g_assert_false(pxed_context_identify_client(f->ctx, liar));
+	g_assert_null(pxed_client_get_uuid_string(liar));
+	g_assert_cmpint(pxed_client_get_arch(liar), ==, PXED_ARCH_UNKNOWN);
+	/* what a client says itself is kept; only the gaps are filled */
+	g_assert_true(pxed_context_identify_client(f->ctx, partial));
+	g_assert_cmpint(pxed_client_get_arch(partial), ==, 0);
+	g_assert_nonnull(pxed_client_get_uuid_string(partial));
+}
+
+/* A noted identity ends with its lifetime; a newer one replaces it. */
+static void
+test_expiry_and_replace(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PxedClient) first = client("mac=52:54:00:00:00:01,ip=192.0.2.20");
+	g_autoptr(PxedClient) second = client("mac=52:54:00:00:00:02,ip=192.0.2.20");
+	g_autoptr(PxedClient) gone = client("mac=52:54:00:00:00:03,ip=192.0.2.21");
+	g_autoptr(PxedClient) asking = client("ip=192.0.2.20");
+	g_autoptr(PxedClient) asking_gone = client("ip=192.0.2.21");
+
+	pxed_context_note_client(f->ctx, first, 600);
+	pxed_context_note_client(f->ctx, second, 600);
+	pxed_context_note_client(f->ctx, gone, 0); /* already over */
+	g_assert_true(pxed_context_identify_client(f->ctx, asking));
+	g_assert_cmpstr(pxed_client_get_mac_string(asking), ==, "52:54:00:00:00:02");
+	g_assert_false(pxed_context_identify_client(f->ctx, asking_gone));
+}
+
+typedef struct {
+	PxedContext *ctx;
+	gboolean done;
+} Put;
+
+static void
+put_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	Put *p = user_data;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(pxed_context_lease_put_finish(p->ctx, result, &error));
+	g_assert_no_error(error);
+	p->done = TRUE;
+}
+
+static void
+put(Fixture *f, PxedLeaseStore *store, PxedLease *lease)
+{
+	Put p = {f->ctx, FALSE};
+	pxed_context_lease_put_async(f->ctx, store, lease, put_done, &p);
+	while (!p.done)
+		g_main_context_iteration(NULL, TRUE);
+}
+
+/* Nothing noted (pxed restarted): a bound lease still tells MAC and host name. */
+static void
+test_from_lease(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	PxedLeaseStore *store = pxed_context_lease_open(f->ctx, "leases", &error);
+	g_autoptr(PxedLease) bound = pxed_lease_new("01:52:54:00:00:00:02", 0);
+	g_autoptr(PxedLease) over = pxed_lease_new("01:52:54:00:00:00:03", 0);
+	g_autoptr(PxedClient) asking = client("ip=192.0.2.30");
+	g_autoptr(PxedClient) asking_over = client("ip=192.0.2.31");
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	guint32 a30 = g_htonl(0xc000021e), a31 = g_htonl(0xc000021f);
+
+	g_assert_no_error(error);
+	pxed_lease_set_address(bound, a30);
+	pxed_lease_set_state(bound, PXED_LEASE_BOUND);
+	pxed_lease_set_expires(bound, now + 600);
+	pxed_lease_set_mac(bound, "52:54:00:00:00:02");
+	pxed_lease_set_hostname(bound, "node-2");
+	put(f, store, bound);
+	pxed_lease_set_address(over, a31);
+	pxed_lease_set_state(over, PXED_LEASE_BOUND);
+	pxed_lease_set_expires(over, now - 1);
+	pxed_lease_set_mac(over, "52:54:00:00:00:03");
+	put(f, store, over);
+
+	g_assert_true(pxed_context_identify_client(f->ctx, asking));
+	g_assert_cmpstr(pxed_client_get_mac_string(asking), ==, "52:54:00:00:00:02");
+	g_assert_cmpstr(pxed_client_get_hostname(asking), ==, "node-2");
+	g_assert_false(pxed_context_identify_client(f->ctx, asking_over));
+	g_assert_null(pxed_client_get_mac_string(asking_over));
+	pxed_context_lease_close(f->ctx, store);
+}
+
+/* metadata.ip, the group's over its profile's, is reserved; nothing else. */
+static void
+test_reserved(Fixture *f, gconstpointer data)
+{
+	g_assert_true(pxed_context_is_reserved(f->ctx, "192.0.2.10"));	/* node1's own */
+	g_assert_true(pxed_context_is_reserved(f->ctx, "192.0.2.77"));	/* node2, from p */
+	g_assert_false(pxed_context_is_reserved(f->ctx, "192.0.2.11")); /* nobody's */
+	g_assert_false(pxed_context_is_reserved(f->ctx, "not-an-ip"));
+}
+
+/* A flood of made-up clients stays within the bound; the newest are kept. */
+static void
+test_bounded(void)
+{
+	g_autoptr(PxedSightings) sightings = pxed_sightings_new(4);
+	gint64 now = 1000000;
+
+	for (guint i = 1; i <= 10; i++) {
+		g_autofree char *text =
+			g_strdup_printf("mac=52:54:00:00:01:%02x,ip=10.0.0.%u", i, i);
+		g_autoptr(PxedClient) c = client(text);
+		/* the later, the longer: the soonest to expire go first */
+		pxed_sightings_note(sightings, c, now, 1000 * i);
+		g_assert_cmpuint(pxed_sightings_get_size(sightings), <=, 4);
+	}
+	for (guint i = 1; i <= 10; i++) {
+		g_autofree char *text = g_strdup_printf("10.0.0.%u", i);
+		g_autoptr(GInetAddress) address = g_inet_address_new_from_string(text);
+		g_autoptr(PxedClient) found = pxed_sightings_lookup(sightings, address, now);
+		if (i <= 6)
+			g_assert_null(found);
+		else
+			g_assert_nonnull(found);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add("/identify/noted", Fixture, NULL, setup, test_noted, teardown);
+	g_test_add("/identify/expiry-and-replace", Fixture, NULL, setup, test_expiry_and_replace,
+		   teardown);
+	g_test_add("/identify/from-lease", Fixture, NULL, setup, test_from_lease, teardown);
+	g_test_add("/identify/reserved", Fixture, NULL, setup, test_reserved, teardown);
+	g_test_add_func("/identify/bounded", test_bounded);
+	return g_test_run();
+}
