@@ -319,6 +319,62 @@ test_get_head(Fixture *f, gconstpointer data)
 	g_assert_true(pxed_test_daemon_wait_for_log(f->daemon, "HEAD /big.img 200", 5000));
 }
 
+/* Bodies a backend renders in memory (iPXE scripts) go out corked with their
+ * head: on a kept-alive connection each response must arrive whole, and
+ * each is counted with its length. */
+static void
+test_in_memory_keepalive(void)
+{
+	g_autoptr(GError) error = NULL;
+	const char *args[] = {"--plugin-dir", TEST_PLUGIN_DIR, NULL};
+	PxedTestDaemon *daemon = pxed_test_daemon_start("[http]\nlisten=127.0.0.1:0\n"
+							"[scripted]\nfile=answer\n"
+							"[pipeline]\nhttp=scripted\n",
+							args, &error);
+	guint16 port;
+	g_autoptr(GSocket) s = NULL;
+	g_autoptr(GInetAddress) lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+	g_autoptr(GSocketAddress) to = NULL;
+
+	g_assert_no_error(error);
+	port = pxed_test_daemon_get_port(daemon, "http");
+	to = g_inet_socket_address_new(lo, port);
+	s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+	g_assert_no_error(error);
+	g_socket_set_timeout(s, 10);
+	g_assert_true(g_socket_connect(s, to, NULL, &error));
+	for (guint i = 0; i < 3; i++) {
+		g_autofree char *path = g_strdup_printf("/script-%u.ipxe", i);
+		g_autofree char *want = g_strdup_printf("scripted:script-%u.ipxe", i);
+		g_autofree char *request =
+			g_strdup_printf("GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+		g_autofree char *head = NULL;
+		g_autofree char *expect_len =
+			g_strdup_printf("Content-Length: %zu\r\n", strlen(want));
+		char body[256] = {0};
+		gsize got = 0;
+
+		raw_send(s, request);
+		head = raw_read_head(s);
+		g_assert_true(g_str_has_prefix(head, "HTTP/1.1 200"));
+		g_assert_nonnull(strstr(head, expect_len));
+		while (got < strlen(want)) {
+			gssize n =
+				g_socket_receive(s, body + got, strlen(want) - got, NULL, &error);
+			g_assert_no_error(error);
+			g_assert_cmpint(n, >, 0);
+			got += (gsize)n;
+		}
+		g_assert_cmpstr(body, ==, want);
+	}
+	for (guint i = 0; i < 3; i++) {
+		g_autofree char *line = g_strdup_printf("GET /script-%u.ipxe 200 bytes=%zu", i,
+							strlen("scripted:script-0.ipxe"));
+		g_assert_true(pxed_test_daemon_wait_for_log(daemon, line, 5000));
+	}
+	pxed_test_daemon_stop(daemon);
+}
+
 static void
 check_range(Fixture *f, const char *name, gsize size, const char *range, gsize start, gsize len)
 {
@@ -887,6 +943,7 @@ main(int argc, char **argv)
 
 #define ADD(path, conf, fn) g_test_add(path, Fixture, conf, fixture_setup, fn, fixture_teardown)
 	ADD("/http/get-head", NULL, test_get_head);
+	g_test_add_func("/http/in-memory-keepalive", test_in_memory_keepalive);
 	ADD("/http/range", NULL, test_range);
 	ADD("/http/range/no-sendfile", "sendfile=false", test_range);
 	ADD("/http/conditional", NULL, test_conditional);
