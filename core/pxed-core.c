@@ -186,7 +186,7 @@ ctx_identify_client(gpointer core, PxedClient *client)
 }
 
 static gboolean
-ctx_is_reserved(gpointer core, const char *address)
+ctx_is_reserved(gpointer core, guint32 address)
 {
 	PxedCore *self = core;
 	if (self->current == NULL || self->current->inventory == NULL)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,10 +21,25 @@ struct _PxedEvents {
 static void
 event_clear(PxedEvent *e)
 {
+	/* the four strings share the block that starts at source */
 	g_clear_pointer(&e->source, g_free);
-	g_clear_pointer(&e->event, g_free);
-	g_clear_pointer(&e->client, g_free);
-	g_clear_pointer(&e->message, g_free);
+	e->event = e->client = e->message = NULL;
+}
+
+/* One allocation for the four strings of an event: several events per DHCP
+ * exchange or HTTP request made malloc and free show in profiles. */
+static void
+event_set(PxedEvent *e, const char *source, const char *event, const char *client,
+	  const char *message)
+{
+	gsize ls = strlen(source) + 1, le = strlen(event) + 1, lc = strlen(client) + 1,
+	      lm = strlen(message) + 1;
+	char *block = g_malloc(ls + le + lc + lm);
+
+	e->source = memcpy(block, source, ls);
+	e->event = memcpy(block + ls, event, le);
+	e->client = memcpy(block + ls + le, client, lc);
+	e->message = memcpy(block + ls + le + lc, message, lm);
 }
 
 PxedEvents *
@@ -179,10 +195,8 @@ pxed_events_add(PxedEvents *self, const char *source, const char *event, const c
 
 	event_clear(e);
 	e->time_us = g_get_real_time();
-	e->source = g_strdup(source != NULL ? source : "core");
-	e->event = g_strdup(event);
-	e->client = g_strdup(client != NULL ? client : "-");
-	e->message = g_strdup(message != NULL ? message : "");
+	event_set(e, source != NULL ? source : "core", event != NULL ? event : "",
+		  client != NULL ? client : "-", message != NULL ? message : "");
 	self->next = (self->next + 1) % self->capacity;
 	self->count++;
 

@@ -35,7 +35,7 @@ struct _PxedInventory {
 	GPtrArray *groups;    /* Group*, in order read */
 	GHashTable *by_mac;   /* canonical mac -> GPtrArray of Group* (borrowed) */
 	GPtrArray *no_mac;    /* Group* without a mac selector (borrowed) */
-	GHashTable *reserved; /* canonical address text -> group name (borrowed) */
+	GHashTable *reserved; /* IPv4 (network order, GUINT_TO_POINTER) -> group name (borrowed) */
 };
 
 static const PxedKey profile_keys[] = {
@@ -159,7 +159,7 @@ pxed_inventory_new(void)
 	self->by_mac = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					     (GDestroyNotify)g_ptr_array_unref);
 	self->no_mac = g_ptr_array_new();
-	self->reserved = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	self->reserved = g_hash_table_new(NULL, NULL);
 	return self;
 }
 
@@ -673,9 +673,13 @@ reserve(PxedInventory *self, Group *g)
 {
 	const char *ip = pxed_machine_get_metadata(g->machine, "ip");
 	g_autoptr(GInetAddress) address = ip != NULL ? g_inet_address_new_from_string(ip) : NULL;
+	guint32 v4;
 
-	if (address != NULL)
-		g_hash_table_replace(self->reserved, g_inet_address_to_string(address), g->name);
+	/* DHCP hands out IPv4 only */
+	if (address == NULL || g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV4)
+		return;
+	memcpy(&v4, g_inet_address_to_bytes(address), 4);
+	g_hash_table_replace(self->reserved, GUINT_TO_POINTER(v4), g->name);
 }
 
 gboolean
@@ -735,9 +739,9 @@ pxed_inventory_finish(PxedInventory *self, GPtrArray *problems)
 }
 
 gboolean
-pxed_inventory_is_reserved(PxedInventory *self, const char *address)
+pxed_inventory_is_reserved(PxedInventory *self, guint32 address)
 {
-	return g_hash_table_contains(self->reserved, address);
+	return g_hash_table_contains(self->reserved, GUINT_TO_POINTER(address));
 }
 
 static const char *

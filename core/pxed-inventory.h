@@ -41,8 +41,8 @@ gboolean pxed_inventory_finish(PxedInventory *self, GPtrArray *problems);
 /* (transfer full) (nullable) */
 PxedMachine *pxed_inventory_match(PxedInventory *self, PxedClient *client);
 guint pxed_inventory_get_group_count(PxedInventory *self);
-/* Whether a group's `metadata.ip` is @address (canonical text form). */
-gboolean pxed_inventory_is_reserved(PxedInventory *self, const char *address);
+/* Whether a group's `metadata.ip` is @address (IPv4, network byte order). */
+gboolean pxed_inventory_is_reserved(PxedInventory *self, guint32 address);
 
 /* "bios", "efi-x64", … or a number, to an option 93 value; -1 if neither. */
 gint pxed_arch_from_string(const char *text);

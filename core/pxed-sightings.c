@@ -2,7 +2,7 @@
 #include "pxed-sightings.h"
 
 typedef struct {
-	PxedClient *client; /* a private copy: never changed after noting */
+	PxedClient *client; /* never changed after noting (pxed_context_note_client) */
 	gint64 expires;
 } Sighting;
 
@@ -87,7 +87,7 @@ pxed_sightings_note(PxedSightings *self, PxedClient *client, gint64 now, gint64 
 	    g_hash_table_size(self->by_address) >= self->max_entries)
 		make_room(self, now);
 	s = g_new0(Sighting, 1);
-	s->client = pxed_client_copy(client);
+	s->client = pxed_client_ref(client);
 	s->expires = now + lifetime;
 	g_hash_table_replace(self->by_address, g_object_ref(address), s);
 }

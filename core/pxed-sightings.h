@@ -20,7 +20,8 @@ typedef struct _PxedSightings PxedSightings;
 PxedSightings *pxed_sightings_new(guint max_entries);
 void pxed_sightings_free(PxedSightings *self);
 
-/* Remembers a copy of @client, under its address, until @now + @lifetime (µs, monotonic). */
+/* Remembers @client (a reference: the caller no longer changes it), under its
+ * address, until @now + @lifetime (µs, monotonic). */
 void pxed_sightings_note(PxedSightings *self, PxedClient *client, gint64 now, gint64 lifetime);
 /* (transfer full) What was noted for @address and has not expired at @now, or %NULL. */
 PxedClient *pxed_sightings_lookup(PxedSightings *self, GInetAddress *address, gint64 now);

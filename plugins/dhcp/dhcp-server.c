@@ -248,16 +248,6 @@ drop_offer(DhcpServer *self, guint32 address)
 	g_hash_table_remove(self->offers, GUINT_TO_POINTER(address));
 }
 
-/* Whether the inventory keeps @address for some machine (`metadata.ip`). */
-static gboolean
-reserved_in_inventory(DhcpServer *self, guint32 address)
-{
-	char text[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &address, text, sizeof(text));
-	return pxed_context_is_reserved(self->ctx, text);
-}
-
 /* Whether @address may go to @client_id now: not the subnet's network or
  * broadcast address, not the server's, not reserved for another machine
  * (@own is the client's own reservation, or 0), not held by someone else's
@@ -274,7 +264,7 @@ address_available(DhcpServer *self, const DhcpPool *pool, guint32 address, const
 	    (pool->mask != G_MAXUINT32 && pool->mask != G_MAXUINT32 - 1 &&
 	     (host == pool->network || host == (pool->network | ~pool->mask))))
 		return FALSE;
-	if (address != own && reserved_in_inventory(self, address))
+	if (address != own && pxed_context_is_reserved(self->ctx, address))
 		return FALSE;
 	holder = self->store != NULL
 			 ? pxed_context_lease_get_by_address(self->ctx, self->store, address)

@@ -28,6 +28,7 @@ note_client(ProxyServer *self, const PxedDhcpMessage *request, PxedClient *clien
 {
 	guint32 address = request->ciaddr;
 	g_autoptr(GInetAddress) inet = NULL;
+	g_autoptr(PxedClient) noted = NULL;
 
 	if (pxed_dhcp_message_get_type(request) != PXED_DHCP_REQUEST &&
 	    pxed_dhcp_message_get_type(request) != PXED_DHCP_INFORM)
@@ -41,8 +42,10 @@ note_client(ProxyServer *self, const PxedDhcpMessage *request, PxedClient *clien
 		return;
 	inet = g_inet_address_new_from_bytes((const guint8 *)&address, G_SOCKET_FAMILY_IPV4);
 	pxed_client_set_address(client, inet);
-	/* the lease time is the DHCP server's secret; a boot takes minutes */
-	pxed_context_note_client(self->ctx, client, 3600);
+	/* the lease time is the DHCP server's secret; a boot takes minutes. A
+	 * copy: the boot pipeline still gets @client. */
+	noted = pxed_client_copy(client);
+	pxed_context_note_client(self->ctx, noted, 3600);
 }
 
 PxedDhcpMessage *

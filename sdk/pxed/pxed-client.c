@@ -102,7 +102,8 @@ pxed_client_unref(PxedClient *self)
 void
 pxed_client_set_mac(PxedClient *self, const guint8 *hwaddr, gsize len)
 {
-	GString *text;
+	static const char hex[] = "0123456789abcdef";
+	char *text;
 
 	g_return_if_fail(len <= sizeof(self->mac));
 	g_clear_pointer(&self->mac_string, g_free);
@@ -110,10 +111,14 @@ pxed_client_set_mac(PxedClient *self, const guint8 *hwaddr, gsize len)
 	if (len == 0)
 		return;
 	memcpy(self->mac, hwaddr, len);
-	text = g_string_sized_new(len * 3);
-	for (gsize i = 0; i < len; i++)
-		g_string_append_printf(text, i ? ":%02x" : "%02x", hwaddr[i]);
-	self->mac_string = g_string_free(text, FALSE);
+	/* by hand: every DHCP packet makes a client, printf per byte showed */
+	text = g_malloc(len * 3);
+	for (gsize i = 0; i < len; i++) {
+		text[3 * i] = hex[hwaddr[i] >> 4];
+		text[3 * i + 1] = hex[hwaddr[i] & 0xf];
+		text[3 * i + 2] = i + 1 < len ? ':' : '\0';
+	}
+	self->mac_string = text;
 }
 
 const guint8 *

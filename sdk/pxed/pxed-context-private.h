@@ -18,7 +18,7 @@ typedef struct {
 	PxedMachine *(*match)(gpointer core, PxedClient *client);
 	void (*note_client)(gpointer core, PxedClient *client, guint lifetime);
 	gboolean (*identify_client)(gpointer core, PxedClient *client);
-	gboolean (*is_reserved)(gpointer core, const char *address);
+	gboolean (*is_reserved)(gpointer core, guint32 address);
 	/* Leases (pxed-lease.h); @store is what lease_open returned. */
 	gpointer (*lease_open)(gpointer core, const char *name, GError **error);
 	void (*lease_close)(gpointer core, gpointer store);

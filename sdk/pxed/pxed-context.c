@@ -93,9 +93,9 @@ pxed_context_identify_client(PxedContext *self, PxedClient *client)
 }
 
 gboolean
-pxed_context_is_reserved(PxedContext *self, const char *address)
+pxed_context_is_reserved(PxedContext *self, guint32 address)
 {
-	g_return_val_if_fail(self != NULL && address != NULL, FALSE);
+	g_return_val_if_fail(self != NULL, FALSE);
 	if (self->vtable->is_reserved == NULL)
 		return FALSE;
 	return self->vtable->is_reserved(self->core, address);

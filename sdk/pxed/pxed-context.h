@@ -79,7 +79,8 @@ PxedMachine *pxed_context_match(PxedContext *self, PxedClient *client);
  * Remembers what a DHCP exchange said about the machine at @client's address,
  * so that protocols which carry no identity (TFTP, HTTP without iPXE's query
  * parameters) can learn it with pxed_context_identify_client(). Called by the
- * DHCP and proxyDHCP plugins.
+ * DHCP and proxyDHCP plugins. @client is kept by reference, not copied: the
+ * caller must not change it afterwards (pxed_client_copy() it if it will).
  */
 void pxed_context_note_client(PxedContext *self, PxedClient *client, guint lifetime);
 
@@ -97,11 +98,11 @@ gboolean pxed_context_identify_client(PxedContext *self, PxedClient *client);
 
 /**
  * pxed_context_is_reserved:
- * @address: an address in text form ("192.0.2.10")
+ * @address: an IPv4 address, network byte order (as leases hold them)
  *
  * Whether the inventory reserves @address for a machine (a group's
  * `metadata.ip`), so that a DHCP server does not lease it to anyone else.
  */
-gboolean pxed_context_is_reserved(PxedContext *self, const char *address);
+gboolean pxed_context_is_reserved(PxedContext *self, guint32 address);
 
 G_END_DECLS

@@ -176,14 +176,24 @@ test_from_lease(Fixture *f, gconstpointer data)
 	pxed_context_lease_close(f->ctx, store);
 }
 
+static guint32
+v4(const char *text)
+{
+	g_autoptr(GInetAddress) a = g_inet_address_new_from_string(text);
+	guint32 v;
+	g_assert_nonnull(a);
+	memcpy(&v, g_inet_address_to_bytes(a), 4);
+	return v;
+}
+
 /* metadata.ip, the group's over its profile's, is reserved; nothing else. */
 static void
 test_reserved(Fixture *f, gconstpointer data)
 {
-	g_assert_true(pxed_context_is_reserved(f->ctx, "192.0.2.10"));	/* node1's own */
-	g_assert_true(pxed_context_is_reserved(f->ctx, "192.0.2.77"));	/* node2, from p */
-	g_assert_false(pxed_context_is_reserved(f->ctx, "192.0.2.11")); /* nobody's */
-	g_assert_false(pxed_context_is_reserved(f->ctx, "not-an-ip"));
+	g_assert_true(pxed_context_is_reserved(f->ctx, v4("192.0.2.10")));  /* node1's own */
+	g_assert_true(pxed_context_is_reserved(f->ctx, v4("192.0.2.77")));  /* node2, from p */
+	g_assert_false(pxed_context_is_reserved(f->ctx, v4("192.0.2.11"))); /* nobody's */
+	g_assert_false(pxed_context_is_reserved(f->ctx, 0)); /* node3's "not-an-ip" */
 }
 
 /* A flood of made-up clients stays within the bound; the newest are kept. */

@@ -79,10 +79,10 @@ fake_match(gpointer core, PxedClient *client)
 }
 
 static gboolean
-fake_is_reserved(gpointer core, const char *address)
+fake_is_reserved(gpointer core, guint32 address)
 {
 	Fixture *f = core;
-	return f->reserved_ip != NULL && g_str_equal(address, f->reserved_ip);
+	return f->reserved_ip != NULL && address == ip(f->reserved_ip);
 }
 
 static PxedLease *
