@@ -18,6 +18,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
+#include <glib-unix.h>
 #include <libsoup/soup.h>
 #include <pxed/pxed.h>
 
@@ -50,6 +51,7 @@ typedef struct {
 	GPtrArray *listen_sockets; /* GSocket */
 	GHashTable *sockets;	   /* GSocket (ref) → NULL: connections, maybe closed since */
 	GHashTable *transfers;	   /* PxedHttpTransfer: bodies in flight via sendfile */
+	GHashTable *idle; /* GSocket → IdleWatch: kept-alive connections between requests */
 	gboolean stopping;
 
 	/* Counters, reported when the instance stops. */
@@ -327,6 +329,88 @@ connection_hand_back(PxedHttp *self, GIOStream *stream, GSocketAddress *local,
 	g_main_context_pop_thread_default(context);
 }
 
+/* ---- idle connections, libsoup < 3.3 ----
+ *
+ * libsoup 3.2 never notices when a client closes (or times out) a connection
+ * that is idle between two requests, and leaks it, descriptor and all (fixed
+ * in 3.3 by libsoup commit d20c6601): when the end of the stream arrives, it
+ * frees its reader but keeps the connection. pxed watches each kept-alive
+ * plain-HTTP connection itself until the next request starts to arrive, with
+ * a source of higher priority than libsoup's, so that it sees the peer's end
+ * (or the idle timeout) first, while libsoup's side is still whole, and then
+ * takes the connection from libsoup — soup_server_message_steal_connection()
+ * on the connection's last message frees libsoup's side — and closes it. */
+
+typedef struct {
+	PxedHttp *self;
+	SoupServerMessage *last; /* (ref) the connection's last message: our handle on it */
+	GSocket *socket;	 /* (ref) */
+	GSource *source;	 /* (ref) */
+} IdleWatch;
+
+static void
+idle_watch_free(IdleWatch *w)
+{
+	g_source_destroy(w->source);
+	g_source_unref(w->source);
+	g_object_unref(w->last);
+	g_object_unref(w->socket);
+	g_free(w);
+}
+
+static gboolean
+idle_watch_ready(gint fd, GIOCondition condition, gpointer data)
+{
+	IdleWatch *w = data;
+	PxedHttp *self = w->self;
+	char byte;
+	ssize_t n = 0;
+
+	if (condition & G_IO_NVAL) {
+		/* closed under us: nothing of libsoup's to free here */
+		g_hash_table_remove(self->idle, w->socket);
+		return G_SOURCE_REMOVE;
+	}
+	/* no condition: the ready time, which is the idle timeout */
+	if (condition != 0) {
+		n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return G_SOURCE_CONTINUE;
+	}
+	if (n <= 0) {
+		/* gone, failed or silent too long */
+		g_autoptr(SoupServerMessage) last = g_object_ref(w->last);
+		g_autoptr(GIOStream) stolen = NULL;
+
+		g_hash_table_remove(self->idle, w->socket);
+		stolen = soup_server_message_steal_connection(last);
+		if (stolen != NULL)
+			g_io_stream_close(stolen, NULL, NULL);
+		return G_SOURCE_REMOVE;
+	}
+	/* the next request: libsoup reads it on the next loop turn */
+	g_hash_table_remove(self->idle, w->socket);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+idle_watch(PxedHttp *self, SoupServerMessage *msg, GSocket *socket)
+{
+	IdleWatch *w = g_new0(IdleWatch, 1);
+
+	w->self = self;
+	w->last = g_object_ref(msg);
+	w->socket = g_object_ref(socket);
+	w->source = g_unix_fd_source_new(g_socket_get_fd(socket),
+					 G_IO_IN | G_IO_HUP | G_IO_ERR | G_IO_NVAL);
+	g_source_set_priority(w->source, G_PRIORITY_HIGH);
+	g_source_set_ready_time(w->source, g_get_monotonic_time() +
+						   (gint64)self->idle_timeout * G_USEC_PER_SEC);
+	g_source_set_callback(w->source, G_SOURCE_FUNC(idle_watch_ready), w, NULL);
+	g_hash_table_replace(self->idle, w->socket, w);
+	g_source_attach(w->source, pxed_context_get_main_context(self->ctx));
+}
+
 /* ::wrote-body, libsoup < 3.3 only: the response is out and the connection
  * stays open. libsoup 3.2 never notices when a client closes (or times out) a
  * connection that is idle between two requests, and leaks it (fixed in 3.3 by
@@ -346,6 +430,13 @@ on_wrote_body_hand_back(SoupServerMessage *msg, PxedHttpRequest *req)
 	if (!message_keepalive(self, msg) || soup_server_message_get_local_address(msg) == NULL ||
 	    soup_server_message_get_remote_address(msg) == NULL)
 		return; /* libsoup closes it */
+	/* Plain HTTP with a socket at hand: watched while idle (above). TLS
+	 * (its close_notify comes before the end of the stream) and
+	 * connections handed back after a sendfile body: handed back. */
+	if (self->tls_certificate == NULL && soup_server_message_get_socket(msg) != NULL) {
+		idle_watch(self, msg, soup_server_message_get_socket(msg));
+		return;
+	}
 	local = g_object_ref(soup_server_message_get_local_address(msg));
 	remote = g_object_ref(soup_server_message_get_remote_address(msg));
 	req->status = soup_server_message_get_status(msg);
@@ -811,6 +902,7 @@ http_instance_free(gpointer data)
 		return;
 	if (self->transfers != NULL)
 		g_hash_table_remove_all(self->transfers);
+	g_clear_pointer(&self->idle, g_hash_table_unref);
 	if (self->server != NULL) {
 		g_signal_handlers_disconnect_by_data(self->server, self);
 		soup_server_disconnect(self->server);
@@ -871,6 +963,7 @@ http_instance_new(PxedInstance *instance, GError **error)
 		}
 	}
 	self->sockets = g_hash_table_new_full(NULL, NULL, g_object_unref, NULL);
+	self->idle = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)idle_watch_free);
 	self->transfers = g_hash_table_new_full(NULL, NULL, (GDestroyNotify)transfer_free, NULL);
 	self->listen_sockets = g_ptr_array_new_with_free_func(g_object_unref);
 	return g_steal_pointer(&self);
