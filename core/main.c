@@ -20,7 +20,19 @@ typedef struct {
 	GLogLevelFlags max_level; /* most verbose level shown */
 	gboolean forced;	  /* --verbose: the configuration cannot lower it */
 	gboolean journald;
+	/* While the main loop runs, lines below warning wait in @pending for
+	 * the end of the loop turn (log_source_prepare): one write() per turn,
+	 * not one per line — a busy DHCP server logs four lines per exchange.
+	 * Warnings and worse go out at once, after what waits. Any thread may
+	 * log. */
+	GMutex lock;
+	GString *pending; /* %NULL: every line at once */
 } PxedLogState;
+
+typedef struct {
+	GSource source;
+	PxedLogState *state;
+} PxedLogSource;
 
 typedef struct {
 	PxedLogState log;
@@ -46,6 +58,80 @@ level_name(GLogLevelFlags level)
 	default:
 		return "debug";
 	}
+}
+
+static void
+write_all(int fd, const char *data, gsize len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* nowhere left to say it */
+		data += n;
+		len -= (gsize)n;
+	}
+}
+
+/* Called with state->lock held. */
+static void
+log_flush_locked(PxedLogState *state)
+{
+	if (state->pending == NULL || state->pending->len == 0)
+		return;
+	write_all(STDERR_FILENO, state->pending->str, state->pending->len);
+	g_string_truncate(state->pending, 0);
+}
+
+static gboolean
+log_source_prepare(GSource *source, gint *timeout)
+{
+	PxedLogState *state = ((PxedLogSource *)source)->state;
+
+	g_mutex_lock(&state->lock);
+	log_flush_locked(state);
+	g_mutex_unlock(&state->lock);
+	*timeout = -1;
+	return FALSE;
+}
+
+static gboolean
+log_source_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
+{
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs log_source_funcs = {
+	.prepare = log_source_prepare,
+	.dispatch = log_source_dispatch,
+};
+
+/* Lines wait for the end of each main loop turn from now on. */
+static GSource *
+log_batch_start(PxedLogState *state)
+{
+	GSource *source = g_source_new(&log_source_funcs, sizeof(PxedLogSource));
+
+	((PxedLogSource *)source)->state = state;
+	g_source_set_static_name(source, "pxed-log-flush");
+	g_mutex_lock(&state->lock);
+	state->pending = g_string_sized_new(16384);
+	g_mutex_unlock(&state->lock);
+	g_source_attach(source, NULL);
+	return source;
+}
+
+static void
+log_batch_stop(PxedLogState *state, GSource *source)
+{
+	g_source_destroy(source);
+	g_source_unref(source);
+	g_mutex_lock(&state->lock);
+	log_flush_locked(state);
+	g_string_free(state->pending, TRUE);
+	state->pending = NULL;
+	g_mutex_unlock(&state->lock);
 }
 
 static GLogWriterOutput
@@ -75,8 +161,31 @@ log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoint
 	if (localtime_r(&now.tv_sec, &tm) == NULL ||
 	    strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm) == 0)
 		g_strlcpy(stamp, "?", sizeof(stamp));
-	fprintf(stderr, "%s.%03ld %s %s: %s\n", stamp, now.tv_nsec / 1000000,
-		domain ? domain : "pxed", level_name(level), message ? message : "");
+	g_snprintf(stamp + strlen(stamp), sizeof(stamp) - strlen(stamp), ".%03ld ",
+		   now.tv_nsec / 1000000);
+	g_mutex_lock(&state->lock);
+	{
+		GString *line = state->pending != NULL ? state->pending : g_string_new(NULL);
+		gboolean now_too = state->pending == NULL ||
+				   (level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL |
+					     G_LOG_LEVEL_ERROR | G_LOG_FLAG_FATAL)) ||
+				   line->len > 65536;
+
+		g_string_append(line, stamp);
+		g_string_append(line, domain ? domain : "pxed");
+		g_string_append_c(line, ' ');
+		g_string_append(line, level_name(level));
+		g_string_append(line, ": ");
+		g_string_append(line, message ? message : "");
+		g_string_append_c(line, '\n');
+		if (state->pending == NULL) {
+			write_all(STDERR_FILENO, line->str, line->len);
+			g_string_free(line, TRUE);
+		} else if (now_too) {
+			log_flush_locked(state);
+		}
+	}
+	g_mutex_unlock(&state->lock);
 	return G_LOG_WRITER_HANDLED;
 }
 
@@ -293,7 +402,8 @@ main(int argc, char **argv)
 	g_autofree char *explain_path = NULL;
 	g_autofree char *explain_via = NULL;
 	gboolean check = FALSE, list = FALSE, version = FALSE, verbose = FALSE;
-	PxedDaemon daemon = {{G_LOG_LEVEL_INFO, FALSE, FALSE}, NULL, NULL, 0};
+	PxedDaemon daemon = {.log = {.max_level = G_LOG_LEVEL_INFO}};
+	GSource *flush_source = NULL;
 	const GOptionEntry entries[] = {
 		{"config-dir", 'c', 0, G_OPTION_ARG_FILENAME_ARRAY, &config_dirs,
 		 "Folder of conf.d fragments (repeatable; later folders override same-named "
@@ -318,6 +428,7 @@ main(int argc, char **argv)
 		{NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 
+	g_mutex_init(&daemon.log.lock);
 	daemon.log.journald = g_log_writer_is_journald(fileno(stderr));
 	g_log_set_writer_func(log_writer, &daemon.log, NULL);
 
@@ -437,7 +548,9 @@ main(int argc, char **argv)
 			pxed_core_get_instances(daemon.core)->len);
 		pxed_events_add(pxed_core_get_events(daemon.core), "core", "ready", NULL, msg);
 	}
+	flush_source = log_batch_start(&daemon.log);
 	g_main_loop_run(daemon.loop);
+	log_batch_stop(&daemon.log, flush_source);
 	pxed_core_shutdown(daemon.core);
 	pxed_core_free(daemon.core);
 	g_main_loop_unref(daemon.loop);

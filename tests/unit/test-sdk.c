@@ -196,6 +196,18 @@ test_file_read_at(void)
 	g_assert_cmpint(pxed_file_get_fd(mem), ==, -1);
 	g_assert_cmpint(pxed_file_get_fd(disk), >=, 0);
 	g_assert_null(pxed_file_get_bytes(disk));
+	/* rendered content: the same bytes give the same tag (a 304 after a
+	 * reload), other bytes or another length another one */
+	{
+		g_autoptr(PxedFile) same = pxed_file_new_for_data("0123456789", 10);
+		g_autoptr(PxedFile) other = pxed_file_new_for_data("0123456788", 10);
+		g_autoptr(PxedFile) shorter = pxed_file_new_for_data("012345678", 9);
+		g_autoptr(PxedFile) empty = pxed_file_new_for_data("", 0);
+		g_assert_cmpstr(pxed_file_get_etag(same), ==, pxed_file_get_etag(mem));
+		g_assert_cmpstr(pxed_file_get_etag(other), !=, pxed_file_get_etag(mem));
+		g_assert_cmpstr(pxed_file_get_etag(shorter), !=, pxed_file_get_etag(mem));
+		g_assert_cmpstr(pxed_file_get_etag(empty), !=, pxed_file_get_etag(shorter));
+	}
 }
 
 static void
