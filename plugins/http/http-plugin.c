@@ -412,11 +412,11 @@ idle_watch(PxedHttp *self, SoupServerMessage *msg, GSocket *socket)
 }
 
 /* ::wrote-body, libsoup < 3.3 only: the response is out and the connection
- * stays open. libsoup 3.2 never notices when a client closes (or times out) a
- * connection that is idle between two requests, and leaks it (fixed in 3.3 by
- * libsoup commit d20c6601); a connection it has just accepted it handles
- * right. So each kept-alive connection is taken back and handed in again as
- * a new one. */
+ * stays open. A plain connection is watched while idle (above). The others —
+ * TLS, and connections handed back after a sendfile body, for which libsoup
+ * gives no GSocket — are taken back and handed in again as new ones: a
+ * connection libsoup has just accepted it closes right (costlier: a new
+ * SoupServerConnection per response). */
 static void
 on_wrote_body_hand_back(SoupServerMessage *msg, PxedHttpRequest *req)
 {
