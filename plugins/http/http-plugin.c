@@ -103,6 +103,15 @@ request_free(PxedHttpRequest *req)
 	g_free(req);
 }
 
+/* Logged and done: the file and the client go now, not when the message does
+ * (an idle connection's watch keeps its last message until the next request). */
+static void
+request_release(PxedHttpRequest *req)
+{
+	g_clear_pointer(&req->client, pxed_client_unref);
+	g_clear_pointer(&req->file, pxed_file_unref);
+}
+
 static PxedHttpRequest *
 request_get(SoupServerMessage *msg)
 {
@@ -366,8 +375,9 @@ idle_watch_ready(gint fd, GIOCondition condition, gpointer data)
 	char byte;
 	ssize_t n = 0;
 
-	if (condition & G_IO_NVAL) {
-		/* closed under us: nothing of libsoup's to free here */
+	if ((condition & G_IO_NVAL) || g_socket_is_closed(w->socket)) {
+		/* closed under us (the descriptor may be another's by now):
+		 * nothing of libsoup's to free here */
 		g_hash_table_remove(self->idle, w->socket);
 		return G_SOURCE_REMOVE;
 	}
@@ -409,6 +419,23 @@ idle_watch(PxedHttp *self, SoupServerMessage *msg, GSocket *socket)
 	g_source_set_callback(w->source, G_SOURCE_FUNC(idle_watch_ready), w, NULL);
 	g_hash_table_replace(self->idle, w->socket, w);
 	g_source_attach(w->source, pxed_context_get_main_context(self->ctx));
+}
+
+/* A request of @msg's connection has begun or ended: a watch set after an
+ * earlier response is stale. Pipelined requests arrive with the one before
+ * them, already read by libsoup, so the watch never sees them come; left in
+ * place it would take the connection from under the later response. */
+static void
+idle_unwatch_stale(PxedHttp *self, SoupServerMessage *msg)
+{
+	GSocket *socket = soup_server_message_get_socket(msg);
+	IdleWatch *w;
+
+	if (socket == NULL || self->idle == NULL)
+		return;
+	w = g_hash_table_lookup(self->idle, socket);
+	if (w != NULL && w->last != msg)
+		g_hash_table_remove(self->idle, socket);
 }
 
 /* ::wrote-body, libsoup < 3.3 only: the response is out and the connection
@@ -760,8 +787,10 @@ handle_early(SoupServer *server, SoupServerMessage *msg, const char *path, GHash
 	soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
 	if (req == NULL)
 		return;
-	if (self->hand_back_idle)
+	if (self->hand_back_idle) {
+		idle_unwatch_stale(self, msg);
 		g_signal_connect(msg, "wrote-body", G_CALLBACK(on_wrote_body_hand_back), req);
+	}
 	req->started = g_get_monotonic_time();
 	g_free(req->method);
 	req->method = g_strdup(soup_server_message_get_method(msg));
@@ -843,6 +872,8 @@ on_request_finished(SoupServer *server, SoupServerMessage *msg, PxedHttp *self)
 {
 	PxedHttpRequest *req = request_get(msg);
 
+	if (self->hand_back_idle)
+		idle_unwatch_stale(self, msg);
 	if (req == NULL)
 		return;
 	req->status = soup_server_message_get_status(msg);
@@ -853,6 +884,7 @@ on_request_finished(SoupServer *server, SoupServerMessage *msg, PxedHttp *self)
 			req->path = g_strdup(g_uri_get_path(uri));
 	}
 	request_log(req, TRUE);
+	request_release(req);
 }
 
 static void
@@ -860,11 +892,14 @@ on_request_aborted(SoupServer *server, SoupServerMessage *msg, PxedHttp *self)
 {
 	PxedHttpRequest *req = request_get(msg);
 
+	if (self->hand_back_idle)
+		idle_unwatch_stale(self, msg);
 	if (req == NULL)
 		return;
 	if (req->status == 0)
 		req->status = soup_server_message_get_status(msg);
 	request_log(req, FALSE);
+	request_release(req);
 }
 
 static GSocket *

@@ -457,6 +457,62 @@ test_idle_close_no_leak(Fixture *f, gconstpointer data)
 	}
 }
 
+/* Reads a body of @len bytes and checks it against the served file @name.
+ * @pace_us > 0 reads it as a slow client would, 64 KiB at a time with that
+ * pause between reads (the slowness is what is under test, not a wait). */
+static void
+raw_read_body(GSocket *s, const char *name, gsize len, gulong pace_us)
+{
+	g_autoptr(GBytes) want = slice(name, 0, len);
+	g_autofree guint8 *got = g_malloc(len);
+	gsize have = 0;
+
+	while (have < len) {
+		g_autoptr(GError) error = NULL;
+		gssize n = g_socket_receive(s, (char *)got + have, MIN(len - have, 65536), NULL,
+					    &error);
+		g_assert_no_error(error);
+		g_assert_cmpint(n, >, 0);
+		have += (gsize)n;
+		if (pace_us > 0)
+			g_usleep(pace_us);
+	}
+	g_assert_true(memcmp(got, g_bytes_get_data(want, NULL), len) == 0);
+}
+
+/* Two requests in one segment (HTTP/1.1 pipelining): libsoup reads the second
+ * with the first, so nothing arrives on the socket between them. The second
+ * body, 40 MiB read at a slow client's pace (more than the socket buffers
+ * hold), is still being sent when idle-timeout (1 s) has passed since the
+ * first response; it must arrive whole, and the connection must still serve
+ * a third request. */
+static void
+test_pipelined_slow(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GSocket) c = raw_connect(f);
+	g_autofree char *h1 = NULL;
+	g_autofree char *h2 = NULL;
+	g_autofree char *h3 = NULL;
+	g_autofree char *want = g_strdup_printf("GET /big.img 200 bytes=%u ms=", BIG_SIZE);
+	gint64 t0 = g_get_monotonic_time();
+
+	raw_send(c, "GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+		    "GET /big.img HTTP/1.1\r\nHost: x\r\n\r\n");
+	h1 = raw_read_head(c);
+	g_assert_true(g_str_has_prefix(h1, "HTTP/1.1 200"));
+	raw_read_body(c, "small.txt", 37, 0);
+	h2 = raw_read_head(c);
+	g_assert_true(g_str_has_prefix(h2, "HTTP/1.1 200"));
+	/* 40 MiB in 64 KiB reads 4 ms apart: about 2.6 s */
+	raw_read_body(c, "big.img", BIG_SIZE, 4000);
+	g_assert_cmpint(g_get_monotonic_time() - t0, >, 2 * G_USEC_PER_SEC);
+	g_assert_true(pxed_test_daemon_wait_for_log(f->daemon, want, 10000));
+	raw_send(c, "GET /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	h3 = raw_read_head(c);
+	g_assert_true(g_str_has_prefix(h3, "HTTP/1.1 200"));
+	raw_read_body(c, "small.txt", 37, 0);
+}
+
 static void
 check_range(Fixture *f, const char *name, gsize size, const char *range, gsize start, gsize len)
 {
@@ -1039,6 +1095,9 @@ main(int argc, char **argv)
 	ADD("/http/stalled-clients", "idle-timeout=60", test_stalled);
 	ADD("/http/stalled-clients/no-sendfile", "idle-timeout=60\nsendfile=false", test_stalled);
 	ADD("/http/idle-timeout", "idle-timeout=1", test_idle_timeout);
+	ADD("/http/pipelined-slow", "idle-timeout=1", test_pipelined_slow);
+	ADD("/http/pipelined-slow/no-sendfile", "idle-timeout=1\nsendfile=false",
+	    test_pipelined_slow);
 	ADD("/http/max-connections", "max-connections=2", test_max_connections);
 	ADD("/http/identity", NULL, test_identity);
 #undef ADD
