@@ -26,8 +26,16 @@ typedef struct {
 	 * Warnings and worse go out at once, after what waits. Any thread may
 	 * log. */
 	GMutex lock;
-	GString *pending; /* %NULL: every line at once */
+	GString *pending;     /* %NULL: every line at once */
+	GThread *loop_thread; /* the main loop's; others wake it for their lines */
 } PxedLogState;
+
+/* The one static of the daemon: a fatal signal's handler has no user data.
+ * Set while lines are batched, so that a crash does not lose the last turn's
+ * lines. */
+static PxedLogState *fatal_log_state;
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+static struct sigaction fatal_previous[G_N_ELEMENTS(fatal_signals)];
 
 typedef struct {
 	GSource source;
@@ -102,6 +110,40 @@ log_source_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* A crash: what waits is written (unless another thread holds the lock,
+ * maybe the one that crashed), then the signal's previous handling (the
+ * default, or a sanitizer's report) takes over. */
+static void
+log_fatal_signal(int sig)
+{
+	PxedLogState *state = fatal_log_state;
+
+	if (state != NULL && g_mutex_trylock(&state->lock)) {
+		if (state->pending != NULL && state->pending->len > 0) {
+			write_all(STDERR_FILENO, state->pending->str, state->pending->len);
+			state->pending->len = 0; /* no g_string_*(): not in a handler */
+		}
+		g_mutex_unlock(&state->lock);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(fatal_signals); i++) {
+		if (fatal_signals[i] == sig)
+			sigaction(sig, &fatal_previous[i], NULL);
+	}
+	raise(sig); /* delivered once this handler returns */
+}
+
+static void
+log_fatal_handlers(PxedLogState *state)
+{
+	struct sigaction action = {.sa_handler = log_fatal_signal};
+
+	fatal_log_state = state;
+	sigemptyset(&action.sa_mask);
+	for (guint i = 0; i < G_N_ELEMENTS(fatal_signals); i++)
+		sigaction(fatal_signals[i], state != NULL ? &action : &fatal_previous[i],
+			  state != NULL ? &fatal_previous[i] : NULL);
+}
+
 static GSourceFuncs log_source_funcs = {
 	.prepare = log_source_prepare,
 	.dispatch = log_source_dispatch,
@@ -115,9 +157,14 @@ log_batch_start(PxedLogState *state)
 
 	((PxedLogSource *)source)->state = state;
 	g_source_set_static_name(source, "pxed-log-flush");
+	/* GLib stops preparing sources below the priority of one that is
+	 * ready: above them all, the flush runs every turn. */
+	g_source_set_priority(source, G_PRIORITY_HIGH * 10);
 	g_mutex_lock(&state->lock);
 	state->pending = g_string_sized_new(16384);
+	state->loop_thread = g_thread_self();
 	g_mutex_unlock(&state->lock);
+	log_fatal_handlers(state);
 	g_source_attach(source, NULL);
 	return source;
 }
@@ -127,6 +174,7 @@ log_batch_stop(PxedLogState *state, GSource *source)
 {
 	g_source_destroy(source);
 	g_source_unref(source);
+	log_fatal_handlers(NULL);
 	g_mutex_lock(&state->lock);
 	log_flush_locked(state);
 	g_string_free(state->pending, TRUE);
@@ -142,6 +190,7 @@ log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoint
 	struct timespec now;
 	struct tm tm;
 	char stamp[32];
+	gboolean wake = FALSE;
 
 	/* GLib's levels grow more verbose as their bit grows. */
 	if ((level & G_LOG_LEVEL_MASK) > state->max_level &&
@@ -166,6 +215,9 @@ log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoint
 	g_mutex_lock(&state->lock);
 	{
 		GString *line = state->pending != NULL ? state->pending : g_string_new(NULL);
+		/* another thread's line would wait for the loop's next event */
+		wake = line->len == 0 && state->pending != NULL &&
+		       g_thread_self() != state->loop_thread;
 		gboolean now_too = state->pending == NULL ||
 				   (level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL |
 					     G_LOG_LEVEL_ERROR | G_LOG_FLAG_FATAL)) ||
@@ -183,9 +235,12 @@ log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoint
 			g_string_free(line, TRUE);
 		} else if (now_too) {
 			log_flush_locked(state);
+			wake = FALSE;
 		}
 	}
 	g_mutex_unlock(&state->lock);
+	if (wake)
+		g_main_context_wakeup(NULL);
 	return G_LOG_WRITER_HANDLED;
 }
 

@@ -51,28 +51,47 @@ pxed_sightings_free(PxedSightings *self)
 	g_free(self);
 }
 
-/* Room for one more: first whatever expired, then (a flood of made-up
- * clients) the entry that expires soonest. */
+static int
+compare_gint64(gconstpointer a, gconstpointer b)
+{
+	gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+	return (x > y) - (x < y);
+}
+
+/* Room for more: whatever expired goes, and if that is not an eighth of the
+ * table (a flood of made-up clients), the soonest to expire go until it is.
+ * One pass frees many places, so a flood costs a few steps per entry, not a
+ * pass over the table each. */
 static void
 make_room(PxedSightings *self, gint64 now)
 {
+	guint size = g_hash_table_size(self->by_address);
+	guint goal = size - MIN(size, MAX(self->max_entries / 8, 1));
+	g_autofree gint64 *expiries = g_new(gint64, size);
 	GHashTableIter iter;
-	gpointer key, value;
-	gpointer soonest = NULL;
-	gint64 soonest_expires = G_MAXINT64;
+	gpointer value;
+	guint n = 0;
+	gint64 cut;
 
 	g_hash_table_iter_init(&iter, self->by_address);
-	while (g_hash_table_iter_next(&iter, &key, &value)) {
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		Sighting *s = value;
-		if (s->expires <= now) {
+		if (s->expires <= now)
 			g_hash_table_iter_remove(&iter);
-		} else if (s->expires < soonest_expires) {
-			soonest = key;
-			soonest_expires = s->expires;
-		}
+		else
+			expiries[n++] = s->expires;
 	}
-	if (g_hash_table_size(self->by_address) >= self->max_entries && soonest != NULL)
-		g_hash_table_remove(self->by_address, soonest);
+	if (n <= goal)
+		return;
+	/* the (n - goal)th soonest expiry: everything up to it goes (ties may
+	 * take a few more) */
+	qsort(expiries, n, sizeof(gint64), compare_gint64);
+	cut = expiries[n - goal - 1];
+	g_hash_table_iter_init(&iter, self->by_address);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		if (((Sighting *)value)->expires <= cut)
+			g_hash_table_iter_remove(&iter);
+	}
 }
 
 void

@@ -20,13 +20,23 @@ proxy_server_free(ProxyServer *self)
 	g_free(self);
 }
 
+/* How long what a client says about its address is believed. ciaddr (port
+ * 4011, INFORM) is an address the client holds: a boot takes minutes, the
+ * lease time is the DHCP server's secret. The address a client asks the DHCP
+ * server for on port 67 (option 50) is not its own yet — that server may NAK
+ * it — but it is all a BIOS that skips port 4011 ever says: believed for the
+ * minute or two in which PXE firmware fetches its first files. */
+#define NOTE_HELD_SECONDS      3600
+#define NOTE_REQUESTED_SECONDS 120
+
 /* The DHCP server is not ours, so its leases are unknown: what a PXE client
- * says about its address (ciaddr, or the address it asks the DHCP server for
- * on port 67) is what ties later TFTP and HTTP requests to its identity. */
+ * says about its address is what ties later TFTP and HTTP requests to its
+ * identity. */
 static void
 note_client(ProxyServer *self, const PxedDhcpMessage *request, PxedClient *client)
 {
 	guint32 address = request->ciaddr;
+	guint lifetime = NOTE_HELD_SECONDS;
 	g_autoptr(GInetAddress) inet = NULL;
 	g_autoptr(PxedClient) noted = NULL;
 
@@ -35,17 +45,18 @@ note_client(ProxyServer *self, const PxedDhcpMessage *request, PxedClient *clien
 		return;
 	if (!pxed_dhcp_message_is_pxe(request))
 		return;
-	if (address == 0)
+	if (address == 0) {
 		pxed_dhcp_message_get_option_ipv4(request, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
 						  &address);
+		lifetime = NOTE_REQUESTED_SECONDS;
+	}
 	if (address == 0)
 		return;
 	inet = g_inet_address_new_from_bytes((const guint8 *)&address, G_SOCKET_FAMILY_IPV4);
 	pxed_client_set_address(client, inet);
-	/* the lease time is the DHCP server's secret; a boot takes minutes. A
-	 * copy: the boot pipeline still gets @client. */
+	/* a copy: the boot pipeline still gets @client */
 	noted = pxed_client_copy(client);
-	pxed_context_note_client(self->ctx, noted, 3600);
+	pxed_context_note_client(self->ctx, noted, lifetime);
 }
 
 PxedDhcpMessage *

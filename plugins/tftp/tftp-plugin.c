@@ -136,7 +136,7 @@ struct _TftpServer {
 	GPtrArray *finished; /* transfers that ended, freed at the end of the turn */
 	gpointer epfd_tag;
 	TftpTransfer *direct[DIRECT_MAX]; /* transfers GLib polls itself, or NULL */
-	guint64 spun;			  /* ACKs taken while spinning (transfer_spin) */
+	guint64 spun; /* datagrams (ACKs, or the odd error) taken while spinning */
 	gboolean dispatching;
 
 	guint64 requests;

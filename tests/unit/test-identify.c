@@ -222,6 +222,42 @@ test_bounded(void)
 	}
 }
 
+/* A long flood on a larger table: evictions come in batches of an eighth, so
+ * the newest seven eighths are always there and the bound always holds. */
+static void
+test_bounded_flood(void)
+{
+	g_autoptr(PxedSightings) sightings = pxed_sightings_new(1024);
+	const guint total = 20000;
+	gint64 now = 1000000;
+
+	for (guint i = 0; i < total; i++) {
+		g_autoptr(PxedClient) c = pxed_client_new();
+		guint32 ip = g_htonl(0x0a000000u + i);
+		g_autoptr(GInetAddress) address =
+			g_inet_address_new_from_bytes((const guint8 *)&ip, G_SOCKET_FAMILY_IPV4);
+		pxed_client_set_address(c, address);
+		pxed_sightings_note(sightings, c, now, 1000 + i);
+		g_assert_cmpuint(pxed_sightings_get_size(sightings), <=, 1024);
+	}
+	g_assert_cmpuint(pxed_sightings_get_size(sightings), >=, 1024 - 1024 / 8);
+	for (guint i = total - (1024 - 1024 / 8); i < total; i++) {
+		guint32 ip = g_htonl(0x0a000000u + i);
+		g_autoptr(GInetAddress) address =
+			g_inet_address_new_from_bytes((const guint8 *)&ip, G_SOCKET_FAMILY_IPV4);
+		g_autoptr(PxedClient) found = pxed_sightings_lookup(sightings, address, now);
+		g_assert_nonnull(found);
+	}
+	/* the first ones are long gone */
+	{
+		guint32 ip = g_htonl(0x0a000000u);
+		g_autoptr(GInetAddress) address =
+			g_inet_address_new_from_bytes((const guint8 *)&ip, G_SOCKET_FAMILY_IPV4);
+		g_autoptr(PxedClient) found = pxed_sightings_lookup(sightings, address, now);
+		g_assert_null(found);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -232,5 +268,6 @@ main(int argc, char **argv)
 	g_test_add("/identify/from-lease", Fixture, NULL, setup, test_from_lease, teardown);
 	g_test_add("/identify/reserved", Fixture, NULL, setup, test_reserved, teardown);
 	g_test_add_func("/identify/bounded", test_bounded);
+	g_test_add_func("/identify/bounded-flood", test_bounded_flood);
 	return g_test_run();
 }

@@ -243,7 +243,9 @@ test_notes_address(Fixture *f, gconstpointer data)
 		g_assert_cmpstr(address, ==, "10.250.0.150");
 		g_assert_cmpstr(pxed_client_get_mac_string(f->noted), ==, "52:54:00:ab:cd:ef");
 		g_assert_cmpint(pxed_client_get_arch(f->noted), ==, 7);
+		/* asked for, not yet granted: believed briefly */
 		g_assert_cmpuint(f->noted_lifetime, >, 0);
+		g_assert_cmpuint(f->noted_lifetime, <=, 300);
 	}
 	port4011->ciaddr = ip("10.250.0.151");
 	{
@@ -254,6 +256,8 @@ test_notes_address(Fixture *f, gconstpointer data)
 		g_assert_nonnull(r);
 		address = g_inet_address_to_string(pxed_client_get_address(f->noted));
 		g_assert_cmpstr(address, ==, "10.250.0.151");
+		/* held (ciaddr): believed for the length of a boot */
+		g_assert_cmpuint(f->noted_lifetime, >=, 3600);
 	}
 	g_clear_pointer(&f->noted, pxed_client_unref);
 	plain->xid = 9;
