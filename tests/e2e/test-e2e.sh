@@ -89,16 +89,20 @@ start_dnsmasq() { # NAMESPACE EXTRA-ARGS...
 }
 
 # Boots one guest and waits for its marker; prints the boot time.
-boot_and_check() { # KIND(bios|uefi|http) TAP MAC EXPECT [SECONDS]
-	local kind=$1 tap=$2 mac=$3 expect=$4 limit=${5:-240} log=$tmp/$2.serial.log t0
+# Starts a guest; sets guest_log, guest_t0 and guest_limit. Not in a subshell:
+# the guest's PID must reach lab_pids, or lab_cleanup cannot stop it (a guest
+# that never powers off would outlive the test).
+boot_and_check() { # KIND(bios|uefi|http) TAP MAC [SECONDS]
+	local kind=$1 tap=$2 mac=$3
+	guest_limit=${4:-240}
+	guest_log=$tmp/$2.serial.log
 	lab_tap "$tap"
-	t0=$SECONDS
+	guest_t0=$SECONDS
 	case $kind in
-	bios) lab_guest_bios "$tap" "$mac" "$log" ;;
-	uefi) lab_guest_uefi "$tap" "$mac" "$log" "$tmp/$tap.vars" ;;
-	http) lab_guest_uefi "$tap" "$mac" "$log" "$tmp/$tap.vars" http ;;
+	bios) lab_guest_bios "$tap" "$mac" "$guest_log" ;;
+	uefi) lab_guest_uefi "$tap" "$mac" "$guest_log" "$tmp/$tap.vars" ;;
+	http) lab_guest_uefi "$tap" "$mac" "$guest_log" "$tmp/$tap.vars" http ;;
 	esac
-	echo "$log $t0 $expect $limit"
 }
 
 wait_guest() { # LOG T0 EXPECT LIMIT
@@ -116,7 +120,8 @@ case $scenario in
 	write_conf "pxelinux" ""
 	lab_pxed "$build" "$confd" "$tmp/pxed.log" || fail "pxed did not start"
 	start_dnsmasq "$NS_DHCP" --dhcp-boot="pxelinux.0,,$LAB_SRV_IP"
-	read -r log t0 expect limit < <(boot_and_check bios tap0 "$MAC1" "pxed.e2e=profile-a")
+	boot_and_check bios tap0 "$MAC1"
+	log=$guest_log t0=$guest_t0 limit=$guest_limit
 	wait_guest "$log" "$t0" "PXED-E2E-MARKER: " "$limit" || fail "no marker"
 	grep -q "PXED-E2E-MARKER: .*pxed.e2e=profile-a" "$log" || fail "wrong profile booted"
 	what="dnsmasq DHCP -> pxed TFTP pxelinux.0 -> pxelinux.cfg/01-mac rendered -> kernel"
@@ -124,7 +129,8 @@ case $scenario in
 1) # BIOS PXE -> pxed DHCP -> pxelinux.0 -> pxelinux.cfg/01-MAC -> kernel over TFTP
 	write_conf "pxelinux" "$PXED_DHCP"
 	lab_pxed "$build" "$confd" "$tmp/pxed.log" || fail "pxed did not start"
-	read -r log t0 expect limit < <(boot_and_check bios tap0 "$MAC1" "pxed.e2e=profile-a")
+	boot_and_check bios tap0 "$MAC1"
+	log=$guest_log t0=$guest_t0 limit=$guest_limit
 	wait_guest "$log" "$t0" "PXED-E2E-MARKER: " "$limit" || fail "no marker"
 	grep -q "PXED-E2E-MARKER: .*pxed.e2e=profile-a" "$log" || fail "wrong profile booted"
 	grep -q "pxelinux.cfg/01-52-54-00-e2-e0-01" "$tmp/pxed.log" || fail "no pxelinux.cfg/01-MAC lookup"
@@ -133,7 +139,8 @@ case $scenario in
 2) # BIOS -> pxed DHCP -> iPXE asks again -> boot.ipxe -> machine script -> HTTP
 	write_conf "ipxe" "$PXED_DHCP"
 	lab_pxed "$build" "$confd" "$tmp/pxed.log" || fail "pxed did not start"
-	read -r log t0 expect limit < <(boot_and_check bios tap0 "$MAC1" "pxed.e2e=profile-a")
+	boot_and_check bios tap0 "$MAC1"
+	log=$guest_log t0=$guest_t0 limit=$guest_limit
 	wait_guest "$log" "$t0" "PXED-E2E-MARKER: " "$limit" || fail "no marker"
 	grep -q "PXED-E2E-MARKER: .*pxed.e2e=profile-a" "$log" || fail "wrong profile booted"
 	grep -q "GET /boot.ipxe" "$tmp/pxed.log" || fail "boot.ipxe was not fetched"
@@ -145,7 +152,8 @@ case $scenario in
 interface=eth0"
 	lab_pxed "$build" "$confd" "$tmp/pxed.log" || fail "pxed did not start"
 	start_dnsmasq "$NS_DHCP"
-	read -r log t0 expect limit < <(boot_and_check bios tap0 "$MAC1" "pxed.e2e=profile-a")
+	boot_and_check bios tap0 "$MAC1"
+	log=$guest_log t0=$guest_t0 limit=$guest_limit
 	wait_guest "$log" "$t0" "PXED-E2E-MARKER: " "$limit" || fail "no marker"
 	grep -q "PXED-E2E-MARKER: .*pxed.e2e=profile-a" "$log" || fail "wrong profile booted"
 	grep -q "DHCPACK.*$MAC1" "$tmp/dnsmasq.log" || fail "the address did not come from dnsmasq"
@@ -154,7 +162,8 @@ interface=eth0"
 4) # UEFI PXE (OVMF, arch 7) -> ipxe.efi over TFTP -> as in 2
 	write_conf "ipxe" "$PXED_DHCP"
 	lab_pxed "$build" "$confd" "$tmp/pxed.log" || fail "pxed did not start"
-	read -r log t0 expect limit < <(boot_and_check uefi tap0 "$MAC1" "pxed.e2e=profile-a" 280)
+	boot_and_check uefi tap0 "$MAC1" 280
+	log=$guest_log t0=$guest_t0 limit=$guest_limit
 	wait_guest "$log" "$t0" "PXED-E2E-MARKER: " "$limit" || fail "no marker"
 	grep -q "PXED-E2E-MARKER: .*pxed.e2e=profile-a" "$log" || fail "wrong profile booted"
 	grep -q "source=dhcp event=offer client=$MAC1 .*file=ipxe.efi" "$tmp/pxed.log" ||
@@ -166,7 +175,8 @@ interface=eth0"
 5) # UEFI HTTP Boot -> HTTPClient URL -> ipxe.efi over HTTP -> as in 2
 	write_conf "ipxe" "$PXED_DHCP"
 	lab_pxed "$build" "$confd" "$tmp/pxed.log" || fail "pxed did not start"
-	read -r log t0 expect limit < <(boot_and_check http tap0 "$MAC1" "pxed.e2e=profile-a" 280)
+	boot_and_check http tap0 "$MAC1" 280
+	log=$guest_log t0=$guest_t0 limit=$guest_limit
 	wait_guest "$log" "$t0" "PXED-E2E-MARKER: " "$limit" || fail "no marker"
 	grep -q "PXED-E2E-MARKER: .*pxed.e2e=profile-a" "$log" || fail "wrong profile booted"
 	grep -q "GET /ipxe.efi" "$tmp/pxed.log" || fail "ipxe.efi was not fetched over HTTP"
@@ -175,8 +185,10 @@ interface=eth0"
 6) # two guests at once, different MACs, different profiles
 	write_conf "ipxe" "$PXED_DHCP"
 	lab_pxed "$build" "$confd" "$tmp/pxed.log" || fail "pxed did not start"
-	read -r log1 t1 _ limit < <(boot_and_check bios tap1 "$MAC1" "pxed.e2e=profile-a")
-	read -r log2 t2 _ _ < <(boot_and_check bios tap2 "$MAC2" "pxed.e2e=profile-b")
+	boot_and_check bios tap1 "$MAC1"
+	log1=$guest_log t1=$guest_t0 limit=$guest_limit
+	boot_and_check bios tap2 "$MAC2"
+	log2=$guest_log t2=$guest_t0
 	wait_guest "$log1" "$t1" "PXED-E2E-MARKER: " "$limit" || fail "no marker from guest 1"
 	wait_guest "$log2" "$t2" "PXED-E2E-MARKER: " "$limit" || fail "no marker from guest 2"
 	grep -q "PXED-E2E-MARKER: .*pxed.e2e=profile-a" "$log1" || fail "guest 1 booted the wrong profile"
@@ -186,7 +198,8 @@ interface=eth0"
 7) # a MAC no group matches: the console says why
 	write_conf "ipxe" "$PXED_DHCP"
 	lab_pxed "$build" "$confd" "$tmp/pxed.log" || fail "pxed did not start"
-	read -r log t0 expect limit < <(boot_and_check bios tap0 "$MAC_UNKNOWN" "no-marker")
+	boot_and_check bios tap0 "$MAC_UNKNOWN"
+	log=$guest_log t0=$guest_t0 limit=$guest_limit
 	wait_guest "$log" "$t0" "pxed: this machine is not in the inventory" "$limit" ||
 		fail "the console did not say why"
 	lab_wait_for "$log" "selector.mac=$MAC_UNKNOWN" 10 || fail "the console did not name the MAC"
