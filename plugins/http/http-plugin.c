@@ -22,6 +22,7 @@
 #include <libsoup/soup.h>
 #include <pxed/pxed.h>
 
+#include "pxed-http-replay.h"
 #include "pxed-http-util.h"
 
 #define CHUNK_SIZE (256 * 1024)
@@ -91,6 +92,7 @@ typedef struct {
 	GSocketAddress *remote;
 	GSource *source;
 	gint64 last_progress; /* monotonic µs */
+	GBytes *read_ahead;   /* pipelined requests libsoup had read, or %NULL */
 } PxedHttpTransfer;
 
 static void
@@ -320,13 +322,18 @@ stream_unwrap(GIOStream *stream)
 }
 
 /* Gives a connection whose response is complete back to the SoupServer, which
- * treats it as newly accepted: it waits for the next request (keep-alive). */
+ * treats it as newly accepted: it reads the next request (keep-alive), first
+ * from @read_ahead (pipelined requests libsoup had read before the connection
+ * was taken), if any. */
 static void
-connection_hand_back(PxedHttp *self, GIOStream *stream, GSocketAddress *local,
+connection_hand_back(PxedHttp *self, GIOStream *base, GBytes *read_ahead, GSocketAddress *local,
 		     GSocketAddress *remote)
 {
 	g_autoptr(GError) error = NULL;
 	GMainContext *context = pxed_context_get_main_context(self->ctx);
+	g_autoptr(GIOStream) stream = read_ahead != NULL
+					      ? pxed_http_replay_stream_new(base, read_ahead)
+					      : g_object_ref(base);
 
 	/* libsoup attaches the connection's sources to the thread-default
 	 * context. */
@@ -452,6 +459,7 @@ on_wrote_body_hand_back(SoupServerMessage *msg, PxedHttpRequest *req)
 	g_autoptr(GSocketAddress) remote = NULL;
 	g_autoptr(GIOStream) stolen = NULL;
 	g_autoptr(GIOStream) base = NULL;
+	g_autoptr(GBytes) read_ahead = NULL;
 
 	uncork(req);
 	if (!message_keepalive(self, msg) || soup_server_message_get_local_address(msg) == NULL ||
@@ -474,12 +482,13 @@ on_wrote_body_hand_back(SoupServerMessage *msg, PxedHttpRequest *req)
 	g_object_unref(msg);
 	if (stolen == NULL)
 		return;
+	read_ahead = pxed_http_take_read_ahead(stolen);
 	base = stream_unwrap(stolen);
 	if (base == NULL) {
 		g_io_stream_close(stolen, NULL, NULL);
 		return;
 	}
-	connection_hand_back(self, base, local, remote);
+	connection_hand_back(self, base, read_ahead, local, remote);
 }
 
 /* ---- the sendfile path ---- */
@@ -497,6 +506,7 @@ transfer_free(PxedHttpTransfer *t)
 	g_clear_object(&t->local);
 	g_clear_object(&t->remote);
 	g_clear_pointer(&t->req, request_free);
+	g_clear_pointer(&t->read_ahead, g_bytes_unref);
 	g_free(t);
 }
 
@@ -510,7 +520,7 @@ transfer_finish(PxedHttpTransfer *t, gboolean complete)
 	request_log(t->req, complete);
 	if (complete && t->req->keepalive) {
 		GIOStream *stream = G_IO_STREAM(g_steal_pointer(&t->conn));
-		connection_hand_back(self, stream, t->local, t->remote);
+		connection_hand_back(self, stream, t->read_ahead, t->local, t->remote);
 		g_object_unref(stream);
 	}
 	g_hash_table_remove(self->transfers, t); /* frees: closes what is still ours */
@@ -591,7 +601,9 @@ on_wrote_headers_sendfile(SoupServerMessage *msg, PxedHttpRequest *unused)
 	g_object_unref(msg);
 	req->msg = NULL;
 	if (stream != NULL) {
-		g_autoptr(GIOStream) base = stream_unwrap(stream);
+		g_autoptr(GIOStream) base = NULL;
+		t->read_ahead = pxed_http_take_read_ahead(stream);
+		base = stream_unwrap(stream);
 		if (base != NULL && G_IS_SOCKET_CONNECTION(base))
 			t->conn = G_SOCKET_CONNECTION(g_steal_pointer(&base));
 	}

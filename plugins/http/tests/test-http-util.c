@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The http plugin's pure helpers: path decoding, Range, preconditions, identity. */
+#include "pxed-http-replay.h"
 #include "pxed-http-util.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 static void
 test_decode_path(void)
@@ -260,6 +264,98 @@ test_status_for_error(void)
 	g_assert_cmpuint(pxed_http_status_for_error(NULL), ==, 500);
 }
 
+/* A connected socket pair: the connection under test, and its peer's fd. */
+static GIOStream *
+socket_pair(int *peer)
+{
+	int fds[2];
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSocket) socket = NULL;
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+	socket = g_socket_new_from_fd(fds[0], &error);
+	g_assert_no_error(error);
+	*peer = fds[1];
+	return G_IO_STREAM(g_socket_connection_factory_create_connection(socket));
+}
+
+static GString *
+read_available(GIOStream *stream)
+{
+	GString *got = g_string_new(NULL);
+	GPollableInputStream *in = G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(stream));
+
+	for (;;) {
+		char buf[2]; /* small: the prefix is read across calls */
+		g_autoptr(GError) error = NULL;
+		gssize n = g_pollable_input_stream_read_nonblocking(in, buf, sizeof(buf), NULL,
+								    &error);
+		if (n < 0) {
+			g_assert_error(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+			break;
+		}
+		g_assert_cmpint(n, >, 0);
+		g_string_append_len(got, buf, n);
+	}
+	return got;
+}
+
+static gboolean
+note_ready(GObject *stream, gpointer data)
+{
+	*(gboolean *)data = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+/* Bytes read ahead come first, then the connection's; a source says readable
+ * while they last; closing closes the connection, dropping does not. */
+static void
+test_replay(void)
+{
+	int peer = -1;
+	g_autoptr(GIOStream) base = socket_pair(&peer);
+	g_autoptr(GBytes) prefix = g_bytes_new_static("GET /a", 6);
+	g_autoptr(GIOStream) replay = pxed_http_replay_stream_new(base, prefix);
+	GPollableInputStream *in = G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(replay));
+	gboolean ready = FALSE;
+	GIOStream *inner = NULL;
+
+	g_assert_true(g_pollable_input_stream_can_poll(in));
+	g_assert_true(g_pollable_input_stream_is_readable(in));
+	{
+		g_autoptr(GSource) source = g_pollable_input_stream_create_source(in, NULL);
+		g_source_set_callback(source, G_SOURCE_FUNC(note_ready), &ready, NULL);
+		g_source_attach(source, NULL);
+		while (!ready)
+			g_main_context_iteration(NULL, TRUE);
+		g_source_destroy(source);
+	}
+	g_assert_cmpint(write(peer, " HTTP", 5), ==, 5);
+	{
+		g_autoptr(GString) got = read_available(replay);
+		g_assert_cmpstr(got->str, ==, "GET /a HTTP");
+	}
+	g_object_get(replay, "base-iostream", &inner, NULL);
+	g_assert_true(inner == base);
+	g_object_unref(inner);
+
+	/* a second wrapper over what was read ahead of the first */
+	g_assert_cmpint(write(peer, "/1.1", 4), ==, 4);
+	{
+		g_autoptr(GIOStream) again = pxed_http_replay_stream_new(replay, prefix);
+		g_autoptr(GBytes) all = pxed_http_take_read_ahead(again);
+		g_assert_nonnull(all);
+		g_assert_cmpmem(g_bytes_get_data(all, NULL), g_bytes_get_size(all), "GET /a/1.1",
+				10);
+		g_assert_null(pxed_http_take_read_ahead(again)); /* nothing more */
+	}
+	/* dropped without closing: the connection stays open */
+	g_assert_false(g_io_stream_is_closed(base));
+	g_assert_true(g_io_stream_close(replay, NULL, NULL));
+	g_assert_true(g_io_stream_is_closed(base));
+	close(peer);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -271,5 +367,6 @@ main(int argc, char **argv)
 	g_test_add_func("/http/util/conditions", test_conditions);
 	g_test_add_func("/http/util/client-from-query", test_client_from_query);
 	g_test_add_func("/http/util/status-for-error", test_status_for_error);
+	g_test_add_func("/http/util/replay", test_replay);
 	return g_test_run();
 }
