@@ -139,6 +139,9 @@ for round in $(seq "$ROUNDS"); do
 			start_server "$server" "$dir"
 			ip netns exec "$LOAD" perfdhcp -4 -r "$rate" -R "$CLIENTS" -p "$SECONDS_EACH" \
 				-x t -l 10.250.0.2 10.250.0.1 > "$dir/perfdhcp" 2>&1 || true
+			# the server's CPU time (all its threads), seconds
+			awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' \
+				"/proc/$SERVER_PID/stat" > "$dir/cpu" 2>/dev/null || true
 			stop_server
 			echo "$server $rate $round $dir/perfdhcp" >> "$RESULTS"
 			echo "bench: round $round, $server at $rate/s done" >&2
@@ -168,6 +171,13 @@ def parse(path):
                 delays.append((float(m.group(2)) - float(m.group(1))) * 1000.0)
         delays.sort()
         out[leg + " p99"] = delays[min(len(delays) - 1, int(len(delays) * 0.99))] if delays else None
+    acks = re.search(r"\*\*\*Statistics for: REQUEST-ACK\*\*\*.*?received packets: (\d+)", text, re.S)
+    out["acks"] = int(acks.group(1)) if acks else 0
+    try:
+        cpu = float(open(path.rsplit("/", 1)[0] + "/cpu").read())
+        out["cpu us"] = cpu * 1e6 / out["acks"] if out["acks"] else None
+    except (OSError, ValueError):
+        out["cpu us"] = None
     sent = out["DISCOVER-OFFER sent"]
     out["drop%"] = 100.0 * (out["DISCOVER-OFFER drops"] + out["REQUEST-ACK drops"]) / sent if sent else 100.0
     return out
@@ -189,16 +199,17 @@ for (s, _r) in runs:
     if s not in servers:
         servers.append(s)
 rates = sorted({r for (_s, r) in runs})
-print("| server | offered /s | exchanges /s | dropped | p99 OFFER ms | p99 ACK ms |")
-print("|---|---:|---:|---:|---:|---:|")
+print("| server | offered /s | exchanges /s | dropped | p99 OFFER ms | p99 ACK ms | server CPU µs / exchange |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 summary = {}
 for s in servers:
     for r in rates:
         rs = runs.get((s, r), [])
-        row = {k: med([x[k] for x in rs]) for k in ("rate", "drop%", "DISCOVER-OFFER p99", "REQUEST-ACK p99")}
+        row = {k: med([x[k] for x in rs]) for k in ("rate", "drop%", "DISCOVER-OFFER p99", "REQUEST-ACK p99", "cpu us")}
         summary[(s, r)] = row
-        print("| %s | %d | %s | %s%% | %s | %s |" % (s, r, fmt(row["rate"], "%.0f"), fmt(row["drop%"]),
-              fmt(row["DISCOVER-OFFER p99"], "%.2f"), fmt(row["REQUEST-ACK p99"], "%.2f")))
+        print("| %s | %d | %s | %s%% | %s | %s | %s |" % (s, r, fmt(row["rate"], "%.0f"), fmt(row["drop%"]),
+              fmt(row["DISCOVER-OFFER p99"], "%.2f"), fmt(row["REQUEST-ACK p99"], "%.2f"),
+              fmt(row["cpu us"], "%.0f")))
 best = {s: max((summary[(s, r)]["rate"] or 0) for r in rates) for s in servers}
 print()
 for s in servers:
