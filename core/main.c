@@ -250,6 +250,9 @@ apply_log_level(PxedDaemon *daemon)
 	GLogLevelFlags level = pxed_core_get_log_level(daemon->core);
 	if (!daemon->log.forced)
 		daemon->log.max_level = level != 0 ? level : G_LOG_LEVEL_INFO;
+	/* GLib's levels grow more verbose as their bit grows */
+	pxed_events_set_echo(pxed_core_get_events(daemon->core),
+			     daemon->log.max_level >= G_LOG_LEVEL_INFO);
 }
 
 static void

@@ -14,6 +14,7 @@ struct _PxedEvents {
 	guint next;  /* slot the next event goes to */
 	guint count; /* events ever added */
 	int fd;
+	gboolean echo;
 	GString *pending;
 	GSource *flush_source;
 };
@@ -50,8 +51,15 @@ pxed_events_new(GMainContext *context, guint capacity)
 	self->capacity = MAX(capacity, 1);
 	self->ring = g_new0(PxedEvent, self->capacity);
 	self->fd = -1;
+	self->echo = TRUE;
 	self->pending = g_string_new(NULL);
 	return self;
+}
+
+void
+pxed_events_set_echo(PxedEvents *self, gboolean echo)
+{
+	self->echo = echo;
 }
 
 void
@@ -201,10 +209,11 @@ pxed_events_add(PxedEvents *self, const char *source, const char *event, const c
 	self->count++;
 
 	/* One line per event, machine-readable: tests and operators grep it. */
-	g_log_structured("pxed-events", G_LOG_LEVEL_INFO, "PXED_SOURCE", e->source, "PXED_EVENT",
-			 e->event, "PXED_CLIENT", e->client, "MESSAGE",
-			 "source=%s event=%s client=%s %s", e->source, e->event, e->client,
-			 e->message);
+	if (self->echo)
+		g_log_structured("pxed-events", G_LOG_LEVEL_INFO, "PXED_SOURCE", e->source,
+				 "PXED_EVENT", e->event, "PXED_CLIENT", e->client, "MESSAGE",
+				 "source=%s event=%s client=%s %s", e->source, e->event, e->client,
+				 e->message);
 
 	if (self->fd < 0)
 		return;

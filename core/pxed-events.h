@@ -28,6 +28,9 @@ PxedEvents *pxed_events_new(GMainContext *context, guint capacity);
 void pxed_events_free(PxedEvents *self);
 /* Where to append the JSON lines; %NULL stops writing. */
 gboolean pxed_events_set_file(PxedEvents *self, const char *path, GError **error);
+/* Whether each event is also a log line (level info): off when the log would
+ * drop it anyway, so that its text is not formatted for nothing. Default on. */
+void pxed_events_set_echo(PxedEvents *self, gboolean echo);
 void pxed_events_add(PxedEvents *self, const char *source, const char *event, const char *client,
 		     const char *message);
 /* Writes what is batched now. */

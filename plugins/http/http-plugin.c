@@ -53,6 +53,10 @@ typedef struct {
 	GHashTable *sockets;	   /* GSocket (ref) → NULL: connections, maybe closed since */
 	GHashTable *transfers;	   /* PxedHttpTransfer: bodies in flight via sendfile */
 	GHashTable *idle; /* GSocket → IdleWatch: kept-alive connections between requests */
+	/* The last Last-Modified formatted: most responses repeat it (the same
+	 * file, or rendered files made in the same second). */
+	gint64 date_seconds;
+	char *date_text;
 	gboolean stopping;
 
 	/* Counters, reported when the instance stops. */
@@ -623,6 +627,17 @@ on_wrote_headers_sendfile(SoupServerMessage *msg, PxedHttpRequest *unused)
 
 /* ---- request handling ---- */
 
+static const char *
+http_date(PxedHttp *self, gint64 seconds)
+{
+	if (self->date_text == NULL || self->date_seconds != seconds) {
+		g_free(self->date_text);
+		self->date_text = pxed_http_format_date(seconds);
+		self->date_seconds = seconds;
+	}
+	return self->date_text;
+}
+
 static void
 respond_file(PxedHttp *self, SoupServerMessage *msg, PxedHttpRequest *req, PxedFile *file)
 {
@@ -632,7 +647,7 @@ respond_file(PxedHttp *self, SoupServerMessage *msg, PxedHttpRequest *req, PxedF
 	guint64 size = pxed_file_get_size(file);
 	gint64 mtime = pxed_file_get_mtime(file);
 	const char *etag = pxed_file_get_etag(file);
-	g_autofree char *last_modified = pxed_http_format_date(mtime);
+	const char *last_modified = http_date(self, mtime);
 	PxedHttpPreconditions pre = {
 		.if_match = soup_message_headers_get_one(request_headers, "If-Match"),
 		.if_unmodified_since =
@@ -950,6 +965,7 @@ http_instance_free(gpointer data)
 	if (self->transfers != NULL)
 		g_hash_table_remove_all(self->transfers);
 	g_clear_pointer(&self->idle, g_hash_table_unref);
+	g_free(self->date_text);
 	if (self->server != NULL) {
 		g_signal_handlers_disconnect_by_data(self->server, self);
 		soup_server_disconnect(self->server);

@@ -35,6 +35,7 @@ typedef struct {
 	PxedTemplate *machine_script; /* built-in, for profiles without ipxe-template */
 	PxedTemplate *no_match_script;
 	PxedTemplate *chain_script;
+	PxedFile *chain_file; /* boot.ipxe: the same for every client, rendered once */
 } PxedIpxe;
 
 static const PxedKey ipxe_keys[] = {
@@ -163,8 +164,11 @@ ipxe_free(gpointer data)
 	g_clear_pointer(&self->machine_script, pxed_template_unref);
 	g_clear_pointer(&self->no_match_script, pxed_template_unref);
 	g_clear_pointer(&self->chain_script, pxed_template_unref);
+	g_clear_pointer(&self->chain_file, pxed_file_unref);
 	g_free(self);
 }
+
+static PxedFile *script_file(const char *text);
 
 static gpointer
 ipxe_new(PxedInstance *instance, GError **error)
@@ -210,6 +214,21 @@ ipxe_new(PxedInstance *instance, GError **error)
 	self->no_match_script = pxed_template_new("no-match script (built in)", no_match_text,
 						  PXED_TEMPLATE_ESCAPE_IPXE, NULL);
 	g_assert(self->chain_script && self->machine_script && self->no_match_script);
+	/* boot.ipxe names no machine ({{base_url}} is all it uses; iPXE fills
+	 * in the ${…}): one rendering serves everyone, and its Last-Modified
+	 * stays put until the configuration changes */
+	{
+		g_autoptr(PxedTemplateVars) vars = pxed_template_vars_new();
+		g_autofree char *text = NULL;
+
+		pxed_template_vars_set(vars, "base_url", self->base_url);
+		text = pxed_template_render(self->chain_script, vars, error);
+		if (text == NULL) {
+			ipxe_free(self);
+			return NULL;
+		}
+		self->chain_file = script_file(text);
+	}
 	return self;
 }
 
@@ -277,8 +296,10 @@ vars_for(PxedIpxe *self, PxedMachine *machine, PxedClient *client)
 {
 	PxedTemplateVars *vars = pxed_machine_build_vars(machine, client);
 	const char *platform = pxed_client_get_attribute(client, "platform");
-	g_autofree char *retry = g_strdup_printf("%" G_GINT64_FORMAT, self->retry_seconds);
-	g_autofree char *described = pxed_client_to_string(client);
+	const char *described = pxed_template_vars_get(vars, "client");
+	char retry[24];
+
+	g_snprintf(retry, sizeof(retry), "%" G_GINT64_FORMAT, self->retry_seconds);
 
 	pxed_template_vars_set(vars, "base_url", self->base_url);
 	pxed_template_vars_set(vars, "retry", retry);
@@ -286,7 +307,8 @@ vars_for(PxedIpxe *self, PxedMachine *machine, PxedClient *client)
 			       self->no_match == NO_MATCH_RETRY	 ? "retry"
 			       : self->no_match == NO_MATCH_MENU ? "menu"
 								 : "exit");
-	pxed_template_vars_set(vars, "client", described[0] ? described : "nothing is known");
+	if (described == NULL || described[0] == '\0')
+		pxed_template_vars_set(vars, "client", "nothing is known");
 	/* iPXE's ${platform} says EFI even when no arch number came along */
 	if (g_strcmp0(platform, "efi") == 0)
 		pxed_template_vars_set(vars, "efi", "true");
@@ -401,11 +423,7 @@ ipxe_open_file(gpointer data, PxedFileRequest *request, PxedFile **file, GError 
 	PxedClient *client = pxed_file_request_get_client(request);
 
 	if (g_str_equal(path, "boot.ipxe")) {
-		g_autoptr(PxedTemplateVars) vars = vars_for(self, NULL, client);
-		g_autofree char *text = pxed_template_render(self->chain_script, vars, error);
-		if (text == NULL)
-			return PXED_RESULT_FAIL;
-		*file = script_file(text);
+		*file = pxed_file_ref(self->chain_file);
 		return PXED_RESULT_ANSWER;
 	}
 	if (g_str_equal(path, "ipxe"))

@@ -269,6 +269,12 @@ pxed_client_get_address(PxedClient *self)
 	return self->address;
 }
 
+const char *
+pxed_client_get_address_string(PxedClient *self)
+{
+	return self->address_string;
+}
+
 void
 pxed_client_set_via(PxedClient *self, PxedVia via)
 {
@@ -294,6 +300,12 @@ const char *
 pxed_client_get_attribute(PxedClient *self, const char *key)
 {
 	return g_hash_table_lookup(self->attributes, key);
+}
+
+void
+pxed_client_foreach_attribute(PxedClient *self, GHFunc func, gpointer user_data)
+{
+	g_hash_table_foreach(self->attributes, func, user_data);
 }
 
 const char *
@@ -390,20 +402,31 @@ pxed_client_to_string(PxedClient *self)
 	GString *out = g_string_new(NULL);
 	g_autoptr(GList) keys = NULL;
 
+	/* no printf: one line per rendered script and per logged request */
 #define APPEND(k, v)                                                                               \
 	do {                                                                                       \
-		if ((v) != NULL)                                                                   \
-			g_string_append_printf(out, "%s%s=%s", out->len ? "," : "", k, v);         \
+		if ((v) != NULL) {                                                                 \
+			if (out->len > 0)                                                          \
+				g_string_append_c(out, ',');                                       \
+			g_string_append(out, k);                                                   \
+			g_string_append_c(out, '=');                                               \
+			g_string_append(out, v);                                                   \
+		}                                                                                  \
 	} while (0)
 	APPEND("mac", self->mac_string);
 	APPEND("uuid", self->uuid_string);
-	if (self->arch != PXED_ARCH_UNKNOWN)
-		g_string_append_printf(out, "%sarch=%d", out->len ? "," : "", self->arch);
+	if (self->arch != PXED_ARCH_UNKNOWN) {
+		char arch[16];
+		g_snprintf(arch, sizeof(arch), "%d", self->arch);
+		APPEND("arch", arch);
+	}
 	APPEND("user-class", self->user_class);
 	APPEND("vendor-class", self->vendor_class);
 	APPEND("hostname", self->hostname);
 	APPEND("ip", self->address_string);
-	keys = g_list_sort(g_hash_table_get_keys(self->attributes), (GCompareFunc)g_strcmp0);
+	if (g_hash_table_size(self->attributes) > 0)
+		keys = g_list_sort(g_hash_table_get_keys(self->attributes),
+				   (GCompareFunc)g_strcmp0);
 	for (GList *l = keys; l != NULL; l = l->next)
 		APPEND((const char *)l->data,
 		       (const char *)g_hash_table_lookup(self->attributes, l->data));

@@ -89,6 +89,8 @@ const char *pxed_client_get_hostname(PxedClient *self);
 /* The client's IP address (the one it has or is being given), or %NULL. */
 void pxed_client_set_address(PxedClient *self, GInetAddress *address);
 GInetAddress *pxed_client_get_address(PxedClient *self);
+/* The address as text ("192.0.2.10"), or %NULL. */
+const char *pxed_client_get_address_string(PxedClient *self);
 
 /* Protocol the client came in by. */
 void pxed_client_set_via(PxedClient *self, PxedVia via);
@@ -97,6 +99,8 @@ PxedVia pxed_client_get_via(PxedClient *self);
 /* Free-form attributes; keys are lower-case words. A %NULL value removes. */
 void pxed_client_set_attribute(PxedClient *self, const char *key, const char *value);
 const char *pxed_client_get_attribute(PxedClient *self, const char *key);
+/* Calls @func(key, value, @user_data) for each attribute, in no order. */
+void pxed_client_foreach_attribute(PxedClient *self, GHFunc func, gpointer user_data);
 
 /* The key events are filed under: MAC, else UUID, else address, else "unknown". */
 const char *pxed_client_get_key(PxedClient *self);

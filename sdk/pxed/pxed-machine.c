@@ -143,6 +143,13 @@ arch_is_efi(gint arch)
 	return arch >= PXED_ARCH_EFI_IA32;
 }
 
+static void
+set_query_var(gpointer key, gpointer value, gpointer vars)
+{
+	g_autofree char *name = g_strconcat("query.", (const char *)key, NULL);
+	pxed_template_vars_set(vars, name, value);
+}
+
 PxedTemplateVars *
 pxed_machine_build_vars(PxedMachine *self, PxedClient *client)
 {
@@ -151,23 +158,24 @@ pxed_machine_build_vars(PxedMachine *self, PxedClient *client)
 	const char *hostname = NULL;
 
 	if (client != NULL) {
-		GInetAddress *ip = pxed_client_get_address(client);
 		gint arch = pxed_client_get_arch(client);
-		g_autofree char *arch_text = NULL;
-		g_autofree char *ip_text = ip != NULL ? g_inet_address_to_string(ip) : NULL;
+		g_autofree char *described = pxed_client_to_string(client);
 
 		if (mac != NULL) {
-			g_autofree char *hyphen = g_strdelimit(g_strdup(mac), ":", '-');
+			char hyphen[64];
+			g_strlcpy(hyphen, mac, sizeof(hyphen));
+			g_strdelimit(hyphen, ":", '-');
 			pxed_template_vars_set(vars, "mac", mac);
 			pxed_template_vars_set(vars, "mac_hyphen", hyphen);
 		}
 		pxed_template_vars_set(vars, "uuid", pxed_client_get_uuid_string(client));
 		if (arch != PXED_ARCH_UNKNOWN) {
-			arch_text = g_strdup_printf("%d", arch);
+			char arch_text[16];
+			g_snprintf(arch_text, sizeof(arch_text), "%d", arch);
 			pxed_template_vars_set(vars, "arch", arch_text);
 			pxed_template_vars_set(vars, "efi", arch_is_efi(arch) ? "true" : "");
 		}
-		pxed_template_vars_set(vars, "ip", ip_text);
+		pxed_template_vars_set(vars, "ip", pxed_client_get_address_string(client));
 		/* what iPXE sent in its query, as matchbox templates name it
 		 * (`.request.query.mac`); attributes below may add more */
 		pxed_template_vars_set(vars, "query.mac", mac);
@@ -175,28 +183,9 @@ pxed_machine_build_vars(PxedMachine *self, PxedClient *client)
 		pxed_template_vars_set(vars, "user_class", pxed_client_get_user_class(client));
 		pxed_template_vars_set(vars, "vendor_class", pxed_client_get_vendor_class(client));
 		hostname = pxed_client_get_hostname(client);
-		{
-			g_autofree char *text = pxed_client_to_string(client);
-			pxed_template_vars_set(vars, "client", text);
-		}
+		pxed_template_vars_set(vars, "client", described);
 		/* attributes: iPXE's query parameters and the like */
-		{
-			g_autofree char *text = pxed_client_to_string(client);
-			g_auto(GStrv) pairs = g_strsplit(text, ",", -1);
-			for (guint i = 0; pairs[i] != NULL; i++) {
-				char *eq = strchr(pairs[i], '=');
-				const char *value;
-				g_autofree char *name = NULL;
-				if (eq == NULL)
-					continue;
-				*eq = '\0';
-				value = pxed_client_get_attribute(client, pairs[i]);
-				if (value == NULL)
-					continue;
-				name = g_strconcat("query.", pairs[i], NULL);
-				pxed_template_vars_set(vars, name, value);
-			}
-		}
+		pxed_client_foreach_attribute(client, set_query_var, vars);
 	}
 	if (self != NULL) {
 		GHashTableIter iter;

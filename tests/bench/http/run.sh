@@ -41,11 +41,24 @@ free_port() {
 }
 
 # ---- pxed ----
+PXED_PORT=$(free_port)
+PXED_URL=http://127.0.0.1:$PXED_PORT
+# log-level=warning: nginx runs with access_log off; pxed still files every
+# request in its event log (state-dir/events.jsonl), it only does not also
+# print each one to stderr.
 cat > "$WORK/conf.d/50-bench.conf" <<CONF
 [core]
 state-dir=$WORK/state
+log-level=warning
+[profile:bench]
+kernel=http://127.0.0.1:8080/vmlinuz
+initrd=http://127.0.0.1:8080/initrd.img
+args=console=ttyS0 ip=dhcp
+[group:bench]
+profile=bench
+selector.mac=52:54:00:12:34:56
 [http]
-listen=127.0.0.1:0
+listen=127.0.0.1:$PXED_PORT
 [ipxe]
 base-url=http://127.0.0.1:8080
 [static]
@@ -56,17 +69,20 @@ CONF
 "$PXED" --config-dir "$WORK/conf.d" --plugin-dir "$PLUGINS" > "$WORK/pxed.log" 2>&1 &
 PXED_PID=$!
 for i in $(seq 100); do
-	grep -q "event=ready" "$WORK/pxed.log" 2>/dev/null && break
+	curl -sf -o /dev/null "$PXED_URL/boot.ipxe" && break
 	kill -0 $PXED_PID 2>/dev/null || { cat "$WORK/pxed.log"; exit 1; }
 	sleep 0.1
 done
-PXED_PORT=$(grep -a "source=http event=listening" "$WORK/pxed.log" | head -1 | sed 's/.*://')
-PXED_URL=http://127.0.0.1:$PXED_PORT
 
 # the rendered script, served by nginx as a plain file
 curl -sf -o "$WORK/nginx-root/boot.ipxe" "$PXED_URL/boot.ipxe" || echo "#!ipxe" > "$WORK/nginx-root/boot.ipxe"
 
-chmod 644 "$WORK/nginx-root/boot.ipxe"
+# one machine's own script (what iPXE asks for next), rendered per request
+# from the inventory by pxed; the same bytes as a file for nginx
+curl -sf -o "$WORK/nginx-root/machine.ipxe" "$PXED_URL/ipxe?mac=52-54-00-12-34-56&platform=pcbios&buildarch=i386" ||
+	{ echo "bench: pxed rendered no machine script" >&2; exit 1; }
+grep -q vmlinuz "$WORK/nginx-root/machine.ipxe" || { echo "bench: the machine script names no kernel" >&2; exit 1; }
+chmod 644 "$WORK/nginx-root/boot.ipxe" "$WORK/nginx-root/machine.ipxe"
 
 # ---- nginx ----
 NGINX_PORT=$(free_port)
@@ -123,7 +139,10 @@ row() { # NAME CONNECTIONS PATH METRIC(bytes|rps)
 	row "256 MiB file, 1 connection" 1 /big.img bytes
 	row "256 MiB file, 8 connections" 8 /big.img bytes
 	row "2 KiB file, 64 connections" 64 /small.bin rps
-	row "boot.ipxe (pxed renders; nginx static), 64 connections" 64 /boot.ipxe rps
+	row "boot.ipxe (pxed: built once per configuration; nginx static), 64 connections" 64 /boot.ipxe rps
+	p=$(run_wrk 64 "$PXED_URL/ipxe?mac=52-54-00-12-34-56&platform=pcbios&buildarch=i386")
+	n=$(run_wrk 64 "http://127.0.0.1:$NGINX_PORT/machine.ipxe")
+	echo "a machine's script (pxed renders per request from the inventory; nginx static), 64 connections|$p|$n|rps"
 } > "$WORK/rows"
 
 RSS=$(awk '/VmHWM/ { print $2 " " $3 }' /proc/$PXED_PID/status)
