@@ -112,9 +112,11 @@ log_source_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 
 /* A crash: what waits is written (unless another thread holds the lock,
  * maybe the one that crashed), then the signal's previous handling (the
- * default, or a sanitizer's report) takes over. */
+ * default, or a sanitizer's report) takes over: a fault the kernel raised
+ * happens again when this returns, with its own siginfo; anything else is
+ * raised again. */
 static void
-log_fatal_signal(int sig)
+log_fatal_signal(int sig, siginfo_t *info, void *context)
 {
 	PxedLogState *state = fatal_log_state;
 
@@ -129,13 +131,17 @@ log_fatal_signal(int sig)
 		if (fatal_signals[i] == sig)
 			sigaction(sig, &fatal_previous[i], NULL);
 	}
-	raise(sig); /* delivered once this handler returns */
+	if (sig == SIGABRT || info == NULL || info->si_code <= 0)
+		raise(sig); /* delivered once this handler returns */
 }
 
 static void
 log_fatal_handlers(PxedLogState *state)
 {
-	struct sigaction action = {.sa_handler = log_fatal_signal};
+	/* on the alternate stack when there is one (a sanitizer's): a stack
+	 * overflow still gets reported */
+	struct sigaction action = {.sa_sigaction = log_fatal_signal,
+				   .sa_flags = SA_SIGINFO | SA_ONSTACK};
 
 	fatal_log_state = state;
 	sigemptyset(&action.sa_mask);

@@ -3,38 +3,13 @@
 
 #include <string.h>
 
-GBytes *
-pxed_http_take_read_ahead(GIOStream *stolen)
-{
-	GInputStream *in = g_io_stream_get_input_stream(stolen);
-	g_autoptr(GByteArray) got = g_byte_array_new();
-
-	if (!G_IS_POLLABLE_INPUT_STREAM(in) ||
-	    !g_pollable_input_stream_can_poll(G_POLLABLE_INPUT_STREAM(in)))
-		return NULL;
-	while (got->len < PXED_HTTP_READ_AHEAD_MAX) {
-		guint8 buf[8192];
-		g_autoptr(GError) error = NULL;
-		gssize n = g_pollable_input_stream_read_nonblocking(
-			G_POLLABLE_INPUT_STREAM(in), buf,
-			MIN(sizeof(buf), PXED_HTTP_READ_AHEAD_MAX - got->len), NULL, &error);
-		/* would block: all there is; the end or an error: the next
-		 * reader of the connection sees it again */
-		if (n <= 0)
-			break;
-		g_byte_array_append(got, buf, (guint)n);
-	}
-	if (got->len == 0)
-		return NULL;
-	return g_byte_array_free_to_bytes(g_steal_pointer(&got));
-}
-
 /* ---- the input stream: the prefix, then the base ---- */
 
-#define REPLAY_TYPE_INPUT (replay_input_get_type())
-G_DECLARE_FINAL_TYPE(ReplayInput, replay_input, REPLAY, INPUT, GInputStream)
+#define REPLAY_TYPE_INPUT (pxed_http_replay_input_get_type())
+G_DECLARE_FINAL_TYPE(PxedHttpReplayInput, pxed_http_replay_input, REPLAY, INPUT, GInputStream)
+typedef PxedHttpReplayInput ReplayInput;
 
-struct _ReplayInput {
+struct _PxedHttpReplayInput {
 	GInputStream parent;
 	GInputStream *base; /* (ref) */
 	GBytes *prefix;	    /* (ref) */
@@ -43,7 +18,7 @@ struct _ReplayInput {
 
 static void replay_input_pollable_init(GPollableInputStreamInterface *iface);
 
-G_DEFINE_TYPE_WITH_CODE(ReplayInput, replay_input, G_TYPE_INPUT_STREAM,
+G_DEFINE_TYPE_WITH_CODE(PxedHttpReplayInput, pxed_http_replay_input, G_TYPE_INPUT_STREAM,
 			G_IMPLEMENT_INTERFACE(G_TYPE_POLLABLE_INPUT_STREAM,
 					      replay_input_pollable_init))
 
@@ -142,11 +117,11 @@ replay_input_finalize(GObject *object)
 
 	g_object_unref(self->base);
 	g_bytes_unref(self->prefix);
-	G_OBJECT_CLASS(replay_input_parent_class)->finalize(object);
+	G_OBJECT_CLASS(pxed_http_replay_input_parent_class)->finalize(object);
 }
 
 static void
-replay_input_class_init(ReplayInputClass *klass)
+pxed_http_replay_input_class_init(PxedHttpReplayInputClass *klass)
 {
 	G_OBJECT_CLASS(klass)->finalize = replay_input_finalize;
 	G_INPUT_STREAM_CLASS(klass)->read_fn = replay_input_read;
@@ -154,7 +129,7 @@ replay_input_class_init(ReplayInputClass *klass)
 }
 
 static void
-replay_input_init(ReplayInput *self)
+pxed_http_replay_input_init(PxedHttpReplayInput *self)
 {
 }
 
@@ -196,6 +171,27 @@ replay_stream_close(GIOStream *stream, GCancellable *cancellable, GError **error
 	if (self->disposing)
 		return TRUE;
 	return g_io_stream_close(self->base, cancellable, error);
+}
+
+/* GIOStream's own async close runs close_fn in a worker thread: closing a
+ * socket needs none. */
+static void
+replay_stream_close_async(GIOStream *stream, int io_priority, GCancellable *cancellable,
+			  GAsyncReadyCallback callback, gpointer user_data)
+{
+	g_autoptr(GTask) task = g_task_new(stream, cancellable, callback, user_data);
+	GError *error = NULL;
+
+	if (replay_stream_close(stream, cancellable, &error))
+		g_task_return_boolean(task, TRUE);
+	else
+		g_task_return_error(task, error);
+}
+
+static gboolean
+replay_stream_close_finish(GIOStream *stream, GAsyncResult *result, GError **error)
+{
+	return g_task_propagate_boolean(G_TASK(result), error);
 }
 
 static void
@@ -241,6 +237,8 @@ pxed_http_replay_stream_class_init(PxedHttpReplayStreamClass *klass)
 	stream_class->get_input_stream = replay_stream_get_input;
 	stream_class->get_output_stream = replay_stream_get_output;
 	stream_class->close_fn = replay_stream_close;
+	stream_class->close_async = replay_stream_close_async;
+	stream_class->close_finish = replay_stream_close_finish;
 	g_object_class_install_property(
 		object_class, PROP_BASE_IOSTREAM,
 		g_param_spec_object("base-iostream", NULL, NULL, G_TYPE_IO_STREAM,
@@ -262,4 +260,57 @@ pxed_http_replay_stream_new(GIOStream *base, GBytes *prefix)
 	self->input->base = g_object_ref(g_io_stream_get_input_stream(base));
 	self->input->prefix = g_bytes_ref(prefix);
 	return G_IO_STREAM(self);
+}
+
+/* ---- what libsoup had read ahead ---- */
+
+/* A replay stream under @stream, the one libsoup read from, or %NULL. */
+static ReplayInput *
+find_replay(GIOStream *stream)
+{
+	g_autoptr(GIOStream) current = g_object_ref(stream);
+
+	for (guint depth = 0; depth < 8; depth++) {
+		g_autoptr(GIOStream) base = NULL;
+
+		if (PXED_IS_HTTP_REPLAY_STREAM(current))
+			return REPLAY_INPUT(g_io_stream_get_input_stream(current));
+		if (g_object_class_find_property(G_OBJECT_GET_CLASS(current), "base-iostream") ==
+		    NULL)
+			return NULL;
+		g_object_get(current, "base-iostream", &base, NULL);
+		if (base == NULL)
+			return NULL;
+		g_set_object(&current, base);
+	}
+	return NULL;
+}
+
+GBytes *
+pxed_http_take_read_ahead(GIOStream *stolen)
+{
+	GInputStream *in = g_io_stream_get_input_stream(stolen);
+	ReplayInput *replayed = find_replay(stolen);
+	g_autoptr(GByteArray) got = g_byte_array_new();
+
+	if (!G_IS_POLLABLE_INPUT_STREAM(in) ||
+	    !g_pollable_input_stream_can_poll(G_POLLABLE_INPUT_STREAM(in)))
+		return NULL;
+	/* the bound applies to what comes from the socket: bytes replayed
+	 * before and not read yet must all come along, or they are lost */
+	while (got->len < PXED_HTTP_READ_AHEAD_MAX ||
+	       (replayed != NULL && prefix_left(replayed) > 0)) {
+		guint8 buf[8192];
+		g_autoptr(GError) error = NULL;
+		gssize n = g_pollable_input_stream_read_nonblocking(G_POLLABLE_INPUT_STREAM(in),
+								    buf, sizeof(buf), NULL, &error);
+		/* would block: all there is; the end or an error: the next
+		 * reader of the connection sees it again */
+		if (n <= 0)
+			break;
+		g_byte_array_append(got, buf, (guint)n);
+	}
+	if (got->len == 0)
+		return NULL;
+	return g_byte_array_free_to_bytes(g_steal_pointer(&got));
 }

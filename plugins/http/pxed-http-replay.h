@@ -17,15 +17,16 @@
 
 G_BEGIN_DECLS
 
-/* More than libsoup ever buffers: what is past it stays on the socket. */
-#define PXED_HTTP_READ_AHEAD_MAX (256 * 1024)
+/* Enough for the requests a client pipelines; what is past it stays on the
+ * socket (libsoup itself buffers 8 KiB at most). */
+#define PXED_HTTP_READ_AHEAD_MAX (64 * 1024)
 
 /**
  * pxed_http_take_read_ahead:
  * @stolen: a stream soup_server_message_steal_connection() returned
  *
- * Reads, without blocking, what @stolen's input has buffered and what waits on
- * the connection, up to %PXED_HTTP_READ_AHEAD_MAX bytes.
+ * Reads, without blocking, what @stolen's input has buffered (all of it) and
+ * what waits on the connection (up to %PXED_HTTP_READ_AHEAD_MAX bytes in all).
  *
  * Returns: (transfer full) (nullable): the bytes, or %NULL if there were none
  */

@@ -356,6 +356,33 @@ test_replay(void)
 	close(peer);
 }
 
+static void
+closed_async(GObject *stream, GAsyncResult *result, gpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_assert_true(g_io_stream_close_finish(G_IO_STREAM(stream), result, &error));
+	g_assert_no_error(error);
+	*(gboolean *)data = TRUE;
+}
+
+/* Closed asynchronously (as a wrapper above it may close it), the connection
+ * closes too. */
+static void
+test_replay_close_async(void)
+{
+	int peer = -1;
+	g_autoptr(GIOStream) base = socket_pair(&peer);
+	g_autoptr(GBytes) prefix = g_bytes_new_static("x", 1);
+	g_autoptr(GIOStream) replay = pxed_http_replay_stream_new(base, prefix);
+	gboolean done = FALSE;
+
+	g_io_stream_close_async(replay, G_PRIORITY_DEFAULT, NULL, closed_async, &done);
+	while (!done)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_true(g_io_stream_is_closed(base));
+	close(peer);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -368,5 +395,6 @@ main(int argc, char **argv)
 	g_test_add_func("/http/util/client-from-query", test_client_from_query);
 	g_test_add_func("/http/util/status-for-error", test_status_for_error);
 	g_test_add_func("/http/util/replay", test_replay);
+	g_test_add_func("/http/util/replay-close-async", test_replay_close_async);
 	return g_test_run();
 }
