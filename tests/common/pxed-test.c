@@ -4,6 +4,7 @@
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -165,6 +166,16 @@ daemon_free(PxedTestDaemon *self)
 	g_free(self);
 }
 
+/* In the daemon, before exec: a test that fails aborts before its teardown
+ * stops the daemon; the kernel stops it then (SIGKILL when the test process's
+ * spawning thread — the test's main thread — ends). */
+static void
+die_with_parent(gpointer parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != GPOINTER_TO_INT(parent))
+		_exit(127); /* the test is gone already */
+}
+
 PxedTestDaemon *
 pxed_test_daemon_start(const char *conf, const char *const *extra_args, GError **error)
 {
@@ -197,6 +208,8 @@ pxed_test_daemon_start(const char *conf, const char *const *extra_args, GError *
 
 	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE |
 					     G_SUBPROCESS_FLAGS_STDERR_MERGE);
+	g_subprocess_launcher_set_child_setup(launcher, die_with_parent,
+					      GINT_TO_POINTER((int)getpid()), NULL);
 	/* only the build tree's plugins, never an installed copy */
 	g_subprocess_launcher_setenv(launcher, "PXED_PLUGINDIR", pxed_test_plugin_dir(), TRUE);
 	g_subprocess_launcher_unsetenv(launcher, "NOTIFY_SOCKET");
