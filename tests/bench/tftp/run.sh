@@ -71,6 +71,19 @@ if [ -z "${ATFTPD:-}" ]; then
 	if [ -x /usr/sbin/atftpd ]; then ATFTPD=/usr/sbin/atftpd; else ATFTPD=$(fetch_peer atftpd usr/sbin/atftpd || true); fi
 fi
 DNSMASQ=${DNSMASQ:-$(command -v dnsmasq || true)}
+# Unpacked rather than installed, the peers bring no dependencies: both link
+# libwrap (tcp-wrappers), which a fresh Debian 12 lacks.
+. "$src/tools/deps.sh"
+for bin in "${TFTPD_HPA:-}" "${ATFTPD:-}"; do
+	[ -n "$bin" ] && ldd "$bin" 2>/dev/null | grep -q "libwrap.so.0 => not found" &&
+		{ pxed_ensure_packages libwrap0 || exit 2; }
+done
+for bin in "${TFTPD_HPA:-}" "${ATFTPD:-}"; do
+	if [ -n "$bin" ] && ldd "$bin" 2>/dev/null | grep -q "not found"; then
+		log "$bin cannot run here: $(ldd "$bin" | grep "not found" | tr -s ' \t' ' ')"
+		exit 2
+	fi
+done
 
 # ---- the load client and the files ----
 
