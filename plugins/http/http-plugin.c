@@ -304,27 +304,6 @@ on_wrote_body_uncork(SoupServerMessage *msg, PxedHttpRequest *req)
 
 /* ---- connections libsoup gave up ---- */
 
-/* The stream under libsoup's wrappers (SoupIOStream): the GSocketConnection,
- * or the GTlsConnection over it. (transfer full) */
-static GIOStream *
-stream_unwrap(GIOStream *stream)
-{
-	g_autoptr(GIOStream) current = g_object_ref(stream);
-
-	for (guint depth = 0; depth < 8; depth++) {
-		g_autoptr(GIOStream) base = NULL;
-
-		if (g_object_class_find_property(G_OBJECT_GET_CLASS(current), "base-iostream") ==
-		    NULL)
-			return g_steal_pointer(&current);
-		g_object_get(current, "base-iostream", &base, NULL);
-		if (base == NULL)
-			return NULL;
-		g_set_object(&current, base);
-	}
-	return NULL;
-}
-
 /* Gives a connection whose response is complete back to the SoupServer, which
  * treats it as newly accepted: it reads the next request (keep-alive), first
  * from @read_ahead (pipelined requests libsoup had read before the connection
@@ -442,7 +421,7 @@ idle_unwatch_stale(PxedHttp *self, SoupServerMessage *msg)
 	GSocket *socket = soup_server_message_get_socket(msg);
 	IdleWatch *w;
 
-	if (socket == NULL || self->idle == NULL)
+	if (!self->hand_back_idle || socket == NULL)
 		return;
 	w = g_hash_table_lookup(self->idle, socket);
 	if (w != NULL && w->last != msg)
@@ -487,7 +466,7 @@ on_wrote_body_hand_back(SoupServerMessage *msg, PxedHttpRequest *req)
 	if (stolen == NULL)
 		return;
 	read_ahead = pxed_http_take_read_ahead(stolen);
-	base = stream_unwrap(stolen);
+	base = pxed_http_stream_unwrap(stolen);
 	if (base == NULL) {
 		g_io_stream_close(stolen, NULL, NULL);
 		return;
@@ -607,7 +586,7 @@ on_wrote_headers_sendfile(SoupServerMessage *msg, PxedHttpRequest *unused)
 	if (stream != NULL) {
 		g_autoptr(GIOStream) base = NULL;
 		t->read_ahead = pxed_http_take_read_ahead(stream);
-		base = stream_unwrap(stream);
+		base = pxed_http_stream_unwrap(stream);
 		if (base != NULL && G_IS_SOCKET_CONNECTION(base))
 			t->conn = G_SOCKET_CONNECTION(g_steal_pointer(&base));
 	}
@@ -814,10 +793,9 @@ handle_early(SoupServer *server, SoupServerMessage *msg, const char *path, GHash
 	soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
 	if (req == NULL)
 		return;
-	if (self->hand_back_idle) {
-		idle_unwatch_stale(self, msg);
+	idle_unwatch_stale(self, msg);
+	if (self->hand_back_idle)
 		g_signal_connect(msg, "wrote-body", G_CALLBACK(on_wrote_body_hand_back), req);
-	}
 	req->started = g_get_monotonic_time();
 	g_free(req->method);
 	req->method = g_strdup(soup_server_message_get_method(msg));
@@ -899,8 +877,7 @@ on_request_finished(SoupServer *server, SoupServerMessage *msg, PxedHttp *self)
 {
 	PxedHttpRequest *req = request_get(msg);
 
-	if (self->hand_back_idle)
-		idle_unwatch_stale(self, msg);
+	idle_unwatch_stale(self, msg);
 	if (req == NULL)
 		return;
 	req->status = soup_server_message_get_status(msg);
@@ -919,8 +896,7 @@ on_request_aborted(SoupServer *server, SoupServerMessage *msg, PxedHttp *self)
 {
 	PxedHttpRequest *req = request_get(msg);
 
-	if (self->hand_back_idle)
-		idle_unwatch_stale(self, msg);
+	idle_unwatch_stale(self, msg);
 	if (req == NULL)
 		return;
 	if (req->status == 0)

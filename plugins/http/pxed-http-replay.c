@@ -262,6 +262,41 @@ pxed_http_replay_stream_new(GIOStream *base, GBytes *prefix)
 	return G_IO_STREAM(self);
 }
 
+/* ---- connections under wrappers ---- */
+
+/* The stream @stream wraps ("base-iostream": libsoup's SoupIOStream, the
+ * replay stream), or %NULL; *@wraps says whether it is a wrapper at all.
+ * (transfer full) */
+static GIOStream *
+stream_base(GIOStream *stream, gboolean *wraps)
+{
+	GIOStream *base = NULL;
+
+	*wraps = g_object_class_find_property(G_OBJECT_GET_CLASS(stream), "base-iostream") != NULL;
+	if (*wraps)
+		g_object_get(stream, "base-iostream", &base, NULL);
+	return base;
+}
+
+GIOStream *
+pxed_http_stream_unwrap(GIOStream *stream)
+{
+	g_autoptr(GIOStream) current = g_object_ref(stream);
+
+	for (guint depth = 0; depth < 8; depth++) {
+		gboolean wraps;
+		GIOStream *base = stream_base(current, &wraps);
+
+		if (!wraps)
+			return g_steal_pointer(&current);
+		if (base == NULL)
+			return NULL;
+		g_object_unref(current);
+		current = base;
+	}
+	return NULL;
+}
+
 /* ---- what libsoup had read ahead ---- */
 
 /* A replay stream under @stream, the one libsoup read from, or %NULL. */
@@ -270,18 +305,15 @@ find_replay(GIOStream *stream)
 {
 	g_autoptr(GIOStream) current = g_object_ref(stream);
 
-	for (guint depth = 0; depth < 8; depth++) {
-		g_autoptr(GIOStream) base = NULL;
+	for (guint depth = 0; depth < 8 && current != NULL; depth++) {
+		gboolean wraps;
+		GIOStream *base;
 
 		if (PXED_IS_HTTP_REPLAY_STREAM(current))
 			return REPLAY_INPUT(g_io_stream_get_input_stream(current));
-		if (g_object_class_find_property(G_OBJECT_GET_CLASS(current), "base-iostream") ==
-		    NULL)
-			return NULL;
-		g_object_get(current, "base-iostream", &base, NULL);
-		if (base == NULL)
-			return NULL;
-		g_set_object(&current, base);
+		base = stream_base(current, &wraps);
+		g_object_unref(current);
+		current = base;
 	}
 	return NULL;
 }

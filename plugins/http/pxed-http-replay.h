@@ -32,6 +32,17 @@ G_BEGIN_DECLS
  */
 GBytes *pxed_http_take_read_ahead(GIOStream *stolen);
 
+/**
+ * pxed_http_stream_unwrap:
+ * @stream: a stream soup_server_message_steal_connection() returned
+ *
+ * The connection under libsoup's wrappers (and pxed's replay stream): the
+ * GSocketConnection, or the GTlsConnection over it.
+ *
+ * Returns: (transfer full) (nullable): the connection
+ */
+GIOStream *pxed_http_stream_unwrap(GIOStream *stream);
+
 #define PXED_TYPE_HTTP_REPLAY_STREAM (pxed_http_replay_stream_get_type())
 G_DECLARE_FINAL_TYPE(PxedHttpReplayStream, pxed_http_replay_stream, PXED, HTTP_REPLAY_STREAM,
 		     GIOStream)

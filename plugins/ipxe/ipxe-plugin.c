@@ -34,7 +34,6 @@ typedef struct {
 	gint64 retry_seconds;
 	PxedTemplate *machine_script; /* built-in, for profiles without ipxe-template */
 	PxedTemplate *no_match_script;
-	PxedTemplate *chain_script;
 	PxedFile *chain_file; /* boot.ipxe: the same for every client, rendered once */
 } PxedIpxe;
 
@@ -163,7 +162,6 @@ ipxe_free(gpointer data)
 	g_free(self->efi_arm64_file);
 	g_clear_pointer(&self->machine_script, pxed_template_unref);
 	g_clear_pointer(&self->no_match_script, pxed_template_unref);
-	g_clear_pointer(&self->chain_script, pxed_template_unref);
 	g_clear_pointer(&self->chain_file, pxed_file_unref);
 	g_free(self);
 }
@@ -207,22 +205,23 @@ ipxe_new(PxedInstance *instance, GError **error)
 		ipxe_free(self);
 		return NULL;
 	}
-	self->chain_script = pxed_template_new("boot.ipxe (built in)", chain_text,
-					       PXED_TEMPLATE_ESCAPE_IPXE, NULL);
 	self->machine_script = pxed_template_new("machine script (built in)", machine_text,
 						 PXED_TEMPLATE_ESCAPE_IPXE, NULL);
 	self->no_match_script = pxed_template_new("no-match script (built in)", no_match_text,
 						  PXED_TEMPLATE_ESCAPE_IPXE, NULL);
-	g_assert(self->chain_script && self->machine_script && self->no_match_script);
+	g_assert(self->machine_script && self->no_match_script);
 	/* boot.ipxe names no machine ({{base_url}} is all it uses; iPXE fills
 	 * in the ${…}): one rendering serves everyone, and its Last-Modified
 	 * stays put until the configuration changes */
 	{
+		g_autoptr(PxedTemplate) chain = pxed_template_new(
+			"boot.ipxe (built in)", chain_text, PXED_TEMPLATE_ESCAPE_IPXE, NULL);
 		g_autoptr(PxedTemplateVars) vars = pxed_template_vars_new();
 		g_autofree char *text = NULL;
 
+		g_assert(chain != NULL);
 		pxed_template_vars_set(vars, "base_url", self->base_url);
-		text = pxed_template_render(self->chain_script, vars, error);
+		text = pxed_template_render(chain, vars, error);
 		if (text == NULL) {
 			ipxe_free(self);
 			return NULL;

@@ -129,9 +129,9 @@ run_wrk() { # CONNECTIONS URL -> "REQ_PER_SEC BYTES_PER_SEC"
 		END { printf "%s %.0f\n", rps, bps }'
 }
 
-row() { # NAME CONNECTIONS PATH METRIC(bytes|rps)
+row() { # NAME CONNECTIONS PATH METRIC(bytes|rps) [NGINX_PATH, else PATH]
 	p=$(run_wrk "$2" "$PXED_URL$3")
-	n=$(run_wrk "$2" "http://127.0.0.1:$NGINX_PORT$3")
+	n=$(run_wrk "$2" "http://127.0.0.1:$NGINX_PORT${5:-$3}")
 	echo "$1|$p|$n|$4"
 }
 
@@ -140,9 +140,8 @@ row() { # NAME CONNECTIONS PATH METRIC(bytes|rps)
 	row "256 MiB file, 8 connections" 8 /big.img bytes
 	row "2 KiB file, 64 connections" 64 /small.bin rps
 	row "boot.ipxe (pxed: built once per configuration; nginx static), 64 connections" 64 /boot.ipxe rps
-	p=$(run_wrk 64 "$PXED_URL/ipxe?mac=52-54-00-12-34-56&platform=pcbios&buildarch=i386")
-	n=$(run_wrk 64 "http://127.0.0.1:$NGINX_PORT/machine.ipxe")
-	echo "a machine's script (pxed renders per request from the inventory; nginx static), 64 connections|$p|$n|rps"
+	row "a machine's script (pxed renders per request from the inventory; nginx static), 64 connections" \
+		64 "/ipxe?mac=52-54-00-12-34-56&platform=pcbios&buildarch=i386" rps /machine.ipxe
 } > "$WORK/rows"
 
 RSS=$(awk '/VmHWM/ { print $2 " " $3 }' /proc/$PXED_PID/status)
