@@ -5,12 +5,19 @@
 
 #include <json-glib/json-glib.h>
 
-/* g_test_expect_message() does not see structured logging: record warnings here. */
+/* g_test_expect_message() does not see structured logging: record warnings
+ * here, and count the events echoed as log lines. */
 static GPtrArray *warnings;
+static guint echoed;
 
 static GLogWriterOutput
 record_warnings(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer user_data)
 {
+	for (gsize i = 0; i < n; i++) {
+		if (g_str_equal(fields[i].key, "GLIB_DOMAIN") &&
+		    g_strcmp0(fields[i].value, "pxed-events") == 0)
+			echoed++;
+	}
 	if (!(level & G_LOG_LEVEL_WARNING))
 		return g_log_writer_default(level, fields, n, user_data);
 	for (gsize i = 0; i < n; i++) {
@@ -37,6 +44,32 @@ test_timeline_and_ring(void)
 	g_assert_cmpuint(mine->len, ==, 3);
 	g_assert_cmpstr(((PxedEvent *)g_ptr_array_index(mine, 0))->message, ==, "two");
 	g_assert_cmpstr(((PxedEvent *)g_ptr_array_index(mine, 2))->message, ==, "four");
+}
+
+/* With the echo off (the log level drops info lines) an event is not a log
+ * line, and is still kept and filed. */
+static void
+test_echo(void)
+{
+	g_autofree char *dir = pxed_test_tmpdir_new();
+	g_autofree char *path = g_build_filename(dir, "events.jsonl", NULL);
+	g_autoptr(PxedEvents) events = pxed_events_new(NULL, 4);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) mine = NULL;
+	g_autofree char *text = NULL;
+	guint before = echoed;
+
+	g_assert_true(pxed_events_set_file(events, path, &error));
+	pxed_events_add(events, "tftp", "start", "52:54:00:00:00:01", "shown");
+	g_assert_cmpuint(echoed, ==, before + 1);
+	pxed_events_set_echo(events, FALSE);
+	pxed_events_add(events, "tftp", "done", "52:54:00:00:00:01", "not shown");
+	g_assert_cmpuint(echoed, ==, before + 1);
+	mine = pxed_events_for_client(events, "52:54:00:00:00:01");
+	g_assert_cmpuint(mine->len, ==, 2);
+	pxed_events_flush(events);
+	g_assert_true(g_file_get_contents(path, &text, NULL, &error));
+	g_assert_nonnull(strstr(text, "not shown"));
 }
 
 static void
@@ -109,6 +142,7 @@ main(int argc, char **argv)
 	warnings = g_ptr_array_new_with_free_func(g_free);
 	g_log_set_writer_func(record_warnings, NULL, NULL);
 	g_test_add_func("/events/timeline-and-ring", test_timeline_and_ring);
+	g_test_add_func("/events/echo", test_echo);
 	g_test_add_func("/events/file-lines", test_file_lines);
 	g_test_add_func("/events/full-disk", test_full_disk);
 	g_test_add_func("/events/unwritable-file", test_unwritable_file);

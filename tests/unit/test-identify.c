@@ -222,6 +222,14 @@ test_bounded(void)
 	}
 }
 
+/* 10.0.0.0 + @n */
+static GInetAddress *
+nth_address(guint32 n)
+{
+	guint32 ip = g_htonl(0x0a000000u + n);
+	return g_inet_address_new_from_bytes((const guint8 *)&ip, G_SOCKET_FAMILY_IPV4);
+}
+
 /* A long flood on a larger table: evictions come in batches of an eighth, so
  * the newest seven eighths are always there and the bound always holds. */
 static void
@@ -233,26 +241,20 @@ test_bounded_flood(void)
 
 	for (guint i = 0; i < total; i++) {
 		g_autoptr(PxedClient) c = pxed_client_new();
-		guint32 ip = g_htonl(0x0a000000u + i);
-		g_autoptr(GInetAddress) address =
-			g_inet_address_new_from_bytes((const guint8 *)&ip, G_SOCKET_FAMILY_IPV4);
+		g_autoptr(GInetAddress) address = nth_address(i);
 		pxed_client_set_address(c, address);
 		pxed_sightings_note(sightings, c, now, 1000 + i);
 		g_assert_cmpuint(pxed_sightings_get_size(sightings), <=, 1024);
 	}
 	g_assert_cmpuint(pxed_sightings_get_size(sightings), >=, 1024 - 1024 / 8);
 	for (guint i = total - (1024 - 1024 / 8); i < total; i++) {
-		guint32 ip = g_htonl(0x0a000000u + i);
-		g_autoptr(GInetAddress) address =
-			g_inet_address_new_from_bytes((const guint8 *)&ip, G_SOCKET_FAMILY_IPV4);
+		g_autoptr(GInetAddress) address = nth_address(i);
 		g_autoptr(PxedClient) found = pxed_sightings_lookup(sightings, address, now);
 		g_assert_nonnull(found);
 	}
 	/* the first ones are long gone */
 	{
-		guint32 ip = g_htonl(0x0a000000u);
-		g_autoptr(GInetAddress) address =
-			g_inet_address_new_from_bytes((const guint8 *)&ip, G_SOCKET_FAMILY_IPV4);
+		g_autoptr(GInetAddress) address = nth_address(0);
 		g_autoptr(PxedClient) found = pxed_sightings_lookup(sightings, address, now);
 		g_assert_null(found);
 	}
