@@ -38,6 +38,12 @@ static const PxedKey core_keys[] = {
 	 0,
 	 "error, warning, message, info or debug",
 	 {NULL}},
+	{.name = "identity-by-address",
+	 .type = PXED_KEY_BOOLEAN,
+	 .default_value = "true",
+	 .description =
+		 "tell TFTP and HTTP requests who they are by their address (what DHCP and "
+		 "proxyDHCP noted there, or a bound lease); false: only what a request says"},
 	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
 };
 
@@ -64,6 +70,7 @@ typedef struct {
 	char *state_dir;
 	char *user;
 	GLogLevelFlags log_level; /* 0: not set */
+	gboolean identity_by_address;
 } PxedGeneration;
 
 struct _PxedCore {
@@ -77,6 +84,8 @@ struct _PxedCore {
 		*stores; /* lease stores: path -> CoreStore*, shared by the plugins naming them */
 	PxedGeneration *starting; /* while its instances start: the generation they belong to */
 	PxedSightings *sightings; /* address -> the client DHCP last described there */
+	gint64 refused_logged;	  /* monotonic µs of the last "notes refused" line */
+	guint64 refused_reported; /* refused + contested notes that line counted */
 };
 
 typedef struct {
@@ -171,18 +180,81 @@ ctx_match(gpointer core, PxedClient *client)
 	return pxed_core_match(core, client);
 }
 
+static gboolean
+identity_by_address(PxedCore *self)
+{
+	return self->current == NULL || self->current->identity_by_address;
+}
+
+/* IPv4 only: leases are IPv4. */
+static gboolean
+inet_to_ipv4(GInetAddress *address, guint32 *ip)
+{
+	if (address == NULL || g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV4)
+		return FALSE;
+	memcpy(ip, g_inet_address_to_bytes(address), 4);
+	return TRUE;
+}
+
+static PxedLease *lease_on_address(PxedCore *self, GInetAddress *address);
+
+/* A refused note is someone speaking for an address another machine holds:
+ * counted, and a line at most once a minute with the count since the last. */
 static void
-ctx_note_client(gpointer core, PxedClient *client, guint lifetime)
+report_refused(PxedCore *self, PxedClient *client, gint64 now)
+{
+	guint64 total = pxed_sightings_get_refused(self->sightings) +
+			pxed_sightings_get_contested(self->sightings);
+
+	if (total == self->refused_reported ||
+	    (self->refused_logged != 0 && now - self->refused_logged < 60 * G_USEC_PER_SEC))
+		return;
+	g_message("identity: %" G_GUINT64_FORMAT " notes refused or contested since the last "
+		  "report (%" G_GUINT64_FORMAT " refused, %" G_GUINT64_FORMAT
+		  " addresses contested in all); latest: %s for %s",
+		  total - self->refused_reported, pxed_sightings_get_refused(self->sightings),
+		  pxed_sightings_get_contested(self->sightings), pxed_client_get_key(client),
+		  pxed_client_get_address_string(client));
+	self->refused_reported = total;
+	self->refused_logged = now;
+}
+
+static gboolean
+ctx_note_client(gpointer core, PxedClient *client, PxedEvidence evidence, guint lifetime)
 {
 	PxedCore *self = core;
-	pxed_sightings_note(self->sightings, client, g_get_monotonic_time(),
-			    (gint64)lifetime * G_USEC_PER_SEC);
+	gint64 now = g_get_monotonic_time();
+	gboolean noted;
+
+	if (!identity_by_address(self))
+		return FALSE;
+	if (evidence == PXED_EVIDENCE_CLAIM) {
+		/* a claim fills a gap only: never over pxed's own lease of another MAC */
+		g_autoptr(PxedLease) lease =
+			lease_on_address(self, pxed_client_get_address(client));
+		if (lease != NULL &&
+		    g_strcmp0(pxed_lease_get_mac(lease), pxed_client_get_mac_string(client)) != 0) {
+			pxed_sightings_count_refused(self->sightings);
+			report_refused(self, client, now);
+			return FALSE;
+		}
+	}
+	noted = pxed_sightings_note(self->sightings, client, evidence, now,
+				    (gint64)lifetime * G_USEC_PER_SEC);
+	report_refused(self, client, now);
+	return noted;
 }
 
 static gboolean
 ctx_identify_client(gpointer core, PxedClient *client)
 {
 	return pxed_core_identify_client(core, client);
+}
+
+static PxedLeaseCheck
+ctx_check_lease(gpointer core, PxedClient *client)
+{
+	return pxed_core_check_lease(core, client);
 }
 
 static gboolean
@@ -291,6 +363,7 @@ static const PxedContextVTable context_vtable = {
 	.match = ctx_match,
 	.note_client = ctx_note_client,
 	.identify_client = ctx_identify_client,
+	.check_lease = ctx_check_lease,
 	.is_reserved = ctx_is_reserved,
 	.lease_open = ctx_lease_open,
 	.lease_close = ctx_lease_close,
@@ -481,6 +554,8 @@ prepare_core_group(PxedGeneration *gen, GPtrArray *problems)
 		state_dir = g_key_file_get_string(values, PXED_INSTANCE_GROUP, "state-dir", NULL);
 		gen->log_level = level != NULL ? pxed_log_level_from_string(level) : 0;
 	}
+	gen->identity_by_address =
+		pxed_config_get_boolean(gen->config, PXED_GROUP_CORE, "identity-by-address", TRUE);
 	gen->state_dir =
 		state_dir != NULL ? g_steal_pointer(&state_dir) : g_strdup(default_state_dir());
 	/* The state folder is created at start; its parent must be there. */
@@ -783,37 +858,46 @@ pxed_core_match(PxedCore *self, PxedClient *client)
 	return pxed_inventory_match(self->current->inventory, client);
 }
 
-/* A bound lease on the client's (IPv4) address, in any store, as a client
- * with the MAC and host name the lease recorded. */
-static PxedClient *
-client_from_leases(PxedCore *self, GInetAddress *address)
+/* (transfer full) The bound lease, with a MAC, on @address in any store, or %NULL. */
+static PxedLease *
+lease_on_address(PxedCore *self, GInetAddress *address)
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	GHashTableIter iter;
 	gpointer value;
 	guint32 ip;
 
-	if (g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV4)
+	if (!inet_to_ipv4(address, &ip))
 		return NULL;
-	memcpy(&ip, g_inet_address_to_bytes(address), 4);
 	g_hash_table_iter_init(&iter, self->stores);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		g_autoptr(PxedLease) lease =
 			pxed_store_get_by_address(((CoreStore *)value)->store, ip);
-		PxedClient *client;
 
-		if (lease == NULL || pxed_lease_get_state(lease) != PXED_LEASE_BOUND ||
-		    !pxed_lease_holds_address(lease, now) || pxed_lease_get_mac(lease) == NULL)
-			continue;
-		client = pxed_client_new();
-		if (!pxed_client_set_mac_string(client, pxed_lease_get_mac(lease), NULL)) {
-			pxed_client_unref(client);
-			continue;
-		}
-		pxed_client_set_hostname(client, pxed_lease_get_hostname(lease));
-		return client;
+		if (lease != NULL && pxed_lease_get_state(lease) == PXED_LEASE_BOUND &&
+		    pxed_lease_holds_address(lease, now) && pxed_lease_get_mac(lease) != NULL)
+			return g_steal_pointer(&lease);
 	}
 	return NULL;
+}
+
+/* A bound lease on the client's (IPv4) address, in any store, as a client
+ * with the MAC and host name the lease recorded. */
+static PxedClient *
+client_from_leases(PxedCore *self, GInetAddress *address)
+{
+	g_autoptr(PxedLease) lease = lease_on_address(self, address);
+	PxedClient *client;
+
+	if (lease == NULL)
+		return NULL;
+	client = pxed_client_new();
+	if (!pxed_client_set_mac_string(client, pxed_lease_get_mac(lease), NULL)) {
+		pxed_client_unref(client);
+		return NULL;
+	}
+	pxed_client_set_hostname(client, pxed_lease_get_hostname(lease));
+	return client;
 }
 
 gboolean
@@ -821,13 +905,51 @@ pxed_core_identify_client(PxedCore *self, PxedClient *client)
 {
 	GInetAddress *address = pxed_client_get_address(client);
 	g_autoptr(PxedClient) known = NULL;
+	PxedEvidence evidence = PXED_EVIDENCE_CLAIM;
 
-	if (address == NULL)
+	if (address == NULL || !identity_by_address(self))
 		return FALSE;
-	known = pxed_sightings_lookup(self->sightings, address, g_get_monotonic_time());
-	if (known == NULL)
-		known = client_from_leases(self, address);
+	known = pxed_sightings_lookup(self->sightings, address, g_get_monotonic_time(), &evidence);
+	if (known == NULL || evidence < PXED_EVIDENCE_LEASE) {
+		/* pxed's own lease outweighs what a packet said, unless both name
+		 * the same machine (the note then has more than MAC and host name) */
+		g_autoptr(PxedClient) leased = client_from_leases(self, address);
+		if (leased != NULL &&
+		    (known == NULL || g_strcmp0(pxed_client_get_mac_string(known),
+						pxed_client_get_mac_string(leased)) != 0)) {
+			g_clear_pointer(&known, pxed_client_unref);
+			known = g_steal_pointer(&leased);
+		}
+	}
 	return known != NULL && pxed_sightings_merge(client, known);
+}
+
+PxedLeaseCheck
+pxed_core_check_lease(PxedCore *self, PxedClient *client)
+{
+	GInetAddress *address = pxed_client_get_address(client);
+	const char *mac = pxed_client_get_mac_string(client);
+	const char *uuid = pxed_client_get_uuid_string(client);
+	g_autoptr(PxedLease) lease = NULL;
+	g_autoptr(PxedClient) noted = NULL;
+	PxedEvidence evidence = PXED_EVIDENCE_CLAIM;
+
+	if (g_hash_table_size(self->stores) == 0)
+		return PXED_LEASE_CHECK_NO_LEASES;
+	if (address == NULL || mac == NULL)
+		return PXED_LEASE_CHECK_NOT_BOUND;
+	lease = lease_on_address(self, address);
+	if (lease == NULL || g_strcmp0(pxed_lease_get_mac(lease), mac) != 0)
+		return PXED_LEASE_CHECK_NOT_BOUND;
+	/* The lease records no UUID; the DHCP exchange that made it may have
+	 * (option 97). A UUID other than that one is not this machine's word. */
+	noted = pxed_sightings_lookup(self->sightings, address, g_get_monotonic_time(), &evidence);
+	if (uuid != NULL && noted != NULL && evidence == PXED_EVIDENCE_LEASE &&
+	    g_strcmp0(pxed_client_get_mac_string(noted), mac) == 0 &&
+	    pxed_client_get_uuid_string(noted) != NULL &&
+	    !g_str_equal(pxed_client_get_uuid_string(noted), uuid))
+		return PXED_LEASE_CHECK_NOT_BOUND;
+	return PXED_LEASE_CHECK_BOUND;
 }
 
 PxedBootReply *

@@ -68,6 +68,8 @@ PxedFile *pxed_core_open_file(PxedCore *self, PxedVia via, PxedClient *client, c
 PxedMachine *pxed_core_match(PxedCore *self, PxedClient *client);
 /* pxed_context_identify_client(): the DHCP sightings, then the lease stores */
 gboolean pxed_core_identify_client(PxedCore *self, PxedClient *client);
+/* pxed_context_check_lease() */
+PxedLeaseCheck pxed_core_check_lease(PxedCore *self, PxedClient *client);
 
 /* The installed plugin folder (or $PXED_PLUGINDIR). */
 const char *pxed_core_default_plugin_dir(void);

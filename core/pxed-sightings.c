@@ -2,19 +2,23 @@
 #include "pxed-sightings.h"
 
 typedef struct {
-	PxedClient *client; /* never changed after noting (pxed_context_note_client) */
+	PxedClient *client; /* never changed after noting (pxed_context_note_client);
+			     * %NULL: contested by claims of different MACs */
+	PxedEvidence evidence;
 	gint64 expires;
 } Sighting;
 
 struct _PxedSightings {
 	GHashTable *by_address; /* GInetAddress* -> Sighting* */
 	guint max_entries;
+	guint64 refused;
+	guint64 contested;
 };
 
 static void
 sighting_free(Sighting *s)
 {
-	pxed_client_unref(s->client);
+	g_clear_pointer(&s->client, pxed_client_unref);
 	g_free(s);
 }
 
@@ -94,25 +98,72 @@ make_room(PxedSightings *self, gint64 now)
 	}
 }
 
-void
-pxed_sightings_note(PxedSightings *self, PxedClient *client, gint64 now, gint64 lifetime)
+/* Same machine: the same MAC (DHCP's chaddr; the plugins note nothing
+ * without one). A note without a MAC is no machine's word over one with. */
+static gboolean
+same_machine(PxedClient *a, PxedClient *b)
+{
+	return g_strcmp0(pxed_client_get_mac_string(a), pxed_client_get_mac_string(b)) == 0;
+}
+
+static void
+put(PxedSightings *self, GInetAddress *address, PxedClient *client, PxedEvidence evidence,
+    gint64 expires, gint64 now)
+{
+	Sighting *s;
+
+	if (!g_hash_table_contains(self->by_address, address) &&
+	    g_hash_table_size(self->by_address) >= self->max_entries)
+		make_room(self, now);
+	s = g_new0(Sighting, 1);
+	s->client = client != NULL ? pxed_client_ref(client) : NULL;
+	s->evidence = evidence;
+	s->expires = expires;
+	g_hash_table_replace(self->by_address, g_object_ref(address), s);
+}
+
+gboolean
+pxed_sightings_note(PxedSightings *self, PxedClient *client, PxedEvidence evidence, gint64 now,
+		    gint64 lifetime)
 {
 	GInetAddress *address = pxed_client_get_address(client);
 	Sighting *s;
 
 	if (address == NULL)
-		return;
-	if (!g_hash_table_contains(self->by_address, address) &&
-	    g_hash_table_size(self->by_address) >= self->max_entries)
-		make_room(self, now);
-	s = g_new0(Sighting, 1);
-	s->client = pxed_client_ref(client);
-	s->expires = now + lifetime;
-	g_hash_table_replace(self->by_address, g_object_ref(address), s);
+		return FALSE;
+	s = g_hash_table_lookup(self->by_address, address);
+	if (s != NULL && s->expires <= now)
+		s = NULL; /* over: as if not there */
+	if (s != NULL && s->client == NULL) {
+		/* contested: only a packet from the address, or pxed's own lease,
+		 * says who is there now */
+		if (evidence == PXED_EVIDENCE_CLAIM) {
+			self->refused++;
+			return FALSE;
+		}
+	} else if (s != NULL && same_machine(s->client, client)) {
+		/* the same machine again: a weaker word does not undo a stronger one */
+		if (evidence < s->evidence)
+			return FALSE;
+	} else if (s != NULL) {
+		if (evidence == PXED_EVIDENCE_CLAIM && s->evidence == PXED_EVIDENCE_CLAIM) {
+			put(self, address, NULL, PXED_EVIDENCE_CLAIM,
+			    MAX(s->expires, now + lifetime), now);
+			self->contested++;
+			return FALSE;
+		}
+		if (evidence == PXED_EVIDENCE_CLAIM || evidence < s->evidence) {
+			self->refused++;
+			return FALSE;
+		}
+	}
+	put(self, address, client, evidence, now + lifetime, now);
+	return TRUE;
 }
 
 PxedClient *
-pxed_sightings_lookup(PxedSightings *self, GInetAddress *address, gint64 now)
+pxed_sightings_lookup(PxedSightings *self, GInetAddress *address, gint64 now,
+		      PxedEvidence *evidence)
 {
 	Sighting *s = g_hash_table_lookup(self->by_address, address);
 
@@ -122,7 +173,29 @@ pxed_sightings_lookup(PxedSightings *self, GInetAddress *address, gint64 now)
 		g_hash_table_remove(self->by_address, address);
 		return NULL;
 	}
+	if (s->client == NULL)
+		return NULL;
+	if (evidence != NULL)
+		*evidence = s->evidence;
 	return pxed_client_ref(s->client);
+}
+
+guint64
+pxed_sightings_get_refused(PxedSightings *self)
+{
+	return self->refused;
+}
+
+void
+pxed_sightings_count_refused(PxedSightings *self)
+{
+	self->refused++;
+}
+
+guint64
+pxed_sightings_get_contested(PxedSightings *self)
+{
+	return self->contested;
 }
 
 guint

@@ -21,10 +21,27 @@ PxedSightings *pxed_sightings_new(guint max_entries);
 void pxed_sightings_free(PxedSightings *self);
 
 /* Remembers @client (a reference: the caller no longer changes it), under its
- * address, until @now + @lifetime (µs, monotonic). */
-void pxed_sightings_note(PxedSightings *self, PxedClient *client, gint64 now, gint64 lifetime);
-/* (transfer full) What was noted for @address and has not expired at @now, or %NULL. */
-PxedClient *pxed_sightings_lookup(PxedSightings *self, GInetAddress *address, gint64 now);
+ * address, until @now + @lifetime (µs, monotonic), unless a live note of more
+ * weight is there (see #PxedEvidence):
+ * - a note never replaces one of a higher rank;
+ * - a claim never replaces a note of another MAC: it fills an empty slot, and
+ *   two claims of different MACs for one address leave it contested — known
+ *   as nobody, and closed to claims — until the later of them would have
+ *   ended (first come would let whoever claims first keep the slot; the
+ *   machine that really gets the address would then boot as the squatter).
+ * Returns whether @client was noted. */
+gboolean pxed_sightings_note(PxedSightings *self, PxedClient *client, PxedEvidence evidence,
+			     gint64 now, gint64 lifetime);
+/* (transfer full) What was noted for @address and has not expired at @now, or
+ * %NULL (also for a contested address); @evidence (optional) gets its rank. */
+PxedClient *pxed_sightings_lookup(PxedSightings *self, GInetAddress *address, gint64 now,
+				  PxedEvidence *evidence);
+/* Notes refused because one of more weight of another MAC was there, and
+ * addresses made contested by conflicting claims, since the start. */
+guint64 pxed_sightings_get_refused(PxedSightings *self);
+guint64 pxed_sightings_get_contested(PxedSightings *self);
+/* Counts a note refused for a reason the table does not see (a bound lease). */
+void pxed_sightings_count_refused(PxedSightings *self);
 guint pxed_sightings_get_size(PxedSightings *self);
 
 /* Fills into @client what it lacks from @known; FALSE (nothing changed) when

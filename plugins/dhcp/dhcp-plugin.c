@@ -378,8 +378,9 @@ committed(GObject *source, GAsyncResult *result, gpointer user_data)
 				  pxed_client_get_key(commit->outcome->client), error->message);
 		}
 	} else {
-		/* TFTP and HTTP requests from this address are this machine's */
-		pxed_context_note_client(self->ctx, commit->outcome->client,
+		/* TFTP and HTTP requests from this address are this machine's:
+		 * pxed gave it the address, the strongest word there is */
+		pxed_context_note_client(self->ctx, commit->outcome->client, PXED_EVIDENCE_LEASE,
 					 self->server->lease_time);
 		send_reply(self, commit->request, commit->outcome->reply, commit->outcome->max_size,
 			   commit->outcome->client, NULL);

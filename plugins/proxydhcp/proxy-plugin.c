@@ -139,7 +139,8 @@ handle_datagram(ProxyListener *l, const guint8 *data, gsize len, const DhcpPeer 
 	}
 	if (request->op != PXED_DHCP_OP_REQUEST)
 		return;
-	reply = proxy_server_handle(self->server, request, l->port, &client, &reason);
+	reply = proxy_server_handle(self->server, request, l->port, peer->address, &client,
+				    &reason);
 	if (reply == NULL) {
 		g_debug("%s: %s from %s:%u ignored: %s", self->name,
 			pxed_dhcp_type_to_string(pxed_dhcp_message_get_type(request)), from,
@@ -191,9 +192,11 @@ proxy_stop(gpointer data)
 	}
 	if (self->running)
 		g_info("%s: stopped; %" G_GUINT64_FORMAT " received, %" G_GUINT64_FORMAT
-		       " offers, %" G_GUINT64_FORMAT " acks",
+		       " offers, %" G_GUINT64_FORMAT " acks, %" G_GUINT64_FORMAT
+		       " addresses noted, %" G_GUINT64_FORMAT " not (another machine's)",
 		       self->name, self->server->stats.received, self->server->stats.offers,
-		       self->server->stats.acks);
+		       self->server->stats.acks, self->server->stats.noted,
+		       self->server->stats.not_noted);
 	self->running = FALSE;
 	dhcp_interface_clear(&self->iface);
 }

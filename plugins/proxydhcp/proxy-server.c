@@ -29,39 +29,73 @@ proxy_server_free(ProxyServer *self)
 #define NOTE_HELD_SECONDS      3600
 #define NOTE_REQUESTED_SECONDS 120
 
-/* The DHCP server is not ours, so its leases are unknown: what a PXE client
- * says about its address is what ties later TFTP and HTTP requests to its
- * identity. */
-static void
-note_client(ProxyServer *self, const PxedDhcpMessage *request, PxedClient *client)
+#define NO_EVIDENCE ((PxedEvidence)0) /* the request proves no address */
+
+/* An address a machine can be at: not 0.0.0.0, 127/8, 224/4 and above
+ * (multicast, reserved, the broadcast address). */
+static gboolean
+is_host_address(guint32 address)
 {
-	guint32 address = request->ciaddr;
-	guint lifetime = NOTE_HELD_SECONDS;
-	g_autoptr(GInetAddress) inet = NULL;
+	guint32 host = g_ntohl(address);
+	return host != 0 && (host >> 24) != 127 && (host >> 28) < 14;
+}
+
+/* What @request proves about its sender's address, and for how long
+ * (NO_EVIDENCE: nothing). ciaddr counts when the packet came from it — a port 4011
+ * unicast or an INFORM (RFC 2131 §4.4.3: the client has its address) — as
+ * anyone can write any ciaddr into a packet sent from elsewhere. A broadcast
+ * REQUEST's option 50 is a claim: the sender has no address yet
+ * (RFC 2131 §4.3.2), so nothing ties it to that one. */
+static PxedEvidence
+evidence_of(const PxedDhcpMessage *request, guint32 source, guint32 *address, guint *lifetime)
+{
+	guint8 type = pxed_dhcp_message_get_type(request);
+	guint32 requested = 0;
+
+	*address = 0;
+	if (type != PXED_DHCP_REQUEST && type != PXED_DHCP_INFORM)
+		return NO_EVIDENCE;
+	if (request->ciaddr != 0) {
+		if (source != request->ciaddr || !is_host_address(request->ciaddr))
+			return NO_EVIDENCE; /* spoofed, or relayed: nothing to check it by */
+		*address = request->ciaddr;
+		*lifetime = NOTE_HELD_SECONDS;
+		return PXED_EVIDENCE_SOURCE;
+	}
+	if (type != PXED_DHCP_REQUEST ||
+	    !pxed_dhcp_message_get_option_ipv4(request, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+					       &requested) ||
+	    !is_host_address(requested))
+		return NO_EVIDENCE;
+	*address = requested;
+	*lifetime = NOTE_REQUESTED_SECONDS;
+	return PXED_EVIDENCE_CLAIM;
+}
+
+/* The DHCP server is not ours, so its leases are unknown: what a PXE client
+ * proves about its address is what ties later TFTP and HTTP requests to its
+ * identity. Called only for requests already validated (a PXE client's
+ * REQUEST or INFORM, with a MAC), so that a packet the proxy would drop
+ * cannot leave a note behind. */
+static void
+note_client(ProxyServer *self, PxedClient *client, PxedEvidence evidence, guint lifetime)
+{
 	g_autoptr(PxedClient) noted = NULL;
 
-	if (pxed_dhcp_message_get_type(request) != PXED_DHCP_REQUEST &&
-	    pxed_dhcp_message_get_type(request) != PXED_DHCP_INFORM)
+	if (evidence == NO_EVIDENCE || pxed_client_get_address(client) == NULL ||
+	    pxed_client_get_mac_string(client) == NULL)
 		return;
-	if (!pxed_dhcp_message_is_pxe(request))
-		return;
-	if (address == 0) {
-		pxed_dhcp_message_get_option_ipv4(request, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-						  &address);
-		lifetime = NOTE_REQUESTED_SECONDS;
-	}
-	if (address == 0)
-		return;
-	inet = g_inet_address_new_from_bytes((const guint8 *)&address, G_SOCKET_FAMILY_IPV4);
-	pxed_client_set_address(client, inet);
-	/* a copy: the boot pipeline still gets @client */
+	/* a copy: the caller still has @client */
 	noted = pxed_client_copy(client);
-	pxed_context_note_client(self->ctx, noted, lifetime);
+	if (pxed_context_note_client(self->ctx, noted, evidence, lifetime))
+		self->stats.noted++;
+	else
+		self->stats.not_noted++;
 }
 
 PxedDhcpMessage *
 proxy_server_handle(ProxyServer *self, const PxedDhcpMessage *request, ProxyPort port,
-		    PxedClient **client, const char **reason)
+		    guint32 source, PxedClient **client, const char **reason)
 {
 	guint8 type = pxed_dhcp_message_get_type(request);
 	guint32 server_id = 0;
@@ -69,11 +103,18 @@ proxy_server_handle(ProxyServer *self, const PxedDhcpMessage *request, ProxyPort
 	g_autoptr(GError) error = NULL;
 	g_autoptr(PxedBootReply) boot = NULL;
 	PxedDhcpMessage *reply;
+	guint32 address = 0;
+	guint lifetime = 0;
+	PxedEvidence evidence = evidence_of(request, source, &address, &lifetime);
 
 	self->stats.received++;
 	*client = pxed_dhcp_message_get_client(request);
 	pxed_client_set_via(*client, PXED_VIA_PROXYDHCP);
-	note_client(self, request, *client);
+	if (evidence != NO_EVIDENCE) {
+		g_autoptr(GInetAddress) inet = g_inet_address_new_from_bytes(
+			(const guint8 *)&address, G_SOCKET_FAMILY_IPV4);
+		pxed_client_set_address(*client, inet);
+	}
 	*reason = NULL;
 	if (request->op != PXED_DHCP_OP_REQUEST) {
 		*reason = "not a BOOTREQUEST";
@@ -98,6 +139,11 @@ proxy_server_handle(ProxyServer *self, const PxedDhcpMessage *request, ProxyPort
 		   (type == PXED_DHCP_REQUEST || type == PXED_DHCP_INFORM)) {
 		answer = PXED_DHCP_ACK; /* PXE 2.1 §2.2.3 boot server request */
 	} else {
+		/* The firmware's REQUEST to the DHCP server is not the proxy's to
+		 * answer, but its option 50 is all a BIOS that skips port 4011
+		 * says about its address. */
+		if (port == PROXY_PORT_DHCP && type == PXED_DHCP_REQUEST)
+			note_client(self, *client, evidence, lifetime);
 		/* the DHCP server's business: never a NAK from a proxy */
 		*reason = port == PROXY_PORT_DHCP ? "not a DISCOVER for the proxy"
 						  : "not a boot server REQUEST";
@@ -113,6 +159,8 @@ proxy_server_handle(ProxyServer *self, const PxedDhcpMessage *request, ProxyPort
 		self->stats.ignored++;
 		return NULL;
 	}
+	/* answered: what it says about its address is believed as far as it proves it */
+	note_client(self, *client, evidence, lifetime);
 	/* PXE 2.1 §2.2.2: a proxy offer has yiaddr 0.0.0.0 and no lease options;
 	 * option 60 "PXEClient", option 43, the boot server and file. */
 	reply = pxed_dhcp_message_new_reply(request, answer);

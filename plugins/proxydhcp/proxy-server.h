@@ -21,6 +21,8 @@ typedef struct {
 	guint64 ignored;
 	guint64 offers;
 	guint64 acks;
+	guint64 noted;	   /* addresses noted for TFTP and HTTP (pxed_context_note_client) */
+	guint64 not_noted; /* notes the core refused: another machine's address */
 } ProxyStats;
 
 typedef struct {
@@ -36,12 +38,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProxyServer, proxy_server_free)
 
 /**
  * proxy_server_handle:
+ * @source: the address the request came from (network byte order; 0.0.0.0 for
+ *   a client that has none yet): ciaddr is believed only when it is this one
  * @client: (out) (transfer full): who asked, for the event log
  * @reason: (out): why there is no answer
  *
  * Returns: (transfer full) (nullable): the answer, or %NULL to stay silent
  */
 PxedDhcpMessage *proxy_server_handle(ProxyServer *self, const PxedDhcpMessage *request,
-				     ProxyPort port, PxedClient **client, const char **reason);
+				     ProxyPort port, guint32 source, PxedClient **client,
+				     const char **reason);
 
 G_END_DECLS

@@ -16,8 +16,10 @@ typedef struct {
 	void (*event)(gpointer core, PxedClient *client, const char *source, const char *event,
 		      const char *message);
 	PxedMachine *(*match)(gpointer core, PxedClient *client);
-	void (*note_client)(gpointer core, PxedClient *client, guint lifetime);
+	gboolean (*note_client)(gpointer core, PxedClient *client, PxedEvidence evidence,
+				guint lifetime);
 	gboolean (*identify_client)(gpointer core, PxedClient *client);
+	PxedLeaseCheck (*check_lease)(gpointer core, PxedClient *client);
 	gboolean (*is_reserved)(gpointer core, guint32 address);
 	/* Leases (pxed-lease.h); @store is what lease_open returned. */
 	gpointer (*lease_open)(gpointer core, const char *name, GError **error);

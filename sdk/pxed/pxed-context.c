@@ -74,13 +74,16 @@ pxed_context_match(PxedContext *self, PxedClient *client)
 	return self->vtable->match(self->core, client);
 }
 
-void
-pxed_context_note_client(PxedContext *self, PxedClient *client, guint lifetime)
+gboolean
+pxed_context_note_client(PxedContext *self, PxedClient *client, PxedEvidence evidence,
+			 guint lifetime)
 {
-	g_return_if_fail(self != NULL && client != NULL);
+	g_return_val_if_fail(self != NULL && client != NULL, FALSE);
+	g_return_val_if_fail(evidence >= PXED_EVIDENCE_CLAIM && evidence <= PXED_EVIDENCE_LEASE,
+			     FALSE);
 	if (pxed_client_get_address(client) == NULL || self->vtable->note_client == NULL)
-		return;
-	self->vtable->note_client(self->core, client, lifetime);
+		return FALSE;
+	return self->vtable->note_client(self->core, client, evidence, lifetime);
 }
 
 gboolean
@@ -90,6 +93,15 @@ pxed_context_identify_client(PxedContext *self, PxedClient *client)
 	if (pxed_client_get_address(client) == NULL || self->vtable->identify_client == NULL)
 		return FALSE;
 	return self->vtable->identify_client(self->core, client);
+}
+
+PxedLeaseCheck
+pxed_context_check_lease(PxedContext *self, PxedClient *client)
+{
+	g_return_val_if_fail(self != NULL && client != NULL, PXED_LEASE_CHECK_NOT_BOUND);
+	if (self->vtable->check_lease == NULL)
+		return PXED_LEASE_CHECK_NO_LEASES;
+	return self->vtable->check_lease(self->core, client);
 }
 
 gboolean

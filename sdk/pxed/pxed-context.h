@@ -71,30 +71,83 @@ void pxed_context_event(PxedContext *self, PxedClient *client, const char *sourc
 PxedMachine *pxed_context_match(PxedContext *self, PxedClient *client);
 
 /**
+ * PxedEvidence:
+ * @PXED_EVIDENCE_CLAIM: a broadcast that names an address the sender does
+ *   not hold yet (DHCP option 50 in a REQUEST to another server): anyone on
+ *   the segment can send it for any address
+ * @PXED_EVIDENCE_SOURCE: a packet that came from the address it speaks for
+ *   (proxyDHCP port 4011 unicast or INFORM whose source address is ciaddr)
+ * @PXED_EVIDENCE_LEASE: pxed's own DHCP server gave the address to the
+ *   client (after the lease is durable)
+ *
+ * How far a note about who is at an address is believed, weakest first. A
+ * note never replaces a live note of a higher rank, and a claim never
+ * replaces a note or a bound lease of another MAC: what one host says cannot
+ * change what another machine is answered.
+ */
+typedef enum {
+	PXED_EVIDENCE_CLAIM = 1,
+	PXED_EVIDENCE_SOURCE = 2,
+	PXED_EVIDENCE_LEASE = 3,
+} PxedEvidence;
+
+/**
  * pxed_context_note_client:
  * @client: a client whose address is set: the one DHCP gave it, or the one
  *   it told a proxyDHCP it has
+ * @evidence: why @client is believed to be at that address
  * @lifetime: seconds the identity stays tied to the address (the lease time)
  *
  * Remembers what a DHCP exchange said about the machine at @client's address,
  * so that protocols which carry no identity (TFTP, HTTP without iPXE's query
  * parameters) can learn it with pxed_context_identify_client(). Called by the
- * DHCP and proxyDHCP plugins. @client is kept by reference, not copied: the
- * caller must not change it afterwards (pxed_client_copy() it if it will).
+ * DHCP and proxyDHCP plugins, only for packets they have validated. @client
+ * is kept by reference, not copied: the caller must not change it afterwards
+ * (pxed_client_copy() it if it will). Nothing is noted when the core's
+ * `identity-by-address` is off, or when a note or lease of more weight (see
+ * #PxedEvidence) speaks for the address.
+ *
+ * Returns: whether the note was taken
  */
-void pxed_context_note_client(PxedContext *self, PxedClient *client, guint lifetime);
+gboolean pxed_context_note_client(PxedContext *self, PxedClient *client, PxedEvidence evidence,
+				  guint lifetime);
 
 /**
  * pxed_context_identify_client:
  *
  * Fills in what @client lacks (MAC, UUID, architecture, host name, vendor and
- * user class) from the last DHCP exchange noted for its address, else from a
- * bound lease on that address. Nothing is filled in when what @client already
- * has (its MAC or UUID) belongs to another machine.
+ * user class) from the note of most weight for its address (see
+ * #PxedEvidence), else from a bound lease on that address; a bound lease of
+ * another MAC outweighs a note that is not pxed's own lease. Nothing is filled
+ * in when what @client already has (its MAC or UUID) belongs to another
+ * machine, or when the core's `identity-by-address` is off.
  *
  * Returns: whether anything was known about the address
  */
 gboolean pxed_context_identify_client(PxedContext *self, PxedClient *client);
+
+/**
+ * PxedLeaseCheck:
+ * @PXED_LEASE_CHECK_NO_LEASES: pxed keeps no leases (it is not the DHCP server)
+ * @PXED_LEASE_CHECK_BOUND: a bound lease gives @client's address to its MAC now
+ * @PXED_LEASE_CHECK_NOT_BOUND: it does not (no MAC, another holder, no lease,
+ *   or a UUID other than the one pxed's DHCP exchange saw for that lease)
+ */
+typedef enum {
+	PXED_LEASE_CHECK_NO_LEASES,
+	PXED_LEASE_CHECK_BOUND,
+	PXED_LEASE_CHECK_NOT_BOUND,
+} PxedLeaseCheck;
+
+/**
+ * pxed_context_check_lease:
+ *
+ * Whether @client (its address and MAC, and its UUID when it has one) is the
+ * machine pxed's DHCP server leased that address to. For answers that may
+ * carry secrets: a request's query names any MAC it likes, the lease names
+ * the one machine that was given the address.
+ */
+PxedLeaseCheck pxed_context_check_lease(PxedContext *self, PxedClient *client);
 
 /**
  * pxed_context_is_reserved:

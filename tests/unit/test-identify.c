@@ -76,7 +76,7 @@ test_noted(Fixture *f, gconstpointer data)
 	g_autoptr(PxedMachine) machine = NULL;
 
 	g_assert_false(pxed_context_identify_client(f->ctx, tftp));
-	pxed_context_note_client(f->ctx, dhcp, 600);
+	pxed_context_note_client(f->ctx, dhcp, PXED_EVIDENCE_LEASE, 600);
 	g_assert_true(pxed_context_identify_client(f->ctx, tftp));
 	g_assert_cmpstr(pxed_client_get_mac_string(tftp), ==, "52:54:00:00:00:01");
 	g_assert_cmpstr(pxed_client_get_uuid_string(tftp), ==,
@@ -110,9 +110,9 @@ test_expiry_and_replace(Fixture *f, gconstpointer data)
 	g_autoptr(PxedClient) asking = client("ip=192.0.2.20");
 	g_autoptr(PxedClient) asking_gone = client("ip=192.0.2.21");
 
-	pxed_context_note_client(f->ctx, first, 600);
-	pxed_context_note_client(f->ctx, second, 600);
-	pxed_context_note_client(f->ctx, gone, 0); /* already over */
+	pxed_context_note_client(f->ctx, first, PXED_EVIDENCE_LEASE, 600);
+	pxed_context_note_client(f->ctx, second, PXED_EVIDENCE_LEASE, 600);
+	pxed_context_note_client(f->ctx, gone, PXED_EVIDENCE_LEASE, 0); /* already over */
 	g_assert_true(pxed_context_identify_client(f->ctx, asking));
 	g_assert_cmpstr(pxed_client_get_mac_string(asking), ==, "52:54:00:00:00:02");
 	g_assert_false(pxed_context_identify_client(f->ctx, asking_gone));
@@ -208,13 +208,13 @@ test_bounded(void)
 			g_strdup_printf("mac=52:54:00:00:01:%02x,ip=10.0.0.%u", i, i);
 		g_autoptr(PxedClient) c = client(text);
 		/* the later, the longer: the soonest to expire go first */
-		pxed_sightings_note(sightings, c, now, 1000 * i);
+		pxed_sightings_note(sightings, c, PXED_EVIDENCE_LEASE, now, 1000 * i);
 		g_assert_cmpuint(pxed_sightings_get_size(sightings), <=, 4);
 	}
 	for (guint i = 1; i <= 10; i++) {
 		g_autofree char *text = g_strdup_printf("10.0.0.%u", i);
 		g_autoptr(GInetAddress) address = g_inet_address_new_from_string(text);
-		g_autoptr(PxedClient) found = pxed_sightings_lookup(sightings, address, now);
+		g_autoptr(PxedClient) found = pxed_sightings_lookup(sightings, address, now, NULL);
 		if (i <= 6)
 			g_assert_null(found);
 		else
@@ -243,19 +243,19 @@ test_bounded_flood(void)
 		g_autoptr(PxedClient) c = pxed_client_new();
 		g_autoptr(GInetAddress) address = nth_address(i);
 		pxed_client_set_address(c, address);
-		pxed_sightings_note(sightings, c, now, 1000 + i);
+		pxed_sightings_note(sightings, c, PXED_EVIDENCE_LEASE, now, 1000 + i);
 		g_assert_cmpuint(pxed_sightings_get_size(sightings), <=, 1024);
 	}
 	g_assert_cmpuint(pxed_sightings_get_size(sightings), >=, 1024 - 1024 / 8);
 	for (guint i = total - (1024 - 1024 / 8); i < total; i++) {
 		g_autoptr(GInetAddress) address = nth_address(i);
-		g_autoptr(PxedClient) found = pxed_sightings_lookup(sightings, address, now);
+		g_autoptr(PxedClient) found = pxed_sightings_lookup(sightings, address, now, NULL);
 		g_assert_nonnull(found);
 	}
 	/* the first ones are long gone */
 	{
 		g_autoptr(GInetAddress) address = nth_address(0);
-		g_autoptr(PxedClient) found = pxed_sightings_lookup(sightings, address, now);
+		g_autoptr(PxedClient) found = pxed_sightings_lookup(sightings, address, now, NULL);
 		g_assert_null(found);
 	}
 }

@@ -11,6 +11,7 @@ typedef struct {
 	const char *boot_file;
 	PxedVia seen_via;
 	PxedClient *noted;
+	PxedEvidence noted_evidence;
 	guint noted_lifetime;
 } Fixture;
 
@@ -46,13 +47,15 @@ fake_boot(gpointer core, PxedClient *client, GError **error)
 	return reply;
 }
 
-static void
-fake_note_client(gpointer core, PxedClient *client, guint lifetime)
+static gboolean
+fake_note_client(gpointer core, PxedClient *client, PxedEvidence evidence, guint lifetime)
 {
 	Fixture *f = core;
 	g_clear_pointer(&f->noted, pxed_client_unref);
 	f->noted = pxed_client_copy(client);
+	f->noted_evidence = evidence;
 	f->noted_lifetime = lifetime;
+	return TRUE;
 }
 
 static const PxedContextVTable fake_vtable = {
@@ -125,7 +128,7 @@ test_discover_offer(Fixture *f, gconstpointer data)
 	g_autoptr(PxedClient) client = NULL;
 	const char *reason = NULL;
 	g_autoptr(PxedDhcpMessage) reply =
-		proxy_server_handle(f->server, msg, PROXY_PORT_DHCP, &client, &reason);
+		proxy_server_handle(f->server, msg, PROXY_PORT_DHCP, 0, &client, &reason);
 	guint32 server_id = 0;
 
 	check_pxe_answer(reply, PXED_DHCP_OFFER);
@@ -146,7 +149,7 @@ test_pxe_port_request(Fixture *f, gconstpointer data)
 	g_autoptr(PxedDhcpMessage) reply = NULL;
 
 	msg->ciaddr = ip("10.250.0.150");
-	reply = proxy_server_handle(f->server, msg, PROXY_PORT_PXE, &client, &reason);
+	reply = proxy_server_handle(f->server, msg, PROXY_PORT_PXE, 0, &client, &reason);
 	check_pxe_answer(reply, PXED_DHCP_ACK);
 	g_assert_cmpuint(reply->ciaddr, ==, ip("10.250.0.150"));
 	/* the backend's next-server wins over the proxy's own address */
@@ -182,7 +185,7 @@ test_silent(Fixture *f, gconstpointer data)
 		g_autoptr(PxedClient) client = NULL;
 		const char *reason = NULL;
 		g_autoptr(PxedDhcpMessage) reply = proxy_server_handle(
-			f->server, cases[i].msg, cases[i].port, &client, &reason);
+			f->server, cases[i].msg, cases[i].port, 0, &client, &reason);
 		g_assert_null(reply);
 		g_assert_nonnull(reason);
 		g_test_message("case %u silent: %s", i, reason);
@@ -193,7 +196,7 @@ test_silent(Fixture *f, gconstpointer data)
 		g_autoptr(PxedClient) client = NULL;
 		const char *reason = NULL;
 		g_autoptr(PxedDhcpMessage) reply =
-			proxy_server_handle(f->server, pxe, PROXY_PORT_DHCP, &client, &reason);
+			proxy_server_handle(f->server, pxe, PROXY_PORT_DHCP, 0, &client, &reason);
 		g_assert_null(reply);
 	}
 }
@@ -207,7 +210,7 @@ test_request_67_for_us(Fixture *f, gconstpointer data)
 	g_autoptr(PxedDhcpMessage) reply = NULL;
 
 	pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_SERVER_ID, ip("10.250.0.2"));
-	reply = proxy_server_handle(f->server, msg, PROXY_PORT_DHCP, &client, &reason);
+	reply = proxy_server_handle(f->server, msg, PROXY_PORT_DHCP, 0, &client, &reason);
 	check_pxe_answer(reply, PXED_DHCP_ACK);
 }
 
@@ -226,7 +229,7 @@ test_notes_address(Fixture *f, gconstpointer data)
 	{
 		g_autoptr(PxedClient) c = NULL;
 		g_autoptr(PxedDhcpMessage) r =
-			proxy_server_handle(f->server, discover, PROXY_PORT_DHCP, &c, &reason);
+			proxy_server_handle(f->server, discover, PROXY_PORT_DHCP, 0, &c, &reason);
 		g_assert_null(f->noted);
 	}
 	pxed_dhcp_message_set_option_ipv4(other, PXED_DHCP_OPTION_SERVER_ID, ip("10.250.0.1"));
@@ -235,7 +238,7 @@ test_notes_address(Fixture *f, gconstpointer data)
 	{
 		g_autoptr(PxedClient) c = NULL;
 		g_autoptr(PxedDhcpMessage) r =
-			proxy_server_handle(f->server, other, PROXY_PORT_DHCP, &c, &reason);
+			proxy_server_handle(f->server, other, PROXY_PORT_DHCP, 0, &c, &reason);
 		g_autofree char *address = NULL;
 		g_assert_null(r); /* the DHCP server's business */
 		g_assert_nonnull(f->noted);
@@ -250,8 +253,8 @@ test_notes_address(Fixture *f, gconstpointer data)
 	port4011->ciaddr = ip("10.250.0.151");
 	{
 		g_autoptr(PxedClient) c = NULL;
-		g_autoptr(PxedDhcpMessage) r =
-			proxy_server_handle(f->server, port4011, PROXY_PORT_PXE, &c, &reason);
+		g_autoptr(PxedDhcpMessage) r = proxy_server_handle(
+			f->server, port4011, PROXY_PORT_PXE, ip("10.250.0.151"), &c, &reason);
 		g_autofree char *address = NULL;
 		g_assert_nonnull(r);
 		address = g_inet_address_to_string(pxed_client_get_address(f->noted));
@@ -267,7 +270,7 @@ test_notes_address(Fixture *f, gconstpointer data)
 	{
 		g_autoptr(PxedClient) c = NULL;
 		g_autoptr(PxedDhcpMessage) r =
-			proxy_server_handle(f->server, plain, PROXY_PORT_DHCP, &c, &reason);
+			proxy_server_handle(f->server, plain, PROXY_PORT_DHCP, 0, &c, &reason);
 		g_assert_null(f->noted);
 	}
 }
