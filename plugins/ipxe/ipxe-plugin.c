@@ -12,9 +12,19 @@
  * in the query, and /ipxe renders that machine's script from the inventory —
  * or, for a machine the inventory does not know, a script that says so on its
  * console and then exits, retries or offers a menu. /generic, /cloud and
- * /ignition render the profile's other templates.
+ * /ignition render the profile's other templates; as these may carry secrets
+ * (tokens, keys, passwords), they go only to the address pxed's DHCP server
+ * leased to the machine they are for (bind-secrets-to-lease).
  */
 #include <pxed/pxed.h>
+
+/* When /generic, /cloud and /ignition need the asking address to be the one
+ * leased to the machine's MAC. */
+typedef enum {
+	BIND_AUTO,   /* when pxed keeps leases (a [dhcp] instance runs) */
+	BIND_ALWAYS, /* without leases nothing is bound: every such request is refused */
+	BIND_NEVER,
+} BindSecrets;
 
 typedef enum {
 	NO_MATCH_EXIT,
@@ -35,6 +45,10 @@ typedef struct {
 	PxedTemplate *machine_script; /* built-in, for profiles without ipxe-template */
 	PxedTemplate *no_match_script;
 	PxedFile *chain_file; /* boot.ipxe: the same for every client, rendered once */
+	BindSecrets bind_secrets;
+	guint64 secrets_refused;  /* requests refused by bind-secrets-to-lease */
+	guint64 secrets_reported; /* ... as many as the last log line counted */
+	gint64 secrets_logged;	  /* monotonic µs of that line */
 } PxedIpxe;
 
 static const PxedKey ipxe_keys[] = {
@@ -87,6 +101,12 @@ static const PxedKey ipxe_keys[] = {
 	 0,
 	 "wait before retrying (no-match=retry)",
 	 {NULL}},
+	{.name = "bind-secrets-to-lease",
+	 .type = PXED_KEY_STRING,
+	 .default_value = "auto",
+	 .description = "render /generic, /cloud and /ignition only for the address pxed's DHCP "
+			"server leased to the machine's MAC: auto (when pxed keeps leases), true, "
+			"false"},
 	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
 };
 
@@ -174,6 +194,7 @@ ipxe_new(PxedInstance *instance, GError **error)
 	PxedIpxe *self = g_new0(PxedIpxe, 1);
 	g_autofree char *base = pxed_instance_get_string(instance, "base-url");
 	g_autofree char *no_match = pxed_instance_get_string(instance, "no-match");
+	g_autofree char *bind = pxed_instance_get_string(instance, "bind-secrets-to-lease");
 	g_autoptr(GUri) uri = g_uri_parse(base, G_URI_FLAGS_NONE, NULL);
 
 	self->name = g_strdup(pxed_instance_get_name(instance));
@@ -202,6 +223,18 @@ ipxe_new(PxedInstance *instance, GError **error)
 	else {
 		g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
 			    "no-match '%s' is not exit, retry or menu", no_match);
+		ipxe_free(self);
+		return NULL;
+	}
+	if (g_str_equal(bind, "auto"))
+		self->bind_secrets = BIND_AUTO;
+	else if (g_str_equal(bind, "true"))
+		self->bind_secrets = BIND_ALWAYS;
+	else if (g_str_equal(bind, "false"))
+		self->bind_secrets = BIND_NEVER;
+	else {
+		g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
+			    "bind-secrets-to-lease '%s' is not auto, true or false", bind);
 		ipxe_free(self);
 		return NULL;
 	}
@@ -382,15 +415,55 @@ machine_script(PxedIpxe *self, PxedClient *client, PxedFile **file, GError **err
 	return PXED_RESULT_ANSWER;
 }
 
+/* A query names whatever MAC it likes, and an address names whoever was
+ * last noted there; the lease names the one machine pxed gave the address. */
+static gboolean
+may_have_secrets(PxedIpxe *self, const char *kind, PxedClient *client, GError **error)
+{
+	PxedLeaseCheck check;
+	gint64 now;
+
+	if (self->bind_secrets == BIND_NEVER)
+		return TRUE;
+	check = pxed_context_check_lease(self->context, client);
+	if (check == PXED_LEASE_CHECK_BOUND ||
+	    (check == PXED_LEASE_CHECK_NO_LEASES && self->bind_secrets == BIND_AUTO))
+		return TRUE;
+	self->secrets_refused++;
+	pxed_context_event(self->context, client, self->name, "secrets-refused",
+			   "/%s from %s: not the address leased to %s", kind,
+			   pxed_client_get_address_string(client) ?: "-",
+			   pxed_client_get_mac_string(client) ?: "an unnamed machine");
+	now = g_get_monotonic_time();
+	if (self->secrets_logged == 0 || now - self->secrets_logged >= 60 * G_USEC_PER_SEC) {
+		g_message("%s: %" G_GUINT64_FORMAT " requests for /generic, /cloud or /ignition "
+			  "refused since the last report (%" G_GUINT64_FORMAT
+			  " in all): not from the address leased to the machine",
+			  self->name, self->secrets_refused - self->secrets_reported,
+			  self->secrets_refused);
+		self->secrets_reported = self->secrets_refused;
+		self->secrets_logged = now;
+	}
+	g_set_error(error, PXED_ERROR, PXED_ERROR_DENIED,
+		    "/%s: %s is not the address pxed leased to %s", kind,
+		    pxed_client_get_address_string(client) ?: "(no address)",
+		    pxed_client_get_mac_string(client) ?: "(no MAC)");
+	return FALSE;
+}
+
 static PxedResult
 other_template(PxedIpxe *self, const char *kind, PxedClient *client, PxedFile **file,
 	       GError **error)
 {
-	g_autoptr(PxedMachine) machine = pxed_context_match(self->context, client);
+	g_autoptr(PxedMachine) machine = NULL;
 	g_autoptr(PxedTemplateVars) vars = NULL;
 	g_autofree char *text = NULL;
 	PxedTemplate *tmpl;
 
+	/* before the inventory is asked: a refusal says nothing of who is in it */
+	if (!may_have_secrets(self, kind, client, error))
+		return PXED_RESULT_FAIL;
+	machine = pxed_context_match(self->context, client);
 	if (machine == NULL) {
 		g_set_error(error, PXED_ERROR, PXED_ERROR_NOT_FOUND,
 			    "/%s: no inventory group matches %s", kind,

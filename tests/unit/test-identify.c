@@ -31,6 +31,9 @@ setup(Fixture *f, gconstpointer data)
 	g_autoptr(GString) conf = g_string_new(inventory_conf);
 	const char *dirs[2];
 
+	if (data != NULL)
+		g_string_append(conf, (const char *)data);
+
 	f->dir = pxed_test_tmpdir_new();
 	f->confd = g_build_filename(f->dir, "conf.d", NULL);
 	g_string_replace(conf, "@STATE@", f->dir, 1);
@@ -176,6 +179,181 @@ test_from_lease(Fixture *f, gconstpointer data)
 	pxed_context_lease_close(f->ctx, store);
 }
 
+/* 192.0.2.@last, in network byte order (as leases hold addresses) */
+static guint32
+lease_ip(guint last)
+{
+	return g_htonl(0xc0000200u + last);
+}
+
+static void
+put_bound(Fixture *f, PxedLeaseStore *store, const char *mac, guint last)
+{
+	g_autofree char *id = g_strdup_printf("01:%s", mac);
+	g_autoptr(PxedLease) lease = pxed_lease_new(id, 0);
+
+	pxed_lease_set_address(lease, lease_ip(last));
+	pxed_lease_set_state(lease, PXED_LEASE_BOUND);
+	pxed_lease_set_expires(lease, g_get_real_time() / G_USEC_PER_SEC + 600);
+	pxed_lease_set_mac(lease, mac);
+	put(f, store, lease);
+}
+
+static char *
+identified_mac(Fixture *f, const char *ip)
+{
+	g_autofree char *text = g_strdup_printf("ip=%s", ip);
+	g_autoptr(PxedClient) asking = client(text);
+
+	if (!pxed_context_identify_client(f->ctx, asking))
+		return NULL;
+	return g_strdup(pxed_client_get_mac_string(asking));
+}
+
+/* What a packet says (ciaddr from its own source address) never replaces
+ * what pxed's DHCP server knows: it leased the address to another MAC. */
+static void
+test_source_under_lease(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PxedClient) victim = client("mac=52:54:00:00:00:01,arch=7,ip=192.0.2.40");
+	g_autoptr(PxedClient) other = client("mac=52:54:00:00:00:02,arch=0,ip=192.0.2.40");
+	g_autoptr(PxedClient) again = client("mac=52:54:00:00:00:01,arch=0,ip=192.0.2.40");
+	g_autofree char *mac = NULL;
+
+	g_assert_true(pxed_context_note_client(f->ctx, victim, PXED_EVIDENCE_LEASE, 600));
+	g_assert_false(pxed_context_note_client(f->ctx, other, PXED_EVIDENCE_SOURCE, 3600));
+	g_assert_false(pxed_context_note_client(f->ctx, other, PXED_EVIDENCE_CLAIM, 120));
+	mac = identified_mac(f, "192.0.2.40");
+	g_assert_cmpstr(mac, ==, "52:54:00:00:00:01");
+	/* the same machine's weaker word does not undo its lease note either */
+	g_assert_false(pxed_context_note_client(f->ctx, again, PXED_EVIDENCE_CLAIM, 120));
+	{
+		g_autoptr(PxedClient) asking = client("ip=192.0.2.40");
+		g_assert_true(pxed_context_identify_client(f->ctx, asking));
+		g_assert_cmpint(pxed_client_get_arch(asking), ==, 7);
+	}
+	/* pxed leasing the address to another machine is news: it replaces */
+	g_assert_true(pxed_context_note_client(f->ctx, other, PXED_EVIDENCE_LEASE, 600));
+	g_clear_pointer(&mac, g_free);
+	mac = identified_mac(f, "192.0.2.40");
+	g_assert_cmpstr(mac, ==, "52:54:00:00:00:02");
+}
+
+/* A broadcast claim (option 50) fills a gap and nothing more: it never
+ * replaces a note of another MAC, and two machines claiming one address leave
+ * it to nobody, so that claiming first cannot squat on it either. */
+static void
+test_claim_fills_gap_only(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PxedClient) victim_src = client("mac=52:54:00:00:00:01,ip=192.0.2.41");
+	g_autoptr(PxedClient) attacker = client("mac=52:54:00:00:00:02,ip=192.0.2.41");
+	g_autoptr(PxedClient) squatter = client("mac=52:54:00:00:00:02,ip=192.0.2.42");
+	g_autoptr(PxedClient) late = client("mac=52:54:00:00:00:01,ip=192.0.2.42");
+	g_autoptr(PxedClient) late_src = client("mac=52:54:00:00:00:01,ip=192.0.2.42");
+	g_autofree char *mac41 = NULL;
+	g_autofree char *mac42 = NULL;
+	g_autofree char *mac42_src = NULL;
+
+	g_assert_true(pxed_context_note_client(f->ctx, victim_src, PXED_EVIDENCE_SOURCE, 3600));
+	g_assert_false(pxed_context_note_client(f->ctx, attacker, PXED_EVIDENCE_CLAIM, 120));
+	mac41 = identified_mac(f, "192.0.2.41");
+	g_assert_cmpstr(mac41, ==, "52:54:00:00:00:01");
+
+	/* an empty slot: the claim fills it ... */
+	g_assert_true(pxed_context_note_client(f->ctx, squatter, PXED_EVIDENCE_CLAIM, 120));
+	/* ... until another MAC claims it too: then nobody is known there */
+	g_assert_false(pxed_context_note_client(f->ctx, late, PXED_EVIDENCE_CLAIM, 120));
+	mac42 = identified_mac(f, "192.0.2.42");
+	g_assert_null(mac42);
+	g_assert_false(pxed_context_note_client(f->ctx, squatter, PXED_EVIDENCE_CLAIM, 120));
+	g_assert_null(identified_mac(f, "192.0.2.42"));
+	/* a packet from the address itself settles it */
+	g_assert_true(pxed_context_note_client(f->ctx, late_src, PXED_EVIDENCE_SOURCE, 3600));
+	mac42_src = identified_mac(f, "192.0.2.42");
+	g_assert_cmpstr(mac42_src, ==, "52:54:00:00:00:01");
+}
+
+/* A bound lease outweighs any note of another MAC that is not pxed's own
+ * lease note: a claim is not even taken, a packet's word is not believed. */
+static void
+test_lease_outweighs_notes(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	PxedLeaseStore *store = pxed_context_lease_open(f->ctx, "leases", &error);
+	g_autoptr(PxedClient) claim = client("mac=52:54:00:00:00:01,ip=192.0.2.43");
+	g_autoptr(PxedClient) source = client("mac=52:54:00:00:00:01,arch=7,ip=192.0.2.43");
+	g_autofree char *mac = NULL;
+	g_autofree char *mac_after = NULL;
+
+	g_assert_no_error(error);
+	put_bound(f, store, "52:54:00:00:00:02", 43);
+	g_assert_false(pxed_context_note_client(f->ctx, claim, PXED_EVIDENCE_CLAIM, 120));
+	mac = identified_mac(f, "192.0.2.43");
+	g_assert_cmpstr(mac, ==, "52:54:00:00:00:02");
+	pxed_context_note_client(f->ctx, source, PXED_EVIDENCE_SOURCE, 3600);
+	mac_after = identified_mac(f, "192.0.2.43");
+	g_assert_cmpstr(mac_after, ==, "52:54:00:00:00:02");
+	pxed_context_lease_close(f->ctx, store);
+}
+
+/* pxed_context_check_lease(): the asking address must be the one leased to
+ * the MAC (and the UUID, when pxed's DHCP exchange saw one, that one). */
+static void
+test_check_lease(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PxedClient) holder = client("mac=52:54:00:00:00:02,ip=192.0.2.44");
+	g_autoptr(PxedClient) elsewhere = client("mac=52:54:00:00:00:02,ip=192.0.2.45");
+	g_autoptr(PxedClient) other_mac = client("mac=52:54:00:00:00:01,ip=192.0.2.44");
+	g_autoptr(PxedClient) no_mac = client("ip=192.0.2.44");
+	g_autoptr(PxedClient) seen = client("mac=52:54:00:00:00:02,uuid=0a0b0c0d-0000-4000-8000-"
+					    "000000000002,ip=192.0.2.44");
+	g_autoptr(PxedClient) same_uuid = client("mac=52:54:00:00:00:02,uuid=0a0b0c0d-0000-4000-"
+						 "8000-000000000002,ip=192.0.2.44");
+	g_autoptr(PxedClient) other_uuid = client("mac=52:54:00:00:00:02,uuid=0a0b0c0d-0000-4000-"
+						  "8000-000000000009,ip=192.0.2.44");
+	PxedLeaseStore *store;
+
+	/* pxed keeps no leases: nothing to check against */
+	g_assert_cmpint(pxed_context_check_lease(f->ctx, holder), ==, PXED_LEASE_CHECK_NO_LEASES);
+	store = pxed_context_lease_open(f->ctx, "leases", &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(pxed_context_check_lease(f->ctx, holder), ==, PXED_LEASE_CHECK_NOT_BOUND);
+	put_bound(f, store, "52:54:00:00:00:02", 44);
+	g_assert_cmpint(pxed_context_check_lease(f->ctx, holder), ==, PXED_LEASE_CHECK_BOUND);
+	g_assert_cmpint(pxed_context_check_lease(f->ctx, elsewhere), ==,
+			PXED_LEASE_CHECK_NOT_BOUND);
+	g_assert_cmpint(pxed_context_check_lease(f->ctx, other_mac), ==,
+			PXED_LEASE_CHECK_NOT_BOUND);
+	g_assert_cmpint(pxed_context_check_lease(f->ctx, no_mac), ==, PXED_LEASE_CHECK_NOT_BOUND);
+	g_assert_true(pxed_context_note_client(f->ctx, seen, PXED_EVIDENCE_LEASE, 600));
+	g_assert_cmpint(pxed_context_check_lease(f->ctx, same_uuid), ==, PXED_LEASE_CHECK_BOUND);
+	g_assert_cmpint(pxed_context_check_lease(f->ctx, other_uuid), ==,
+			PXED_LEASE_CHECK_NOT_BOUND);
+	pxed_context_lease_close(f->ctx, store);
+}
+
+/* identity-by-address=false: nothing is noted, and an address tells nothing,
+ * not even through a bound lease. */
+static void
+test_off(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	PxedLeaseStore *store = pxed_context_lease_open(f->ctx, "leases", &error);
+	g_autoptr(PxedClient) dhcp = client("mac=52:54:00:00:00:01,ip=192.0.2.46");
+	g_autoptr(PxedClient) asking = client("ip=192.0.2.46");
+	g_autoptr(PxedClient) asking_leased = client("ip=192.0.2.47");
+
+	g_assert_no_error(error);
+	put_bound(f, store, "52:54:00:00:00:02", 47);
+	g_assert_false(pxed_context_note_client(f->ctx, dhcp, PXED_EVIDENCE_LEASE, 600));
+	g_assert_false(pxed_context_identify_client(f->ctx, asking));
+	g_assert_null(pxed_client_get_mac_string(asking));
+	g_assert_false(pxed_context_identify_client(f->ctx, asking_leased));
+	g_assert_null(pxed_client_get_mac_string(asking_leased));
+	pxed_context_lease_close(f->ctx, store);
+}
+
 static guint32
 v4(const char *text)
 {
@@ -269,6 +447,15 @@ main(int argc, char **argv)
 		   teardown);
 	g_test_add("/identify/from-lease", Fixture, NULL, setup, test_from_lease, teardown);
 	g_test_add("/identify/reserved", Fixture, NULL, setup, test_reserved, teardown);
+	g_test_add("/identify/evidence/source-under-lease", Fixture, NULL, setup,
+		   test_source_under_lease, teardown);
+	g_test_add("/identify/evidence/claim-fills-gap-only", Fixture, NULL, setup,
+		   test_claim_fills_gap_only, teardown);
+	g_test_add("/identify/evidence/lease-outweighs-notes", Fixture, NULL, setup,
+		   test_lease_outweighs_notes, teardown);
+	g_test_add("/identify/check-lease", Fixture, NULL, setup, test_check_lease, teardown);
+	g_test_add("/identify/off", Fixture, "[core]\nidentity-by-address=false\n", setup, test_off,
+		   teardown);
 	g_test_add_func("/identify/bounded", test_bounded);
 	g_test_add_func("/identify/bounded-flood", test_bounded_flood);
 	return g_test_run();

@@ -236,16 +236,114 @@ test_other_templates(Fixture *f, gconstpointer data)
 	g_assert_error(error, PXED_ERROR, PXED_ERROR_NOT_FOUND);
 }
 
+typedef struct {
+	PxedContext *ctx;
+	gboolean done;
+} Put;
+
+static void
+put_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	Put *p = user_data;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(pxed_context_lease_put_finish(p->ctx, result, &error));
+	g_assert_no_error(error);
+	p->done = TRUE;
+}
+
+/* pxed's DHCP server leased 192.0.2.50 to node2 (52:54:00:00:00:02). */
+static PxedLeaseStore *
+lease_node2(Fixture *f)
+{
+	PxedContext *ctx = pxed_core_get_context(f->core);
+	g_autoptr(GError) error = NULL;
+	PxedLeaseStore *store = pxed_context_lease_open(ctx, "leases", &error);
+	g_autoptr(PxedLease) lease = pxed_lease_new("01:52:54:00:00:00:02", 0);
+	Put p = {ctx, FALSE};
+
+	g_assert_no_error(error);
+	pxed_lease_set_address(lease, g_htonl(0xc0000232u));
+	pxed_lease_set_state(lease, PXED_LEASE_BOUND);
+	pxed_lease_set_expires(lease, g_get_real_time() / G_USEC_PER_SEC + 600);
+	pxed_lease_set_mac(lease, "52:54:00:00:00:02");
+	pxed_context_lease_put_async(ctx, store, lease, put_done, &p);
+	while (!p.done)
+		g_main_context_iteration(NULL, TRUE);
+	return store;
+}
+
+/* Templates that may carry secrets go only to the address leased to the
+ * machine they are for: a query from elsewhere naming node2's MAC gets 403. */
+static void
+test_secrets_bound(Fixture *f, gconstpointer data)
+{
+	const char *kinds[] = {"cloud", "ignition"};
+	PxedLeaseStore *store = lease_node2(f);
+
+	for (guint i = 0; i < G_N_ELEMENTS(kinds); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autofree char *own =
+			fetch(f, "mac=52:54:00:00:00:02,ip=192.0.2.50", kinds[i], &error);
+		g_autofree char *stolen = NULL;
+		g_autofree char *no_address = NULL;
+		g_autofree char *unnamed = NULL;
+
+		g_assert_no_error(error);
+		g_assert_nonnull(own);
+		stolen = fetch(f, "mac=52:54:00:00:00:02,ip=192.0.2.51", kinds[i], &error);
+		g_assert_null(stolen);
+		g_assert_error(error, PXED_ERROR, PXED_ERROR_DENIED);
+		g_clear_error(&error);
+		no_address = fetch(f, "mac=52:54:00:00:00:02", kinds[i], &error);
+		g_assert_error(error, PXED_ERROR, PXED_ERROR_DENIED);
+		g_clear_error(&error);
+		/* the lease holder asking for another machine's */
+		unnamed = fetch(f, "mac=52:54:00:00:00:01,ip=192.0.2.50", kinds[i], &error);
+		g_assert_error(error, PXED_ERROR, PXED_ERROR_DENIED);
+	}
+	pxed_context_lease_close(pxed_core_get_context(f->core), store);
+}
+
+/* bind-secrets-to-lease=false: any address gets them (the previous test's
+ * 403 is the key's doing, not the lease store's). */
+static void
+test_secrets_unbound(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	PxedLeaseStore *store = lease_node2(f);
+	g_autofree char *cloud = fetch(f, "mac=52:54:00:00:00:02,ip=192.0.2.51", "cloud", &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(cloud, ==, "#cloud-config\nhostname: node-2\n");
+	pxed_context_lease_close(pxed_core_get_context(f->core), store);
+}
+
+/* bind-secrets-to-lease=true without a DHCP server: nothing is leased, so
+ * nothing is handed out (auto, the default, serves them: other-templates). */
+static void
+test_secrets_always(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *cloud = fetch(f, "mac=52:54:00:00:00:02,ip=192.0.2.50", "cloud", &error);
+
+	g_assert_null(cloud);
+	g_assert_error(error, PXED_ERROR, PXED_ERROR_DENIED);
+}
+
 int
 main(int argc, char **argv)
 {
 	g_autofree char *exit_conf = g_strconcat(inventory, "", NULL);
 	g_autofree char *retry_conf = NULL;
 	g_autofree char *menu_conf = NULL;
+	g_autofree char *unbound_conf = NULL;
+	g_autofree char *always_conf = NULL;
 
 	g_test_init(&argc, &argv, NULL);
 	retry_conf = g_strdup_printf("%s[ipxe]\nno-match=retry\nretry-seconds=7\n", inventory);
 	menu_conf = g_strdup_printf("%s[ipxe]\nno-match=menu\n", inventory);
+	unbound_conf = g_strdup_printf("%s[ipxe]\nbind-secrets-to-lease=false\n", inventory);
+	always_conf = g_strdup_printf("%s[ipxe]\nbind-secrets-to-lease=true\n", inventory);
 	g_test_add("/ipxe/decisions", Fixture, inventory, setup, test_decisions, teardown);
 	g_test_add("/ipxe/boot-script", Fixture, inventory, setup, test_boot_script, teardown);
 	g_test_add("/ipxe/machine-script", Fixture, inventory, setup, test_machine_script,
@@ -257,6 +355,12 @@ main(int argc, char **argv)
 	g_test_add("/ipxe/no-match/retry", Fixture, retry_conf, setup, test_no_match, teardown);
 	g_test_add("/ipxe/no-match/menu", Fixture, menu_conf, setup, test_no_match, teardown);
 	g_test_add("/ipxe/other-templates", Fixture, inventory, setup, test_other_templates,
+		   teardown);
+	g_test_add("/ipxe/secrets/bound-to-lease", Fixture, inventory, setup, test_secrets_bound,
+		   teardown);
+	g_test_add("/ipxe/secrets/unbound", Fixture, unbound_conf, setup, test_secrets_unbound,
+		   teardown);
+	g_test_add("/ipxe/secrets/always", Fixture, always_conf, setup, test_secrets_always,
 		   teardown);
 	return g_test_run();
 }

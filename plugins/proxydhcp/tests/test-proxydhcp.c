@@ -275,6 +275,89 @@ test_notes_address(Fixture *f, gconstpointer data)
 	}
 }
 
+/* ciaddr is the sender's word about its own address, believed only from that
+ * address: a port 4011 REQUEST or an INFORM sent from elsewhere with
+ * ciaddr = another machine's address is answered (to its real source) but
+ * noted nowhere. */
+static void
+test_spoofed_ciaddr(Fixture *f, gconstpointer data)
+{
+	const guint8 types[] = {PXED_DHCP_REQUEST, PXED_DHCP_INFORM};
+
+	for (guint i = 0; i < G_N_ELEMENTS(types); i++) {
+		g_autoptr(PxedDhcpMessage) msg = pxe_request(types[i], 7);
+		g_autoptr(PxedClient) c = NULL;
+		g_autoptr(PxedDhcpMessage) r = NULL;
+		const char *reason = NULL;
+
+		msg->flags = 0;
+		msg->ciaddr = ip("10.250.0.150");
+		r = proxy_server_handle(f->server, msg, PROXY_PORT_PXE, ip("10.250.0.166"), &c,
+					&reason);
+		g_assert_nonnull(r);
+		g_assert_null(f->noted);
+		/* from the address itself: a note, as SOURCE evidence */
+		g_clear_pointer(&r, pxed_dhcp_message_free);
+		g_clear_pointer(&c, pxed_client_unref);
+		r = proxy_server_handle(f->server, msg, PROXY_PORT_PXE, ip("10.250.0.150"), &c,
+					&reason);
+		g_assert_nonnull(r);
+		g_assert_nonnull(f->noted);
+		g_assert_cmpint(f->noted_evidence, ==, PXED_EVIDENCE_SOURCE);
+		g_assert_cmpstr(pxed_client_get_address_string(f->noted), ==, "10.250.0.150");
+		g_clear_pointer(&f->noted, pxed_client_unref);
+	}
+}
+
+/* Option 50 in a broadcast REQUEST is a claim, noted as such; an address no
+ * machine can have (broadcast, multicast, loopback) is not noted at all. */
+static void
+test_claim_evidence(Fixture *f, gconstpointer data)
+{
+	const char *bogus[] = {"255.255.255.255", "224.0.0.1", "127.0.0.1"};
+	g_autoptr(PxedDhcpMessage) msg = pxe_request(PXED_DHCP_REQUEST, 0);
+	const char *reason = NULL;
+
+	pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_SERVER_ID, ip("10.250.0.1"));
+	pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+					  ip("10.250.0.150"));
+	{
+		g_autoptr(PxedClient) c = NULL;
+		g_autoptr(PxedDhcpMessage) r =
+			proxy_server_handle(f->server, msg, PROXY_PORT_DHCP, 0, &c, &reason);
+		g_assert_null(r);
+		g_assert_nonnull(f->noted);
+		g_assert_cmpint(f->noted_evidence, ==, PXED_EVIDENCE_CLAIM);
+		g_clear_pointer(&f->noted, pxed_client_unref);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(bogus); i++) {
+		g_autoptr(PxedClient) c = NULL;
+		g_autoptr(PxedDhcpMessage) r = NULL;
+		pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+						  ip(bogus[i]));
+		r = proxy_server_handle(f->server, msg, PROXY_PORT_DHCP, 0, &c, &reason);
+		g_assert_null(f->noted);
+	}
+}
+
+/* A request the proxy does not answer leaves no note: here the boot
+ * pipeline has nothing for the client. */
+static void
+test_unanswered_not_noted(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PxedDhcpMessage) msg = pxe_request(PXED_DHCP_REQUEST, 7);
+	g_autoptr(PxedClient) c = NULL;
+	g_autoptr(PxedDhcpMessage) r = NULL;
+	const char *reason = NULL;
+
+	f->boot_file = NULL;
+	msg->flags = 0;
+	msg->ciaddr = ip("10.250.0.150");
+	r = proxy_server_handle(f->server, msg, PROXY_PORT_PXE, ip("10.250.0.150"), &c, &reason);
+	g_assert_null(r);
+	g_assert_null(f->noted);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -285,6 +368,9 @@ main(int argc, char **argv)
 	ADD("/proxydhcp/silent", test_silent);
 	ADD("/proxydhcp/request-67-for-us", test_request_67_for_us);
 	ADD("/proxydhcp/notes-address", test_notes_address);
+	ADD("/proxydhcp/spoofed-ciaddr", test_spoofed_ciaddr);
+	ADD("/proxydhcp/claim-evidence", test_claim_evidence);
+	ADD("/proxydhcp/unanswered-not-noted", test_unanswered_not_noted);
 #undef ADD
 	return g_test_run();
 }
