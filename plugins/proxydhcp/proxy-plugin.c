@@ -193,7 +193,7 @@ proxy_stop(gpointer data)
 	if (self->running)
 		g_info("%s: stopped; %" G_GUINT64_FORMAT " received, %" G_GUINT64_FORMAT
 		       " offers, %" G_GUINT64_FORMAT " acks, %" G_GUINT64_FORMAT
-		       " addresses noted, %" G_GUINT64_FORMAT " not (another machine's)",
+		       " addresses noted, %" G_GUINT64_FORMAT " not taken",
 		       self->name, self->server->stats.received, self->server->stats.offers,
 		       self->server->stats.acks, self->server->stats.noted,
 		       self->server->stats.not_noted);

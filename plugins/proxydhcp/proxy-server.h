@@ -22,7 +22,8 @@ typedef struct {
 	guint64 offers;
 	guint64 acks;
 	guint64 noted;	   /* addresses noted for TFTP and HTTP (pxed_context_note_client) */
-	guint64 not_noted; /* notes the core refused: another machine's address */
+	guint64 not_noted; /* notes the core did not take: another machine's address
+			    * (or [core] identity-by-address=false) */
 } ProxyStats;
 
 typedef struct {
