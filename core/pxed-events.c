@@ -242,17 +242,16 @@ room_for(PxedEvents *self, gsize len)
 }
 
 static void
-drop_pending(PxedEvents *self)
+drop_pending(PxedEvents *self, const char *why)
 {
 	guint64 held_back = 0;
 
 	self->dropped += self->pending_events;
 	self->starved = TRUE;
 	if (rate_limit_pass(&self->drop_limit, &held_back))
-		g_warning("event log: %s: free space is below the reserve "
-			  "(event-log-min-free, event-log-min-free-percent): events are not "
-			  "written (%" G_GUINT64_FORMAT " dropped in all)",
-			  self->path, self->dropped);
+		g_warning("event log: %s: %s: events are not written (%" G_GUINT64_FORMAT
+			  " dropped in all)",
+			  self->path, why, self->dropped);
 }
 
 void
@@ -267,7 +266,7 @@ pxed_events_flush(PxedEvents *self)
 		/* a rotation could not open the new file: try again */
 		self->fd = open_log(self->path, NULL);
 		if (self->fd < 0) {
-			drop_pending(self);
+			drop_pending(self, "cannot be created again");
 			goto out;
 		}
 	}
@@ -278,12 +277,13 @@ pxed_events_flush(PxedEvents *self)
 		    (guint64)st.st_size + self->pending->len > self->limits.max_size) {
 			rotate(self);
 			if (self->fd < 0) {
-				drop_pending(self);
+				drop_pending(self, "cannot be created after rotation");
 				goto out;
 			}
 		}
 		if (!room_for(self, self->pending->len)) {
-			drop_pending(self);
+			drop_pending(self, "free space is below the reserve (event-log-min-free, "
+					   "event-log-min-free-percent)");
 			goto out;
 		}
 	}
