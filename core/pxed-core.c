@@ -12,6 +12,13 @@
 #define PXED_GROUP_CORE	    "core"
 #define PXED_GROUP_PIPELINE "pipeline"
 
+/* The event log's defaults in the keys' unit (literals: G_STRINGIFY makes
+ * the key table's default text of them) */
+#define EVENTS_MAX_SIZE_MIB 16
+#define EVENTS_MIN_FREE_MIB 64
+G_STATIC_ASSERT(EVENTS_MAX_SIZE_MIB * 1024 * 1024 == PXED_EVENTS_MAX_SIZE_DEFAULT);
+G_STATIC_ASSERT(EVENTS_MIN_FREE_MIB * 1024 * 1024 == PXED_EVENTS_MIN_FREE_DEFAULT);
+
 static const PxedKey core_keys[] = {
 	{"plugin-path",
 	 PXED_KEY_STRING_LIST,
@@ -44,6 +51,33 @@ static const PxedKey core_keys[] = {
 	 .description =
 		 "tell TFTP and HTTP requests who they are by their address (what DHCP and "
 		 "proxyDHCP noted there, or a bound lease); false: only what a request says"},
+	/* events.jsonl shares the state folder's file system with the lease
+	 * journal: these keep a flood of events from filling it. */
+	{.name = "event-log-max-size",
+	 .type = PXED_KEY_INT,
+	 .default_value = G_STRINGIFY(EVENTS_MAX_SIZE_MIB),
+	 .min = 1,
+	 .max = 1024 * 1024,
+	 .description = "MiB: events.jsonl is rotated before it grows past this"},
+	{.name = "event-log-keep",
+	 .type = PXED_KEY_INT,
+	 .default_value = G_STRINGIFY(PXED_EVENTS_KEEP_DEFAULT),
+	 .min = 0,
+	 .max = 999,
+	 .description = "rotated event logs kept (events.jsonl.1 ... .N)"},
+	{.name = "event-log-min-free",
+	 .type = PXED_KEY_INT,
+	 .default_value = G_STRINGIFY(EVENTS_MIN_FREE_MIB),
+	 .min = 0,
+	 .max = 1024 * 1024,
+	 .description = "MiB the state folder's file system keeps free: below, events are "
+			"dropped, not written"},
+	{.name = "event-log-min-free-percent",
+	 .type = PXED_KEY_INT,
+	 .default_value = G_STRINGIFY(PXED_EVENTS_MIN_FREE_PERCENT_DEFAULT),
+	 .min = 0,
+	 .max = 90,
+	 .description = "the same reserve as a share of the file system; the larger applies"},
 	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
 };
 
@@ -71,6 +105,7 @@ typedef struct {
 	char *user;
 	GLogLevelFlags log_level; /* 0: not set */
 	gboolean identity_by_address;
+	PxedEventsLimits event_limits;
 } PxedGeneration;
 
 struct _PxedCore {
@@ -530,6 +565,21 @@ find_instance(GPtrArray *instances, const char *name)
 	return NULL;
 }
 
+/* A [core] integer as set, or the key table's default. Validated before. */
+static gint64
+core_int(GKeyFile *kf, const char *name)
+{
+	g_autofree char *value = g_key_file_get_value(kf, PXED_GROUP_CORE, name, NULL);
+
+	if (value == NULL) {
+		for (const PxedKey *k = core_keys; k->name != NULL; k++) {
+			if (g_str_equal(k->name, name))
+				value = g_strdup(k->default_value);
+		}
+	}
+	return value != NULL ? g_ascii_strtoll(g_strstrip(value), NULL, 10) : 0;
+}
+
 static void
 prepare_core_group(PxedGeneration *gen, GPtrArray *problems)
 {
@@ -556,6 +606,12 @@ prepare_core_group(PxedGeneration *gen, GPtrArray *problems)
 	}
 	gen->identity_by_address =
 		pxed_config_get_boolean(gen->config, PXED_GROUP_CORE, "identity-by-address", TRUE);
+	gen->event_limits = (PxedEventsLimits){
+		.max_size = (guint64)core_int(kf, "event-log-max-size") * 1024 * 1024,
+		.keep = (guint)core_int(kf, "event-log-keep"),
+		.min_free = (guint64)core_int(kf, "event-log-min-free") * 1024 * 1024,
+		.min_free_percent = (guint)core_int(kf, "event-log-min-free-percent"),
+	};
 	gen->state_dir =
 		state_dir != NULL ? g_steal_pointer(&state_dir) : g_strdup(default_state_dir());
 	/* The state folder is created at start; its parent must be there. */
@@ -806,6 +862,7 @@ activate(PxedCore *self, PxedGeneration *gen, GError **error)
 	{
 		g_autofree char *path = g_build_filename(gen->state_dir, "events.jsonl", NULL);
 		g_autoptr(GError) local = NULL;
+		pxed_events_set_limits(self->events, &gen->event_limits);
 		if (!pxed_events_set_file(self->events, path, &local))
 			g_warning("%s", local->message);
 	}

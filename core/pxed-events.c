@@ -3,9 +3,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
+
+/* A limit is hit at flood rate: one line per minute says how often. */
+#define WARN_INTERVAL_US (60 * G_USEC_PER_SEC)
+/* Events wait at most this much before they are written, whatever the
+ * timer: it bounds the memory a flood takes and how far a batch can carry
+ * the file past event-log-max-size. */
+#define PENDING_MAX (64 * 1024)
+
+typedef struct {
+	gint64 next_us;	   /* monotonic: when the next line may go out */
+	guint64 held_back; /* lines not shown since the last one */
+} RateLimit;
 
 struct _PxedEvents {
 	GMainContext *context;
@@ -13,11 +28,35 @@ struct _PxedEvents {
 	guint capacity;
 	guint next;  /* slot the next event goes to */
 	guint count; /* events ever added */
-	int fd;
+	char *path;  /* %NULL: no file */
+	int fd;	     /* -1 while @path could not be opened */
 	gboolean echo;
 	GString *pending;
+	guint pending_events;
 	GSource *flush_source;
+	PxedEventsLimits limits;
+	guint64 dropped;
+	guint64 rotations;
+	gboolean starved; /* the last batch was dropped for want of space */
+	RateLimit drop_limit, resume_limit, rotate_limit, write_limit;
 };
+
+/* Whether a line may be logged now; @held_back gets how many were not since
+ * the last one. */
+static gboolean
+rate_limit_pass(RateLimit *limit, guint64 *held_back)
+{
+	gint64 now = g_get_monotonic_time();
+
+	if (limit->next_us != 0 && now < limit->next_us) {
+		limit->held_back++;
+		return FALSE;
+	}
+	*held_back = limit->held_back;
+	limit->held_back = 0;
+	limit->next_us = now + WARN_INTERVAL_US;
+	return TRUE;
+}
 
 static void
 event_clear(PxedEvent *e)
@@ -53,7 +92,32 @@ pxed_events_new(GMainContext *context, guint capacity)
 	self->fd = -1;
 	self->echo = TRUE;
 	self->pending = g_string_new(NULL);
+	self->limits = (PxedEventsLimits){
+		.max_size = PXED_EVENTS_MAX_SIZE_DEFAULT,
+		.keep = PXED_EVENTS_KEEP_DEFAULT,
+		.min_free = PXED_EVENTS_MIN_FREE_DEFAULT,
+		.min_free_percent = PXED_EVENTS_MIN_FREE_PERCENT_DEFAULT,
+	};
 	return self;
+}
+
+void
+pxed_events_set_limits(PxedEvents *self, const PxedEventsLimits *limits)
+{
+	self->limits = *limits;
+	self->limits.min_free_percent = MIN(self->limits.min_free_percent, 100);
+}
+
+guint64
+pxed_events_get_dropped(PxedEvents *self)
+{
+	return self->dropped;
+}
+
+guint64
+pxed_events_get_rotations(PxedEvents *self)
+{
+	return self->rotations;
 }
 
 void
@@ -75,10 +139,22 @@ pxed_events_free(PxedEvents *self)
 	g_free(self->ring);
 	if (self->fd >= 0)
 		close(self->fd);
+	g_free(self->path);
 	g_string_free(self->pending, TRUE);
 	if (self->context != NULL)
 		g_main_context_unref(self->context);
 	g_free(self);
+}
+
+static int
+open_log(const char *path, GError **error)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd < 0)
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+			    "cannot open event log %s: %s", path, g_strerror(errno));
+	return fd;
 }
 
 gboolean
@@ -88,40 +164,157 @@ pxed_events_set_file(PxedEvents *self, const char *path, GError **error)
 
 	pxed_events_flush(self);
 	if (path != NULL) {
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-		if (fd < 0) {
-			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
-				    "cannot open event log %s: %s", path, g_strerror(errno));
+		fd = open_log(path, error);
+		if (fd < 0)
 			return FALSE;
-		}
 	}
 	if (self->fd >= 0)
 		close(self->fd);
 	self->fd = fd;
+	g_free(self->path);
+	self->path = g_strdup(path);
 	return TRUE;
+}
+
+/* events.jsonl.N */
+static char *
+rotated_name(const char *path, guint n)
+{
+	return g_strdup_printf("%s.%u", path, n);
+}
+
+/* events.jsonl becomes .1, .1 becomes .2 … up to .keep, which takes the place
+ * of the oldest; files past .keep (a smaller keep since) go. Then a new
+ * events.jsonl. The renames stay in the folder, so they cannot fail for
+ * want of space. */
+static void
+rotate(PxedEvents *self)
+{
+	g_autoptr(GError) error = NULL;
+	guint64 held_back = 0;
+
+	for (guint n = self->limits.keep + 1; n < self->limits.keep + 1000; n++) {
+		g_autofree char *extra = rotated_name(self->path, n);
+		if (unlink(extra) != 0)
+			break;
+	}
+	for (guint n = self->limits.keep; n >= 2; n--) {
+		g_autofree char *from = rotated_name(self->path, n - 1);
+		g_autofree char *to = rotated_name(self->path, n);
+		if (rename(from, to) != 0 && errno != ENOENT)
+			g_warning("event log: cannot rename %s: %s", from, g_strerror(errno));
+	}
+	if (self->limits.keep > 0) {
+		g_autofree char *first = rotated_name(self->path, 1);
+		if (rename(self->path, first) != 0)
+			g_warning("event log: cannot rename %s: %s", self->path, g_strerror(errno));
+	} else if (unlink(self->path) != 0) {
+		g_warning("event log: cannot remove %s: %s", self->path, g_strerror(errno));
+	}
+	close(self->fd);
+	self->fd = open_log(self->path, &error);
+	if (self->fd < 0)
+		g_warning("event log: after rotation: %s", error->message);
+	self->rotations++;
+	if (rate_limit_pass(&self->rotate_limit, &held_back))
+		g_message("event log: %s rotated at %" G_GUINT64_FORMAT
+			  " bytes, %u older files kept (%" G_GUINT64_FORMAT
+			  " rotations in all, %" G_GUINT64_FORMAT " not logged)",
+			  self->path, self->limits.max_size, self->limits.keep, self->rotations,
+			  held_back);
+}
+
+/* Whether @len more bytes leave the file system its reserve: the lease
+ * journal lives on it too, and a lease that cannot be written is a client
+ * that cannot boot, while a missing event is only a missing line. */
+static gboolean
+room_for(PxedEvents *self, gsize len)
+{
+	struct statvfs vfs;
+	guint64 avail, size, reserve;
+
+	if (fstatvfs(self->fd, &vfs) != 0)
+		return TRUE; /* the write will tell */
+	avail = (guint64)vfs.f_bavail * vfs.f_frsize;
+	size = (guint64)vfs.f_blocks * vfs.f_frsize;
+	reserve = MAX(self->limits.min_free, size / 100 * self->limits.min_free_percent);
+	return avail >= reserve && avail - reserve >= len;
+}
+
+static void
+drop_pending(PxedEvents *self, const char *why)
+{
+	guint64 held_back = 0;
+
+	self->dropped += self->pending_events;
+	self->starved = TRUE;
+	if (rate_limit_pass(&self->drop_limit, &held_back))
+		g_warning("event log: %s: %s: events are not written (%" G_GUINT64_FORMAT
+			  " dropped in all)",
+			  self->path, why, self->dropped);
 }
 
 void
 pxed_events_flush(PxedEvents *self)
 {
 	gsize done = 0;
+	struct stat st;
 
-	if (self->fd < 0 || self->pending->len == 0) {
-		g_string_truncate(self->pending, 0);
-		return;
+	if (self->path == NULL || self->pending->len == 0)
+		goto out;
+	if (self->fd < 0) {
+		/* a rotation could not open the new file: try again */
+		self->fd = open_log(self->path, NULL);
+		if (self->fd < 0) {
+			drop_pending(self, "cannot be created again");
+			goto out;
+		}
+	}
+	/* Only a regular file has a size to keep and a file system to share:
+	 * not /dev/null, a FIFO, a terminal. */
+	if (fstat(self->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (self->limits.max_size > 0 && st.st_size > 0 &&
+		    (guint64)st.st_size + self->pending->len > self->limits.max_size) {
+			rotate(self);
+			if (self->fd < 0) {
+				drop_pending(self, "cannot be created after rotation");
+				goto out;
+			}
+		}
+		if (!room_for(self, self->pending->len)) {
+			drop_pending(self, "free space is below the reserve (event-log-min-free, "
+					   "event-log-min-free-percent)");
+			goto out;
+		}
+	}
+	if (self->starved) {
+		guint64 held_back = 0;
+		self->starved = FALSE;
+		if (rate_limit_pass(&self->resume_limit, &held_back))
+			g_message("event log: %s: writing again (%" G_GUINT64_FORMAT
+				  " events dropped in all)",
+				  self->path, self->dropped);
 	}
 	while (done < self->pending->len) {
 		ssize_t n = write(self->fd, self->pending->str + done, self->pending->len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			/* A full disk must not stop boots: say so once per batch, drop it. */
-			g_warning("event log: write failed: %s", g_strerror(errno));
+			int err = n < 0 ? errno : ENOSPC;
+			guint64 held_back = 0;
+			/* A full disk must not stop boots: say so, drop the batch. */
+			self->dropped += self->pending_events;
+			if (rate_limit_pass(&self->write_limit, &held_back))
+				g_warning("event log: write failed: %s (%" G_GUINT64_FORMAT
+					  " events dropped in all)",
+					  g_strerror(err), self->dropped);
 			break;
 		}
 		done += (gsize)n;
 	}
+out:
 	g_string_truncate(self->pending, 0);
+	self->pending_events = 0;
 }
 
 static gboolean
@@ -215,9 +408,14 @@ pxed_events_add(PxedEvents *self, const char *source, const char *event, const c
 				 "source=%s event=%s client=%s %s", e->source, e->event, e->client,
 				 e->message);
 
-	if (self->fd < 0)
+	if (self->path == NULL)
 		return;
 	append_json(self, e);
+	self->pending_events++;
+	if (self->pending->len >= PENDING_MAX) {
+		pxed_events_flush(self);
+		return;
+	}
 	if (self->flush_source == NULL && self->context != NULL) {
 		self->flush_source = g_timeout_source_new(200);
 		g_source_set_callback(self->flush_source, flush_cb, self, NULL);

@@ -3,6 +3,11 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,31 +52,119 @@ pxed_loader_get_dirs(PxedLoader *self)
 	return (const char *const *)self->dirs;
 }
 
-/* NetworkManager's rule: a daemon running as root must not run code that
- * anyone but root could have changed. */
-static gboolean
-check_file_safe(const char *path, GError **error)
+/* Who may have written what the daemon runs: root, and the user it runs as
+ * (the same when it runs as root). Writable by group is allowed only for the
+ * root group, or — not running as root — the running user's group; writable
+ * by others never, sticky bit or not (sshd's StrictModes, stricter about
+ * /tmp: anyone may create a name there, and a plugin is found by name).
+ * %NULL when @st passes, else what is wrong with it. */
+static char *
+unsafe_reason(const struct stat *st)
 {
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
+	if (st->st_uid != 0 && st->st_uid != uid) {
+		if (uid == 0)
+			return g_strdup_printf("is owned by uid %u, not root", (guint)st->st_uid);
+		return g_strdup_printf("is owned by uid %u, neither root nor the running user "
+				       "(uid %u)",
+				       (guint)st->st_uid, (guint)uid);
+	}
+	if (st->st_mode & S_IWOTH)
+		return g_strdup("is writable by others");
+	if ((st->st_mode & S_IWGRP) && st->st_gid != 0 && (uid == 0 || st->st_gid != gid))
+		return g_strdup_printf("is writable by its group (gid %u)", (guint)st->st_gid);
+	return NULL;
+}
+
+int
+pxed_loader_open_checked(const char *path, GError **error)
+{
+	g_autofree char *real = realpath(path, NULL);
+	g_auto(GStrv) parts = NULL;
+	g_autoptr(GString) walked = g_string_new("/");
+	int dir, fd = -1;
+	guint last;
 	struct stat st;
 
-	if (stat(path, &st) != 0) {
+	if (real == NULL) {
 		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_OPEN, "%s: %s", path,
 			    g_strerror(errno));
-		return FALSE;
+		return -1;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_INSECURE,
-			    "%s: not a regular file", path);
-		return FALSE;
+	/* Down from / one folder at a time, each opened below the one checked
+	 * before, without following links: what is checked is what is opened.
+	 * Links in @path were resolved by realpath() above; the folders they
+	 * lead to are the ones checked. */
+	parts = g_strsplit(real, "/", -1);
+	last = g_strv_length(parts) - 1;
+	dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	for (guint i = 0; dir >= 0; i++) {
+		g_autofree char *why = NULL;
+
+		if (fstat(dir, &st) != 0) {
+			g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_OPEN,
+				    "%s: folder %s: %s", path, walked->str, g_strerror(errno));
+			break;
+		}
+		why = unsafe_reason(&st);
+		if (why != NULL) {
+			g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_INSECURE,
+				    "%s: refused: folder %s %s", path, walked->str, why);
+			break;
+		}
+		while (i < last && parts[i][0] == '\0')
+			i++;
+		if (i == last) {
+			/* O_NONBLOCK: a FIFO planted here must not hang the daemon */
+			fd = openat(dir, parts[i],
+				    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+			if (fd < 0)
+				g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_OPEN,
+					    "%s: %s", path, g_strerror(errno));
+			break;
+		}
+		{
+			int next = openat(dir, parts[i],
+					  O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int err = errno;
+			if (walked->str[walked->len - 1] != '/')
+				g_string_append_c(walked, '/');
+			g_string_append(walked, parts[i]);
+			close(dir);
+			dir = next;
+			if (dir < 0)
+				g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_OPEN,
+					    "%s: folder %s: %s", path, walked->str,
+					    g_strerror(err));
+		}
 	}
-	if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))) {
-		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_INSECURE,
-			    "%s: refused: running as root and the file is not owned by root or "
-			    "is writable by group or others",
-			    path);
-		return FALSE;
+	if (dir >= 0)
+		close(dir);
+	if (fd < 0) {
+		if (error != NULL && *error == NULL)
+			g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_OPEN, "%s: %s",
+				    path, g_strerror(errno));
+		return -1;
 	}
-	return TRUE;
+	{
+		g_autofree char *why = NULL;
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_INSECURE,
+				    "%s: not a regular file", path);
+			close(fd);
+			return -1;
+		}
+		why = unsafe_reason(&st);
+		if (why != NULL) {
+			g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_INSECURE,
+				    "%s: refused: the file %s", path, why);
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
 }
 
 static gboolean
@@ -80,27 +173,104 @@ field_empty(const char *s)
 	return s == NULL || s[0] == '\0';
 }
 
+/* The object already loaded from the file @st describes, or %NULL. The
+ * dynamic linker would find it itself, by device and inode, but would then
+ * also file the new /proc/self/fd name under it; once that descriptor is
+ * closed and its number used again for another plugin, dlopen() of the same
+ * name would hand out this object instead (it matches names before it opens
+ * anything). So an object is looked up here, among the mappings of the
+ * process, before dlopen() ever sees a second name for it. */
+static void *
+find_loaded(const struct stat *st)
+{
+	g_autofree char *maps = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	if (!g_file_get_contents("/proc/self/maps", &maps, NULL, NULL))
+		return NULL;
+	lines = g_strsplit(maps, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		unsigned long start, end, inode;
+		unsigned int maj, min;
+		Dl_info info;
+		void *handle;
+
+		if (sscanf(lines[i], "%lx-%lx %*s %*s %x:%x %lu", &start, &end, &maj, &min,
+			   &inode) != 5 ||
+		    inode != (unsigned long)st->st_ino || maj != major(st->st_dev) ||
+		    min != minor(st->st_dev))
+			continue;
+		if (dladdr((void *)start, &info) == 0 || info.dli_fname == NULL)
+			continue; /* mapped, but not by the dynamic linker */
+		handle =
+			dlopen(info.dli_fname, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE | RTLD_NOLOAD);
+		if (handle != NULL)
+			return handle;
+	}
+	return NULL;
+}
+
+/* dlopen() of the checked file descriptor, through its /proc/self/fd name: the
+ * inode checked is the one mapped, whatever happens to @path meanwhile. Takes
+ * @fd. */
+static void *
+open_descriptor(const char *path, int fd, GError **error)
+{
+	g_autofree char *fd_path = g_strdup_printf("/proc/self/fd/%d", fd);
+	struct link_map *map = NULL;
+	struct stat st;
+	void *handle;
+
+	if (fstat(fd, &st) == 0 && (handle = find_loaded(&st)) != NULL) {
+		close(fd);
+		return handle;
+	}
+	/* RTLD_NODELETE: the code stays mapped even if a handle is closed, because
+	 * a stopped instance may still have sources pending on the main loop. */
+	handle = dlopen(fd_path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	if (handle == NULL) {
+		const char *why = dlerror();
+		/* dlerror() usually starts with the name given: say the file's */
+		if (why != NULL && g_str_has_prefix(why, fd_path))
+			why += strlen(fd_path);
+		if (why != NULL && g_str_has_prefix(why, ": "))
+			why += 2;
+		if (access("/proc/self/fd", X_OK) != 0)
+			why = "cannot load by descriptor: /proc is not mounted";
+		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_OPEN, "%s: %s", path,
+			    why != NULL ? why : "dlopen failed");
+		close(fd);
+		return NULL;
+	}
+	/* A new object, known by this descriptor's name: the descriptor stays
+	 * open for as long as the code stays mapped (for good: RTLD_NODELETE),
+	 * so that no other file is ever opened under that name. Any other name
+	 * means the linker handed out an object it knew already by that name,
+	 * which is not the file checked. */
+	if (dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || map == NULL ||
+	    g_strcmp0(map->l_name, fd_path) != 0) {
+		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_OPEN,
+			    "%s: the dynamic linker returned %s, not the file checked", path,
+			    map != NULL ? map->l_name : "another object");
+		dlclose(handle);
+		close(fd);
+		return NULL;
+	}
+	return handle;
+}
+
 const PxedPlugin *
 pxed_loader_open_file(const char *path, const char *expected_name, GError **error)
 {
 	void *handle;
 	const PxedPlugin *plugin;
+	int fd = pxed_loader_open_checked(path, error);
 
-	if (!check_file_safe(path, error))
+	if (fd < 0)
 		return NULL;
-	/* RTLD_NODELETE: the code stays mapped even if a handle is closed, because
-	 * a stopped instance may still have sources pending on the main loop. */
-	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-	if (handle == NULL) {
-		const char *why = dlerror();
-		/* dlerror() usually starts with the path already */
-		if (why != NULL && g_str_has_prefix(why, path))
-			g_set_error_literal(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_OPEN, why);
-		else
-			g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_OPEN, "%s: %s",
-				    path, why);
+	handle = open_descriptor(path, fd, error);
+	if (handle == NULL)
 		return NULL;
-	}
 	plugin = dlsym(handle, PXED_PLUGIN_SYMBOL);
 	if (plugin == NULL) {
 		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_SYMBOL,

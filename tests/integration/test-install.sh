@@ -5,7 +5,10 @@
 set -u
 build=${1:?build folder}
 src=${2:?source folder}
-tmp=$(mktemp -d /tmp/pxed-install-XXXXXX)
+# In the build folder, not /tmp: the plugins are loaded from here, and a
+# folder anyone may write to above a plugin is refused.
+tmp=$(mktemp -d "$build/pxed-install-XXXXXX")
+chmod 755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }

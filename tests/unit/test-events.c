@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The event log: per-machine timelines, the JSON lines file, and a full disk. */
+#include "pxed-core.h"
 #include "pxed-events.h"
 #include "pxed-test.h"
 
 #include <json-glib/json-glib.h>
+#include <sys/stat.h>
 
 /* g_test_expect_message() does not see structured logging: record warnings
- * here, and count the events echoed as log lines. */
+ * and messages here, and count the events echoed as log lines. */
 static GPtrArray *warnings;
+static GPtrArray *messages;
 static guint echoed;
 
 static GLogWriterOutput
@@ -17,6 +20,12 @@ record_warnings(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer
 		if (g_str_equal(fields[i].key, "GLIB_DOMAIN") &&
 		    g_strcmp0(fields[i].value, "pxed-events") == 0)
 			echoed++;
+	}
+	if (level & G_LOG_LEVEL_MESSAGE) {
+		for (gsize i = 0; i < n; i++) {
+			if (g_str_equal(fields[i].key, "MESSAGE"))
+				g_ptr_array_add(messages, g_strdup(fields[i].value));
+		}
 	}
 	if (!(level & G_LOG_LEVEL_WARNING))
 		return g_log_writer_default(level, fields, n, user_data);
@@ -135,16 +144,246 @@ test_unwritable_file(void)
 	g_assert_nonnull(strstr(error->message, "/nonexistent-pxed/events.jsonl"));
 }
 
+static guint
+count_containing(GPtrArray *lines, const char *part)
+{
+	guint n = 0;
+	for (guint i = 0; i < lines->len; i++) {
+		if (strstr(g_ptr_array_index(lines, i), part) != NULL)
+			n++;
+	}
+	return n;
+}
+
+static goffset
+file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* The sequence numbers ("n=…") of the events in one file, in order. */
+static GArray *
+sequence_of(const char *path)
+{
+	GArray *seq = g_array_new(FALSE, FALSE, sizeof(guint));
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	lines = g_strsplit(text, "\n", -1);
+	for (guint i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++) {
+		const char *n = strstr(lines[i], "\"n=");
+		guint v;
+		g_assert_nonnull(n);
+		v = (guint)g_ascii_strtoull(n + 3, NULL, 10);
+		g_array_append_val(seq, v);
+	}
+	return seq;
+}
+
+static void
+add_numbered(PxedEvents *events, guint n)
+{
+	g_autofree char *msg = g_strdup_printf("n=%u", n);
+	pxed_events_add(events, "tftp", "transfer-start", "52:54:00:00:00:01", msg);
+}
+
+/* Past max-size the file is rotated: events.jsonl.1 … .keep, no more, none
+ * larger than max-size, the newest events in events.jsonl, nothing lost
+ * between the files that are kept; one line per minute says so. A smaller
+ * keep later removes the files past it. */
+static void
+test_rotation(void)
+{
+	g_autofree char *dir = pxed_test_tmpdir_new();
+	g_autofree char *path = g_build_filename(dir, "events.jsonl", NULL);
+	g_autoptr(PxedEvents) events = pxed_events_new(NULL, 16);
+	g_autoptr(GError) error = NULL;
+	PxedEventsLimits limits = {.max_size = 1000, .keep = 3};
+	guint expect = 0;
+
+	pxed_events_set_echo(events, FALSE);
+	pxed_events_set_limits(events, &limits);
+	g_assert_true(pxed_events_set_file(events, path, &error));
+	g_ptr_array_set_size(messages, 0);
+	for (guint i = 0; i < 100; i++) {
+		add_numbered(events, i);
+		pxed_events_flush(events);
+	}
+	/* ~150 bytes an event: 15 000 bytes in files of at most 1000 */
+	g_assert_cmpuint(pxed_events_get_rotations(events), >=, 10);
+	g_assert_cmpuint(count_containing(messages, "rotated"), ==, 1);
+	for (guint n = 1; n <= 4; n++) {
+		g_autofree char *rotated = g_strdup_printf("%s.%u", path, n);
+		if (n <= 3) {
+			g_assert_cmpint(file_size(rotated), >, 0);
+			g_assert_cmpint(file_size(rotated), <=, 1000);
+		} else {
+			g_assert_false(g_file_test(rotated, G_FILE_TEST_EXISTS));
+		}
+	}
+	g_assert_cmpint(file_size(path), <=, 1000);
+	/* oldest to newest: .3 .2 .1 events.jsonl, one run of numbers ending at 99 */
+	for (guint n = 3; n >= 1; n--) {
+		g_autofree char *name = g_strdup_printf("%s.%u", path, n);
+		g_autoptr(GArray) seq = sequence_of(name);
+		for (guint i = 0; i < seq->len; i++) {
+			if (n == 3 && i == 0)
+				expect = g_array_index(seq, guint, 0);
+			g_assert_cmpuint(g_array_index(seq, guint, i), ==, expect++);
+		}
+	}
+	{
+		g_autoptr(GArray) seq = sequence_of(path);
+		for (guint i = 0; i < seq->len; i++)
+			g_assert_cmpuint(g_array_index(seq, guint, i), ==, expect++);
+		g_assert_cmpuint(expect, ==, 100);
+	}
+
+	limits.keep = 1;
+	pxed_events_set_limits(events, &limits);
+	for (guint i = 100; i < 110; i++) {
+		add_numbered(events, i);
+		pxed_events_flush(events);
+	}
+	{
+		g_autofree char *one = g_strdup_printf("%s.1", path);
+		g_autofree char *two = g_strdup_printf("%s.2", path);
+		g_autofree char *three = g_strdup_printf("%s.3", path);
+		g_assert_true(g_file_test(one, G_FILE_TEST_EXISTS));
+		g_assert_false(g_file_test(two, G_FILE_TEST_EXISTS));
+		g_assert_false(g_file_test(three, G_FILE_TEST_EXISTS));
+	}
+	pxed_test_tmpdir_free(g_steal_pointer(&dir));
+}
+
+/* Below the free-space reserve nothing is appended: the events are counted
+ * as dropped, one warning says so (not one per batch), and they are still in
+ * memory. The reserve as a share of the file system counts too. With room
+ * again, writing resumes and a line says so. */
+static void
+test_min_free(void)
+{
+	g_autofree char *dir = pxed_test_tmpdir_new();
+	g_autofree char *path = g_build_filename(dir, "events.jsonl", NULL);
+	g_autoptr(PxedEvents) events = pxed_events_new(NULL, 16);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) mine = NULL;
+	g_autofree char *text = NULL;
+	/* more than any disk has free */
+	PxedEventsLimits limits = {.max_size = 1 << 20, .keep = 1, .min_free = G_MAXUINT64 / 4};
+
+	pxed_events_set_echo(events, FALSE);
+	pxed_events_set_limits(events, &limits);
+	g_assert_true(pxed_events_set_file(events, path, &error));
+	g_ptr_array_set_size(warnings, 0);
+	for (guint i = 0; i < 3; i++) {
+		add_numbered(events, i);
+		pxed_events_flush(events);
+	}
+	g_assert_cmpint(file_size(path), ==, 0);
+	g_assert_cmpuint(pxed_events_get_dropped(events), ==, 3);
+	g_assert_cmpuint(warnings->len, ==, 1);
+	g_assert_nonnull(strstr(g_ptr_array_index(warnings, 0), "below the reserve"));
+	mine = pxed_events_for_client(events, "52:54:00:00:00:01");
+	g_assert_cmpuint(mine->len, ==, 3);
+
+	/* all of the file system as the reserve: never that much free */
+	limits.min_free = 0;
+	limits.min_free_percent = 100;
+	pxed_events_set_limits(events, &limits);
+	add_numbered(events, 3);
+	pxed_events_flush(events);
+	g_assert_cmpint(file_size(path), ==, 0);
+	g_assert_cmpuint(pxed_events_get_dropped(events), ==, 4);
+	g_assert_cmpuint(warnings->len, ==, 1);
+
+	limits.min_free_percent = 0;
+	pxed_events_set_limits(events, &limits);
+	g_ptr_array_set_size(messages, 0);
+	add_numbered(events, 4);
+	pxed_events_flush(events);
+	g_assert_true(g_file_get_contents(path, &text, NULL, &error));
+	g_assert_nonnull(strstr(text, "\"n=4\""));
+	g_assert_null(strstr(text, "\"n=3\""));
+	g_assert_cmpuint(pxed_events_get_dropped(events), ==, 4);
+	g_assert_cmpuint(count_containing(messages, "writing again (4 events dropped"), ==, 1);
+	pxed_test_tmpdir_free(g_steal_pointer(&dir));
+}
+
+/* Without a main loop to flush them, events still reach the file once a
+ * batch is 64 KiB: a flood between two timer ticks takes bounded memory. */
+static void
+test_pending_bounded(void)
+{
+	g_autofree char *dir = pxed_test_tmpdir_new();
+	g_autofree char *path = g_build_filename(dir, "events.jsonl", NULL);
+	g_autoptr(PxedEvents) events = pxed_events_new(NULL, 16);
+	g_autoptr(GError) error = NULL;
+
+	pxed_events_set_echo(events, FALSE);
+	g_assert_true(pxed_events_set_file(events, path, &error));
+	for (guint i = 0; i < 1000; i++)
+		add_numbered(events, i);
+	g_assert_cmpint(file_size(path), >=, 64 * 1024);
+	pxed_test_tmpdir_free(g_steal_pointer(&dir));
+}
+
+/* The [core] keys reach the event log: event-log-max-size=1 (MiB) and
+ * event-log-keep=1 rotate once 1 MiB is passed, and keep one old file. */
+static void
+test_core_keys(void)
+{
+	g_autofree char *dir = pxed_test_tmpdir_new();
+	g_autofree char *confd = g_build_filename(dir, "conf.d", NULL);
+	g_autofree char *state = g_build_filename(dir, "state", NULL);
+	g_autofree char *conf = g_strdup_printf("[core]\nstate-dir=%s\nevent-log-max-size=1\n"
+						"event-log-keep=1\nevent-log-min-free=0\n"
+						"event-log-min-free-percent=0\n",
+						state);
+	g_autofree char *path = g_build_filename(state, "events.jsonl", NULL);
+	g_autofree char *one = g_build_filename(state, "events.jsonl.1", NULL);
+	g_autofree char *two = g_build_filename(state, "events.jsonl.2", NULL);
+	const char *dirs[] = {confd, NULL};
+	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(PxedCore) core = NULL;
+	PxedEvents *events;
+	guint i = 0;
+
+	pxed_test_write_file(confd, "10.conf", conf);
+	core = pxed_core_new(NULL, dirs, NULL);
+	g_assert_true(pxed_core_load(core, TRUE, problems));
+	events = pxed_core_get_events(core);
+	pxed_events_set_echo(events, FALSE);
+	/* twice 1 MiB in ~150-byte events, bounded */
+	while (pxed_events_get_rotations(events) < 2 && i < 40000)
+		add_numbered(events, i++);
+	pxed_events_flush(events);
+	g_assert_cmpuint(pxed_events_get_rotations(events), ==, 2);
+	g_assert_cmpint(file_size(one), <=, 1024 * 1024);
+	g_assert_cmpint(file_size(one), >, 1024 * 1024 - 64 * 1024 - 200);
+	g_assert_cmpint(file_size(path), >, 0);
+	g_assert_false(g_file_test(two, G_FILE_TEST_EXISTS));
+	pxed_core_shutdown(core);
+	pxed_test_tmpdir_free(g_steal_pointer(&dir));
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	warnings = g_ptr_array_new_with_free_func(g_free);
+	messages = g_ptr_array_new_with_free_func(g_free);
 	g_log_set_writer_func(record_warnings, NULL, NULL);
 	g_test_add_func("/events/timeline-and-ring", test_timeline_and_ring);
 	g_test_add_func("/events/echo", test_echo);
 	g_test_add_func("/events/file-lines", test_file_lines);
 	g_test_add_func("/events/full-disk", test_full_disk);
 	g_test_add_func("/events/unwritable-file", test_unwritable_file);
+	g_test_add_func("/events/rotation", test_rotation);
+	g_test_add_func("/events/min-free", test_min_free);
+	g_test_add_func("/events/pending-bounded", test_pending_bounded);
+	g_test_add_func("/events/core-keys", test_core_keys);
 	return g_test_run();
 }

@@ -4,10 +4,31 @@
 #include "pxed-loader.h"
 #include "pxed-test.h"
 
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const test_dirs[] = {TEST_PLUGIN_DIR, NULL};
+
+/* A folder for plugin files under the build tree: /tmp, where anyone may
+ * create names, does not pass the loader's folder check. */
+static char *
+plugin_tmpdir_new(void)
+{
+	const char *base = g_getenv("G_TEST_BUILDDIR");
+	char *dir = g_build_filename(base != NULL ? base : ".", "loader-XXXXXX", NULL);
+
+	char *real;
+
+	g_assert_nonnull(g_mkdtemp_full(dir, 0755));
+	/* the loader names folders as they really are: so do the tests */
+	real = realpath(dir, NULL);
+	g_assert_nonnull(real);
+	g_free(dir);
+	return real;
+}
 
 static void
 test_good(void)
@@ -102,7 +123,7 @@ test_not_found(void)
 static void
 test_not_elf(void)
 {
-	g_autofree char *dir = pxed_test_tmpdir_new();
+	g_autofree char *dir = plugin_tmpdir_new();
 	const char *dirs[] = {dir, NULL};
 	g_autoptr(PxedLoader) loader = pxed_loader_new(dirs);
 	g_autoptr(GError) error = NULL;
@@ -133,7 +154,7 @@ test_insecure_file(void)
 		g_test_skip("the ownership check applies only when running as root");
 		return;
 	}
-	dir = pxed_test_tmpdir_new();
+	dir = plugin_tmpdir_new();
 	path = g_build_filename(dir, "scripted.so", NULL);
 	copy_file(TEST_PLUGIN_DIR "/scripted.so", path);
 	g_assert_cmpint(chmod(path, 0666), ==, 0);
@@ -146,11 +167,202 @@ test_insecure_file(void)
 	pxed_test_tmpdir_free(g_steal_pointer(&dir));
 }
 
+/* The descriptor handed out is the file at the path, opened read-only and
+ * close-on-exec. */
+static void
+test_open_checked(void)
+{
+	g_autoptr(GError) error = NULL;
+	struct stat by_path, by_fd;
+	int fd = pxed_loader_open_checked(TEST_PLUGIN_DIR "/scripted.so", &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(stat(TEST_PLUGIN_DIR "/scripted.so", &by_path), ==, 0);
+	g_assert_cmpint(fstat(fd, &by_fd), ==, 0);
+	g_assert_true(S_ISREG(by_fd.st_mode));
+	g_assert_cmpuint(by_fd.st_dev, ==, by_path.st_dev);
+	g_assert_cmpuint(by_fd.st_ino, ==, by_path.st_ino);
+	g_assert_cmpint(fcntl(fd, F_GETFL) & O_ACCMODE, ==, O_RDONLY);
+	g_assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+}
+
+/* @path refused as insecure, the message naming @path and then @part. */
+static void
+expect_insecure(const char *path, const char *part)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *prefix = g_strdup_printf("%s: refused: ", path);
+
+	g_assert_cmpint(pxed_loader_open_checked(path, &error), ==, -1);
+	g_assert_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_INSECURE);
+	g_test_message("%s", error->message);
+	g_assert_true(g_str_has_prefix(error->message, prefix));
+	g_assert_nonnull(strstr(error->message, part));
+	g_clear_error(&error);
+	g_assert_null(pxed_loader_open_file(path, "scripted", &error));
+	g_assert_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_INSECURE);
+}
+
+static void
+expect_loads(const char *path)
+{
+	g_autoptr(GError) error = NULL;
+	g_assert_nonnull(pxed_loader_open_file(path, "scripted", &error));
+	g_assert_no_error(error);
+}
+
+/* A sound file in a folder others may write to is refused: they could put
+ * another file in its place. So is one in a folder its (non-root) group may
+ * write to. The same file loads once the folder is closed. */
+static void
+test_folder_writable(void)
+{
+	g_autofree char *dir = plugin_tmpdir_new();
+	g_autofree char *open_dir = g_build_filename(dir, "open", NULL);
+	g_autofree char *path = g_build_filename(open_dir, "scripted.so", NULL);
+	g_autofree char *others = g_strdup_printf("folder %s is writable by others", open_dir);
+
+	g_assert_cmpint(mkdir(open_dir, 0755), ==, 0);
+	copy_file(TEST_PLUGIN_DIR "/scripted.so", path);
+	g_assert_cmpint(chmod(path, 0644), ==, 0);
+	g_assert_cmpint(chmod(open_dir, 0777), ==, 0);
+	expect_insecure(path, others);
+	if (geteuid() == 0) {
+		g_autofree char *group =
+			g_strdup_printf("folder %s is writable by its group (gid 4242)", open_dir);
+		g_assert_cmpint(chown(open_dir, (uid_t)-1, 4242), ==, 0);
+		g_assert_cmpint(chmod(open_dir, 0775), ==, 0);
+		expect_insecure(path, group);
+		/* root's group may write */
+		g_assert_cmpint(chown(open_dir, (uid_t)-1, 0), ==, 0);
+		expect_loads(path);
+	}
+	g_assert_cmpint(chmod(open_dir, 0755), ==, 0);
+	expect_loads(path);
+	pxed_test_tmpdir_free(g_steal_pointer(&dir));
+}
+
+/* Every folder above counts, and a sticky world-writable one like /tmp is
+ * no better: anyone may create the name the plugin folder is found by. */
+static void
+test_ancestor_sticky(void)
+{
+	g_autofree char *dir = plugin_tmpdir_new();
+	g_autofree char *sticky = g_build_filename(dir, "sticky", NULL);
+	g_autofree char *plugins = g_build_filename(sticky, "plugins", NULL);
+	g_autofree char *path = g_build_filename(plugins, "scripted.so", NULL);
+	g_autofree char *part = g_strdup_printf("folder %s is writable by others", sticky);
+
+	g_assert_cmpint(g_mkdir_with_parents(plugins, 0755), ==, 0);
+	copy_file(TEST_PLUGIN_DIR "/scripted.so", path);
+	g_assert_cmpint(chmod(path, 0644), ==, 0);
+	g_assert_cmpint(chmod(sticky, 01777), ==, 0);
+	expect_insecure(path, part);
+	pxed_test_tmpdir_free(g_steal_pointer(&dir));
+}
+
+/* Running as root, a file root does not own is refused. */
+static void
+test_file_owner(void)
+{
+	g_autofree char *dir = NULL;
+	g_autofree char *path = NULL;
+
+	if (geteuid() != 0) {
+		g_test_skip("handing a file to another user needs root");
+		return;
+	}
+	dir = plugin_tmpdir_new();
+	path = g_build_filename(dir, "scripted.so", NULL);
+	copy_file(TEST_PLUGIN_DIR "/scripted.so", path);
+	g_assert_cmpint(chmod(path, 0644), ==, 0);
+	g_assert_cmpint(chown(path, 4242, (gid_t)-1), ==, 0);
+	expect_insecure(path, "the file is owned by uid 4242, not root");
+	pxed_test_tmpdir_free(g_steal_pointer(&dir));
+}
+
+/* A link to the plugin folder, in a safe folder, is followed: the folders
+ * checked are those of the file it leads to. */
+static void
+test_symlinked_folder(void)
+{
+	g_autofree char *dir = plugin_tmpdir_new();
+	g_autofree char *link = g_build_filename(dir, "link", NULL);
+	g_autofree char *path = g_build_filename(link, "scripted.so", NULL);
+
+	g_assert_cmpint(symlink(TEST_PLUGIN_DIR, link), ==, 0);
+	expect_loads(path);
+	pxed_test_tmpdir_free(g_steal_pointer(&dir));
+}
+
+static guint
+open_descriptors(void)
+{
+	g_autoptr(GDir) d = g_dir_open("/proc/self/fd", 0, NULL);
+	guint n = 0;
+
+	g_assert_nonnull(d);
+	while (g_dir_read_name(d) != NULL)
+		n++;
+	return n;
+}
+
+/* The object mapped is the checked descriptor's file, loaded through
+ * /proc/self/fd/N, not the path looked up again: its name in the dynamic
+ * linker is that of a descriptor still open on the file. Two files in turn
+ * are two objects (a descriptor number used again must not hand out the
+ * first); the same file again is the same object and costs no descriptor. */
+static void
+test_loaded_from_descriptor(void)
+{
+	g_autofree char *dir = plugin_tmpdir_new();
+	g_autofree char *a = g_build_filename(dir, "a", NULL);
+	g_autofree char *b = g_build_filename(dir, "b", NULL);
+	g_autofree char *path_a = g_build_filename(a, "scripted.so", NULL);
+	g_autofree char *path_b = g_build_filename(b, "scripted.so", NULL);
+	g_autoptr(GError) error = NULL;
+	const PxedPlugin *plugin_a, *plugin_b;
+	struct stat by_path, by_fd;
+	Dl_info info;
+	int fd;
+	guint before;
+
+	g_assert_cmpint(mkdir(a, 0755), ==, 0);
+	g_assert_cmpint(mkdir(b, 0755), ==, 0);
+	copy_file(TEST_PLUGIN_DIR "/scripted.so", path_a);
+	copy_file(TEST_PLUGIN_DIR "/scripted.so", path_b);
+	g_assert_cmpint(chmod(path_a, 0644), ==, 0);
+	g_assert_cmpint(chmod(path_b, 0644), ==, 0);
+
+	plugin_a = pxed_loader_open_file(path_a, "scripted", &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(dladdr(plugin_a, &info), !=, 0);
+	g_test_message("%s is loaded as %s", path_a, info.dli_fname);
+	g_assert_true(g_str_has_prefix(info.dli_fname, "/proc/self/fd/"));
+	fd = (int)g_ascii_strtoll(info.dli_fname + strlen("/proc/self/fd/"), NULL, 10);
+	g_assert_cmpint(fstat(fd, &by_fd), ==, 0);
+	g_assert_cmpint(stat(path_a, &by_path), ==, 0);
+	g_assert_cmpuint(by_fd.st_dev, ==, by_path.st_dev);
+	g_assert_cmpuint(by_fd.st_ino, ==, by_path.st_ino);
+
+	plugin_b = pxed_loader_open_file(path_b, "scripted", &error);
+	g_assert_no_error(error);
+	g_assert_true(plugin_b != plugin_a);
+
+	before = open_descriptors();
+	g_assert_true(pxed_loader_open_file(path_a, "scripted", &error) == plugin_a);
+	g_assert_no_error(error);
+	g_assert_cmpuint(open_descriptors(), ==, before);
+	pxed_test_tmpdir_free(g_steal_pointer(&dir));
+}
+
 static void
 test_search_order_and_list(void)
 {
 	/* the same name in two folders: the first folder wins, the list says so */
-	g_autofree char *first = pxed_test_tmpdir_new();
+	g_autofree char *first = plugin_tmpdir_new();
 	g_autofree char *copy = g_build_filename(first, "scripted.so", NULL);
 	const char *dirs[] = {first, TEST_PLUGIN_DIR, NULL};
 	g_autoptr(PxedLoader) loader = pxed_loader_new(dirs);
@@ -214,6 +426,12 @@ main(int argc, char **argv)
 	g_test_add_func("/loader/not-found", test_not_found);
 	g_test_add_func("/loader/not-elf", test_not_elf);
 	g_test_add_func("/loader/insecure-file", test_insecure_file);
+	g_test_add_func("/loader/open-checked", test_open_checked);
+	g_test_add_func("/loader/folder-writable", test_folder_writable);
+	g_test_add_func("/loader/ancestor-sticky", test_ancestor_sticky);
+	g_test_add_func("/loader/file-owner", test_file_owner);
+	g_test_add_func("/loader/symlinked-folder", test_symlinked_folder);
+	g_test_add_func("/loader/loaded-from-descriptor", test_loaded_from_descriptor);
 	g_test_add_func("/loader/search-order-and-list", test_search_order_and_list);
 	g_test_add_func("/loader/init-failure-keeps-nothing", test_init_failure_keeps_nothing);
 	return g_test_run();
