@@ -162,7 +162,8 @@ test_escaping(Fixture *f, gconstpointer data)
 
 	g_assert_no_error(error);
 	g_assert_cmpstr(text, ==,
-			"#!ipxe\nset role web \"front\" :evil  chain $ {evil} | | reboot\n"
+			"#!ipxe\nset role web%20%22front%22%0A:evil%0D%0Achain%20%24%7Bevil%7D%20%7C%7C%20"
+			"reboot\n"
 			"kernel http://192.0.2.10:8080/k quiet\nboot\n");
 	lines = g_strsplit(text, "\n", -1);
 	g_assert_cmpuint(g_strv_length(lines), ==, 5);
@@ -218,7 +219,7 @@ test_other_templates(Fixture *f, gconstpointer data)
 	g_autofree char *none = NULL;
 
 	g_assert_no_error(error);
-	g_assert_cmpstr(cloud, ==, "#cloud-config\nhostname: node-2\n");
+	g_assert_cmpstr(cloud, ==, "#cloud-config\nhostname: \"node-2\"\n");
 	ign = fetch(f, "mac=52:54:00:00:00:02", "ignition", &error);
 	g_assert_no_error(error);
 	/* JSON escaping keeps the document valid whatever the metadata holds */
