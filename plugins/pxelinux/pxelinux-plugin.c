@@ -182,8 +182,8 @@ render_config(PxedPxelinux *self, PxedMachine *machine, PxedClient *client, GErr
 	{
 		/* each value one kernel argument (a blank or a `"` in one would add
 		 * or join arguments), the profile's args one per word */
-		g_autofree char *kernel =
-			pxed_template_escape(pxed_machine_get_kernel(machine), PXED_TEMPLATE_ESCAPE_LINE);
+		g_autofree char *kernel = pxed_template_escape(pxed_machine_get_kernel(machine),
+							       PXED_TEMPLATE_ESCAPE_LINE);
 		g_autoptr(GString) append = g_string_new(NULL);
 
 		g_string_append_printf(out, "  KERNEL %s\n", kernel);

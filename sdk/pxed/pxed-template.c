@@ -38,8 +38,8 @@ struct _PxedTemplateVars {
 	GHashTable *values; /* name -> GStrv */
 };
 
-static const char *const known_filters[] = {"url",   "json", "basename", "upper",
-					    "lower", "words", "raw",      NULL};
+static const char *const known_filters[] = {"url",   "json",  "basename", "upper",
+					    "lower", "words", "raw",	  NULL};
 
 static void
 node_free(Node *node)
@@ -413,8 +413,8 @@ append_token(GString *out, const char *value, gboolean (*allowed)(guchar))
 static gboolean
 needs_u_escape(gunichar u)
 {
-	return u < 0x20 || u == 0x7f || (u >= 0x80 && u <= 0x9f) || u == 0x2028 ||
-	       u == 0x2029 || u == 0xfeff || u == 0xfffe || u == 0xffff;
+	return u < 0x20 || u == 0x7f || (u >= 0x80 && u <= 0x9f) || u == 0x2028 || u == 0x2029 ||
+	       u == 0xfeff || u == 0xfffe || u == 0xffff;
 }
 
 /* The inside of a JSON string / YAML "…" scalar; invalid UTF-8 becomes
@@ -766,8 +766,8 @@ render_node(Render *r, Node *node, GError **error)
 		{
 			guint n = g_strv_length(node->filters);
 			gboolean quoted = n > 0 && g_str_equal(node->filters[n - 1], "json");
-			gboolean words = g_strv_contains((const char *const *)node->filters,
-							 "words");
+			gboolean words =
+				g_strv_contains((const char *const *)node->filters, "words");
 			return write_value(r, node, value, quoted, words, error);
 		}
 	}

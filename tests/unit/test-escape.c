@@ -21,21 +21,89 @@ static GPtrArray *
 hostile_values(void)
 {
 	static const char *const fixed[] = {
-		";", " ; ", "x ; chain http://elsewhere/p.ipxe", "#", " #", "#x", "||", "&&",
-		"x || reboot", "a && b", "${", "${x}", "${hostname}", "$", "{", "}", "$ {x}",
-		"\\", "x\\", "\\\\", "\"", "'", "''", "\"\"", "\n", "\r", "\r\n", "\n:label\nchain x",
-		"%", "%41", "%zz", "%%", "-", "--", "--autofree", ":", ":menu", " ", "\t", "\v",
-		"\f", "a b", "  lead", "trail  ", "\xc2\x85", "\xe2\x80\xa8", "\xe2\x80\xa9",
-		"\xef\xbb\xbf", "\xef\xbf\xbe", "\xff\xfe", "\xc3\x28", "h\xc3\xa9", "yes", "null",
-		"123", "~", "&anchor", "*alias", "!!binary x", "| block", "> fold", "key: value",
-		"- item", "[a, b]", "{a: 1}", "a: b #c", "? k", "@", "`", "%YAML 1.1", "---",
-		"...", "</script>", "\\u0000", "\\\"", "initrd=/evil", "x initrd=/evil",
+		";",
+		" ; ",
+		"x ; chain http://elsewhere/p.ipxe",
+		"#",
+		" #",
+		"#x",
+		"||",
+		"&&",
+		"x || reboot",
+		"a && b",
+		"${",
+		"${x}",
+		"${hostname}",
+		"$",
+		"{",
+		"}",
+		"$ {x}",
+		"\\",
+		"x\\",
+		"\\\\",
+		"\"",
+		"'",
+		"''",
+		"\"\"",
+		"\n",
+		"\r",
+		"\r\n",
+		"\n:label\nchain x",
+		"%",
+		"%41",
+		"%zz",
+		"%%",
+		"-",
+		"--",
+		"--autofree",
+		":",
+		":menu",
+		" ",
+		"\t",
+		"\v",
+		"\f",
+		"a b",
+		"  lead",
+		"trail  ",
+		"\xc2\x85",
+		"\xe2\x80\xa8",
+		"\xe2\x80\xa9",
+		"\xef\xbb\xbf",
+		"\xef\xbf\xbe",
+		"\xff\xfe",
+		"\xc3\x28",
+		"h\xc3\xa9",
+		"yes",
+		"null",
+		"123",
+		"~",
+		"&anchor",
+		"*alias",
+		"!!binary x",
+		"| block",
+		"> fold",
+		"key: value",
+		"- item",
+		"[a, b]",
+		"{a: 1}",
+		"a: b #c",
+		"? k",
+		"@",
+		"`",
+		"%YAML 1.1",
+		"---",
+		"...",
+		"</script>",
+		"\\u0000",
+		"\\\"",
+		"initrd=/evil",
+		"x initrd=/evil",
 		"\" init=/bin/sh \"",
 	};
-	static const char *const alphabet[] = {";", "#", "|", "||", "&", "&&", "$", "{", "}",
-					       "${", "\\", "\"", "'", " ", "\t", "\n", "\r",
-					       "%", "-", ":", ",", "[", "]", "a", "Z", "0",
-					       "/", "=", "\xc2\x85", "\xe2\x80\xa8"};
+	static const char *const alphabet[] = {
+		";",  "#",  "|", "||", "&",  "&&", "$",	 "{", "}",	  "${",
+		"\\", "\"", "'", " ",  "\t", "\n", "\r", "%", "-",	  ":",
+		",",  "[",  "]", "a",  "Z",  "0",  "/",	 "=", "\xc2\x85", "\xe2\x80\xa8"};
 	g_autoptr(GRand) rand = g_rand_new_with_seed(20240611);
 	GPtrArray *values = g_ptr_array_new_with_free_func(g_free);
 
@@ -59,8 +127,8 @@ hostile_values(void)
 		gint32 n = g_rand_int_range(rand, 1, 48);
 		for (gint32 j = 0; j < n; j++) {
 			if (g_rand_boolean(rand))
-				g_string_append(
-					v, alphabet[g_rand_int_range(rand, 0, G_N_ELEMENTS(alphabet))]);
+				g_string_append(v, alphabet[g_rand_int_range(
+							   rand, 0, G_N_ELEMENTS(alphabet))]);
 			else
 				g_string_append_c(v, (char)g_rand_int_range(rand, 1, 256));
 		}
@@ -247,7 +315,8 @@ test_ipxe_property(void)
 		g_autoptr(GPtrArray) expected = ipxe_commands(plain);
 		for (guint i = 0; i < values->len; i++) {
 			const char *v = values->pdata[i];
-			g_autofree char *text = render(ipxe_templates[t], PXED_TEMPLATE_ESCAPE_IPXE, v);
+			g_autofree char *text =
+				render(ipxe_templates[t], PXED_TEMPLATE_ESCAPE_IPXE, v);
 			g_autoptr(GPtrArray) got = ipxe_commands(text);
 			g_autofree char *json = NULL;
 			if (t == 2) {
@@ -279,9 +348,8 @@ test_ipxe_words(void)
 
 	for (guint i = 0; i < values->len; i++) {
 		const char *v = values->pdata[i];
-		g_autofree char *text =
-			render("kernel /k {{hostname | words}} || goto failed\n",
-			       PXED_TEMPLATE_ESCAPE_IPXE, v);
+		g_autofree char *text = render("kernel /k {{hostname | words}} || goto failed\n",
+					       PXED_TEMPLATE_ESCAPE_IPXE, v);
 		g_autoptr(GPtrArray) got = ipxe_commands(text);
 		g_auto(GStrv) words = g_strsplit_set(v, " \t\n\v\f\r", -1);
 		g_autoptr(GString) want = g_string_new("|kernel\x01/k");
@@ -378,7 +446,8 @@ test_json_property(void)
 		g_assert_cmpstr(json_object_get_string_member(o, "a"), ==, want);
 		g_assert_cmpstr(json_object_get_string_member(o, "b"), ==, want);
 		g_assert_cmpstr(json_object_get_string_member(o, "d"), ==, want);
-		g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "c")), ==, 1);
+		g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "c")), ==,
+				 1);
 		g_assert_cmpstr(
 			json_array_get_string_element(json_object_get_array_member(o, "c"), 0), ==,
 			xy);
@@ -418,9 +487,9 @@ literal(const char *v)
 	GString *out = g_string_new(NULL);
 	for (const char *p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
 		gunichar u = g_utf8_get_char(p);
-		if (u != '\t' && (u < 0x20 || u == 0x7f || (u >= 0x80 && u <= 0x9f) ||
-				  u == 0x2028 || u == 0x2029 || u == 0xfeff || u == 0xfffe ||
-				  u == 0xffff))
+		if (u != '\t' &&
+		    (u < 0x20 || u == 0x7f || (u >= 0x80 && u <= 0x9f) || u == 0x2028 ||
+		     u == 0x2029 || u == 0xfeff || u == 0xfffe || u == 0xffff))
 			u = 0xfffd;
 		g_string_append_unichar(out, u);
 	}
@@ -481,19 +550,19 @@ test_yaml_property(void)
 		g_assert_cmpint(list->type, ==, YAML_SEQUENCE_NODE);
 		g_assert_cmpint(list->data.sequence.items.top - list->data.sequence.items.start, ==,
 				2);
-		g_assert_cmpstr(
-			yaml_string(yaml_document_get_node(&doc, list->data.sequence.items.start[0])),
-			==, want);
-		g_assert_cmpstr(
-			yaml_string(yaml_document_get_node(&doc, list->data.sequence.items.start[1])),
-			==, pre);
+		g_assert_cmpstr(yaml_string(yaml_document_get_node(
+					&doc, list->data.sequence.items.start[0])),
+				==, want);
+		g_assert_cmpstr(yaml_string(yaml_document_get_node(
+					&doc, list->data.sequence.items.start[1])),
+				==, pre);
 		flow = yaml_get(&doc, root, "flow");
 		g_assert_cmpint(flow->type, ==, YAML_SEQUENCE_NODE);
 		g_assert_cmpint(flow->data.sequence.items.top - flow->data.sequence.items.start, ==,
 				2);
-		g_assert_cmpstr(
-			yaml_string(yaml_document_get_node(&doc, flow->data.sequence.items.start[0])),
-			==, want);
+		g_assert_cmpstr(yaml_string(yaml_document_get_node(
+					&doc, flow->data.sequence.items.start[0])),
+				==, want);
 		g_assert_cmpstr((const char *)yaml_get(&doc, root, "last")->data.scalar.value, ==,
 				"end");
 		yaml_document_delete(&doc);

@@ -39,10 +39,11 @@ setup(Fixture *f, gconstpointer data)
 			     "{{if metadata.disk}}set disk {{metadata.disk}}\n{{end}}boot\n");
 	pxed_test_write_file(f->dir, "broken.ipxe",
 			     "#!ipxe\n\nkernel {{kernel}}\necho {{metadata.nope}}\n");
-	pxed_test_write_file(f->dir, "named.ipxe",
-			     "#!ipxe\necho booting {{hostname}}\nchain "
-			     "http://192.0.2.10:8080/next?host={{hostname}}&serial={{query.serial}} "
-			     "|| goto failed\nexit\n:failed\nexit 1\n");
+	pxed_test_write_file(
+		f->dir, "named.ipxe",
+		"#!ipxe\necho booting {{hostname}}\nchain "
+		"http://192.0.2.10:8080/next?host={{hostname}}&serial={{query.serial}} "
+		"|| goto failed\nexit\n:failed\nexit 1\n");
 	pxed_test_write_file(f->dir, "cloud.yaml", "#cloud-config\nhostname: {{hostname}}\n");
 	pxed_test_write_file(f->dir, "ign.json", "{\"h\": \"{{metadata.role}}\"}");
 	fixture_load(f, (const char *)data);
@@ -167,10 +168,11 @@ test_escaping(Fixture *f, gconstpointer data)
 	g_auto(GStrv) lines = NULL;
 
 	g_assert_no_error(error);
-	g_assert_cmpstr(text, ==,
-			"#!ipxe\nset role web%20%22front%22%0A:evil%0D%0Achain%20%24%7Bevil%7D%20%7C%7C%20"
-			"reboot\n"
-			"kernel http://192.0.2.10:8080/k quiet\nboot\n");
+	g_assert_cmpstr(
+		text, ==,
+		"#!ipxe\nset role web%20%22front%22%0A:evil%0D%0Achain%20%24%7Bevil%7D%20%7C%7C%20"
+		"reboot\n"
+		"kernel http://192.0.2.10:8080/k quiet\nboot\n");
 	lines = g_strsplit(text, "\n", -1);
 	g_assert_cmpuint(g_strv_length(lines), ==, 5);
 }
