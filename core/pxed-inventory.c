@@ -85,8 +85,7 @@ static const struct {
 } template_kinds[] = {
 	{"ipxe-template", "ipxe", PXED_TEMPLATE_ESCAPE_IPXE},
 	{"pxelinux-template", "pxelinux", PXED_TEMPLATE_ESCAPE_LINE},
-	/* YAML: a line break in a value could start a new key */
-	{"cloud-config", "cloud", PXED_TEMPLATE_ESCAPE_LINE},
+	{"cloud-config", "cloud", PXED_TEMPLATE_ESCAPE_YAML},
 	{"ignition", "ignition", PXED_TEMPLATE_ESCAPE_JSON},
 	{"generic", "generic", PXED_TEMPLATE_ESCAPE_NONE},
 };
@@ -476,7 +475,7 @@ load_matchbox_profile(PxedInventory *self, const char *dir, const char *path, GP
 		PxedTemplateEscape escape;
 	} refs[] = {
 		{"ignition_id", "ignition", "ignition", PXED_TEMPLATE_ESCAPE_JSON},
-		{"cloud_id", "cloud", "cloud", PXED_TEMPLATE_ESCAPE_LINE},
+		{"cloud_id", "cloud", "cloud", PXED_TEMPLATE_ESCAPE_YAML},
 		{"generic_id", "generic", "generic", PXED_TEMPLATE_ESCAPE_NONE},
 	};
 

@@ -128,7 +128,7 @@ static const char machine_text[] =
 	"profile {{profile}}\n"
 	"{{# Under EFI, iPXE hands the kernel only the initrds its command line names }}"
 	"kernel {{kernel}}{{if efi}}{{each initrd}} initrd={{. | basename}}{{end}}{{end}}"
-	"{{if args}} {{args}}{{end}} || goto failed\n"
+	"{{if args}} {{args | words}}{{end}} || goto failed\n"
 	"{{each initrd}}initrd {{.}} || goto failed\n{{end}}"
 	"boot || goto failed\n"
 	":failed\n"
@@ -166,7 +166,7 @@ static const char no_match_text[] =
 
 static const char failure_text[] = "#!ipxe\n"
 				   "echo pxed: cannot make the boot script for this machine:\n"
-				   "echo pxed: {{error}}\n"
+				   "echo pxed: {{error | words}}\n"
 				   "echo pxed: trying the next boot device\n"
 				   "exit 1\n";
 

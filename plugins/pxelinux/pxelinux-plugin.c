@@ -154,13 +154,6 @@ classify(const char *name, PxedClient *client)
 	return hex ? NAME_HEX_IP : NAME_OTHER;
 }
 
-static void
-append_line(GString *out, const char *keyword, const char *value)
-{
-	g_autofree char *escaped = pxed_template_escape(value, PXED_TEMPLATE_ESCAPE_LINE);
-	g_string_append_printf(out, "%s%s\n", keyword, escaped);
-}
-
 static PxedFile *
 render_config(PxedPxelinux *self, PxedMachine *machine, PxedClient *client, GError **error)
 {
@@ -186,21 +179,29 @@ render_config(PxedPxelinux *self, PxedMachine *machine, PxedClient *client, GErr
 	g_string_append_printf(out, "# pxed: group %s, profile %s\n",
 			       pxed_machine_get_group(machine), pxed_machine_get_profile(machine));
 	g_string_append(out, "DEFAULT pxed\nPROMPT 0\nTIMEOUT 0\nLABEL pxed\n");
-	append_line(out, "  KERNEL ", pxed_machine_get_kernel(machine));
 	{
-		/* APPEND initrd=a,b …: understood by every PXELINUX version */
+		/* each value one kernel argument (a blank or a `"` in one would add
+		 * or join arguments), the profile's args one per word */
+		g_autofree char *kernel = pxed_template_escape(pxed_machine_get_kernel(machine),
+							       PXED_TEMPLATE_ESCAPE_LINE);
 		g_autoptr(GString) append = g_string_new(NULL);
-		if (initrds[0] != NULL) {
-			g_autofree char *joined = g_strjoinv(",", (char **)initrds);
-			g_string_append_printf(append, "initrd=%s", joined);
+
+		g_string_append_printf(out, "  KERNEL %s\n", kernel);
+		/* APPEND initrd=a,b …: understood by every PXELINUX version */
+		for (guint i = 0; initrds[i] != NULL; i++) {
+			g_autofree char *one =
+				pxed_template_escape(initrds[i], PXED_TEMPLATE_ESCAPE_LINE);
+			g_string_append_printf(append, "%s%s", i == 0 ? "initrd=" : ",", one);
 		}
 		if (pxed_machine_get_args(machine) != NULL && pxed_machine_get_args(machine)[0]) {
-			if (append->len > 0)
+			g_autofree char *args = pxed_template_escape_words(
+				pxed_machine_get_args(machine), PXED_TEMPLATE_ESCAPE_LINE);
+			if (append->len > 0 && args[0] != '\0')
 				g_string_append_c(append, ' ');
-			g_string_append(append, pxed_machine_get_args(machine));
+			g_string_append(append, args);
 		}
 		if (append->len > 0)
-			append_line(out, "  APPEND ", append->str);
+			g_string_append_printf(out, "  APPEND %s\n", append->str);
 	}
 	return pxed_file_new_for_data(out->str, out->len);
 }

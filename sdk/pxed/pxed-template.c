@@ -38,7 +38,8 @@ struct _PxedTemplateVars {
 	GHashTable *values; /* name -> GStrv */
 };
 
-static const char *const known_filters[] = {"url", "json", "basename", "upper", "lower", NULL};
+static const char *const known_filters[] = {"url",   "json",  "basename", "upper",
+					    "lower", "words", "raw",	  NULL};
 
 static void
 node_free(Node *node)
@@ -229,7 +230,7 @@ parse_nodes(Parser *ps, GPtrArray *out, char **stop, guint *stop_line, GError **
 				if (!g_strv_contains(known_filters, pieces[i]))
 					return fail(ps, line, error,
 						    "unknown filter '%s' (url, json, basename, "
-						    "upper, lower)",
+						    "upper, lower, words, raw)",
 						    pieces[i]);
 				g_strv_builder_add(filters, pieces[i]);
 			}
@@ -346,56 +347,187 @@ pxed_template_vars_get(PxedTemplateVars *self, const char *name)
 	return v != NULL ? v[0] : NULL;
 }
 
-/* ---- rendering ---- */
+/* ---- escaping ---- */
+
+static gboolean
+is_hex(char c)
+{
+	return g_ascii_isxdigit(c);
+}
+
+/* Whether byte @c may appear as itself inside one token (iPXE argument or
+ * kernel argument). iPXE (src/core/exec.c, src/image/script.c) splits a
+ * line at isspace() (space, \t, \n, \v, \f, \r), ends it at \n, joins it to
+ * the next when it ends in `\`, treats the tokens `;`, `||`, `&&` as command
+ * separators and a token starting with `#` as a comment, and expands `${…}`
+ * inside every token until none is left (src/core/settings.c). Linux splits
+ * its command line at spaces except inside "…" (lib/cmdline.c next_arg). So
+ * the token alphabet is printable ASCII without " # $ % & ; \ { | } (and
+ * `%` comes back as the start of %XX). */
+static gboolean
+token_char(guchar c)
+{
+	if (c <= 0x20 || c >= 0x7f)
+		return FALSE;
+	return strchr("\"#$%&;\\{|}", c) == NULL;
+}
+
+/* Inside a YAML plain scalar (not at its start): also no indicator that
+ * could end it or begin a flow collection (YAML 1.2 §7.3.3). */
+static gboolean
+yaml_plain_char(guchar c)
+{
+	return g_ascii_isalnum(c) || strchr("-._~/=+@()", c) != NULL;
+}
+
+static void
+percent(GString *out, guchar c)
+{
+	g_string_append_printf(out, "%%%02X", c);
+}
+
+/* One token: bytes outside @allowed become %XX; a %XX already there (a URL
+ * or the url filter's output) stays, so this is idempotent. A leading `-`
+ * (an option to iPXE's getopt, or `--`, the end of the kernel's own
+ * arguments) and a leading `:` (an iPXE label) are encoded too. */
+static void
+append_token(GString *out, const char *value, gboolean (*allowed)(guchar))
+{
+	for (const char *p = value; *p != '\0'; p++) {
+		guchar c = (guchar)*p;
+		if (c == '%' && is_hex(p[1]) && is_hex(p[2]))
+			g_string_append_c(out, '%');
+		else if (p == value && (c == '-' || c == ':'))
+			percent(out, c);
+		else if (allowed(c))
+			g_string_append_c(out, (char)c);
+		else
+			percent(out, c);
+	}
+}
+
+/* Characters a JSON string or a YAML double-quoted scalar must not hold as
+ * themselves: JSON's controls (RFC 8259 §7), YAML's non-printables and its
+ * extra line breaks U+0085, U+2028, U+2029 (YAML 1.1 §5.4, which cloud-init's
+ * PyYAML reads), and the byte order mark. */
+static gboolean
+needs_u_escape(gunichar u)
+{
+	return u < 0x20 || u == 0x7f || (u >= 0x80 && u <= 0x9f) || u == 0x2028 || u == 0x2029 ||
+	       u == 0xfeff || u == 0xfffe || u == 0xffff;
+}
+
+/* The inside of a JSON string / YAML "…" scalar; invalid UTF-8 becomes
+ * U+FFFD, as neither format can carry it. */
+static void
+append_json_content(GString *out, const char *value)
+{
+	g_autofree char *valid = g_utf8_make_valid(value, -1);
+	for (const char *p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
+		gunichar u = g_utf8_get_char(p);
+		if (u == '"' || u == '\\')
+			g_string_append_printf(out, "\\%c", (char)u);
+		else if (u == '\n')
+			g_string_append(out, "\\n");
+		else if (u == '\t')
+			g_string_append(out, "\\t");
+		else if (u == '\r')
+			g_string_append(out, "\\r");
+		else if (needs_u_escape(u))
+			g_string_append_printf(out, "\\u%04x", u);
+		else
+			g_string_append_len(out, p, g_utf8_next_char(p) - p);
+	}
+}
+
+/* Text where YAML has no escapes (a '…' scalar, a comment): what it cannot
+ * hold, line breaks included, becomes U+FFFD; `'` doubles when @quote. */
+static void
+append_yaml_literal(GString *out, const char *value, gboolean quote)
+{
+	g_autofree char *valid = g_utf8_make_valid(value, -1);
+	for (const char *p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
+		gunichar u = g_utf8_get_char(p);
+		if (u == '\t' || !needs_u_escape(u))
+			g_string_append_len(out, p, g_utf8_next_char(p) - p);
+		else
+			g_string_append_unichar(out, 0xfffd);
+		if (quote && u == '\'')
+			g_string_append_c(out, '\'');
+	}
+}
+
+static void
+append_escaped(GString *out, const char *value, PxedTemplateEscape escape)
+{
+	switch (escape) {
+	case PXED_TEMPLATE_ESCAPE_IPXE:
+	case PXED_TEMPLATE_ESCAPE_LINE:
+		append_token(out, value, token_char);
+		break;
+	case PXED_TEMPLATE_ESCAPE_JSON:
+	case PXED_TEMPLATE_ESCAPE_YAML:
+		append_json_content(out, value);
+		break;
+	case PXED_TEMPLATE_ESCAPE_NONE:
+	default:
+		g_string_append(out, value);
+		break;
+	}
+}
 
 char *
 pxed_template_escape(const char *value, PxedTemplateEscape escape)
 {
-	GString *out;
-
-	if (escape == PXED_TEMPLATE_ESCAPE_NONE)
-		return g_strdup(value);
-	out = g_string_sized_new(strlen(value) + 8);
-	for (const char *p = value; *p != '\0'; p++) {
-		char c = *p;
-		switch (escape) {
-		case PXED_TEMPLATE_ESCAPE_IPXE:
-			if (c == '\n' || c == '\r' || c == '\t') {
-				g_string_append_c(out, ' ');
-			} else if (c == '$' && p[1] == '{') {
-				g_string_append(out, "$ ");
-			} else if ((c == '|' || c == '&') && p[1] == c) {
-				g_string_append_c(out, c);
-				g_string_append_c(out, ' ');
-			} else {
-				g_string_append_c(out, c);
-			}
-			break;
-		case PXED_TEMPLATE_ESCAPE_LINE:
-			g_string_append_c(out, (c == '\n' || c == '\r') ? ' ' : c);
-			break;
-		case PXED_TEMPLATE_ESCAPE_JSON:
-			if (c == '"' || c == '\\')
-				g_string_append_printf(out, "\\%c", c);
-			else if (c == '\n')
-				g_string_append(out, "\\n");
-			else if (c == '\t')
-				g_string_append(out, "\\t");
-			else if (c == '\r')
-				g_string_append(out, "\\r");
-			else if ((guchar)c < 0x20)
-				g_string_append_printf(out, "\\u%04x", (guchar)c);
-			else
-				g_string_append_c(out, c);
-			break;
-		case PXED_TEMPLATE_ESCAPE_NONE:
-		default:
-			g_string_append_c(out, c);
-			break;
-		}
-	}
+	GString *out = g_string_sized_new(strlen(value) + 8);
+	append_escaped(out, value, escape);
 	return g_string_free(out, FALSE);
 }
+
+static gboolean
+is_word_space(char c)
+{
+	/* iPXE's isspace() (src/core/ctype.c) */
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+static void
+append_words(GString *out, const char *value, PxedTemplateEscape escape)
+{
+	gboolean first = TRUE;
+	const char *p = value;
+
+	if (escape != PXED_TEMPLATE_ESCAPE_IPXE && escape != PXED_TEMPLATE_ESCAPE_LINE) {
+		append_escaped(out, value, escape);
+		return;
+	}
+	while (*p != '\0') {
+		const char *end;
+		g_autofree char *word = NULL;
+		while (is_word_space(*p))
+			p++;
+		if (*p == '\0')
+			break;
+		for (end = p; *end != '\0' && !is_word_space(*end); end++)
+			;
+		word = g_strndup(p, end - p);
+		if (!first)
+			g_string_append_c(out, ' ');
+		append_token(out, word, token_char);
+		first = FALSE;
+		p = end;
+	}
+}
+
+char *
+pxed_template_escape_words(const char *value, PxedTemplateEscape escape)
+{
+	GString *out = g_string_sized_new(strlen(value) + 8);
+	append_words(out, value, escape);
+	return g_string_free(out, FALSE);
+}
+
+/* ---- rendering ---- */
 
 static char *
 apply_filter(const char *filter, const char *value)
@@ -403,8 +535,10 @@ apply_filter(const char *filter, const char *value)
 	if (g_str_equal(filter, "url"))
 		return g_uri_escape_string(value, NULL, FALSE);
 	if (g_str_equal(filter, "json")) {
-		g_autofree char *inner = pxed_template_escape(value, PXED_TEMPLATE_ESCAPE_JSON);
-		return g_strdup_printf("\"%s\"", inner);
+		g_autoptr(GString) out = g_string_new("\"");
+		append_json_content(out, value);
+		g_string_append_c(out, '"');
+		return g_string_free(g_steal_pointer(&out), FALSE);
 	}
 	if (g_str_equal(filter, "basename")) {
 		const char *slash = strrchr(value, '/');
@@ -414,15 +548,167 @@ apply_filter(const char *filter, const char *value)
 		return g_ascii_strup(value, -1);
 	if (g_str_equal(filter, "lower"))
 		return g_ascii_strdown(value, -1);
-	return g_strdup(value);
+	return g_strdup(value); /* words, raw: applied when the value is written */
 }
+
+/* Where the output stands in a JSON or YAML document, so that a value is
+ * written as what fits there: a whole quoted string outside one, its inside
+ * within one. Only template text moves this; values never do, as each is
+ * written complete for the place it lands in. */
+typedef enum {
+	AT_PLAIN,
+	AT_DQ,	     /* inside "…" */
+	AT_DQ_ESC,   /* just after a backslash inside "…" */
+	AT_SQ,	     /* inside '…' (YAML) */
+	AT_SQ_QUOTE, /* a ' inside '…': its end, or the first of '' */
+	AT_COMMENT,  /* YAML # … to the end of the line */
+} Place;
 
 typedef struct {
 	PxedTemplate *tmpl;
 	PxedTemplateVars *vars;
 	const char *item; /* {{.}} inside each */
 	GString *out;
+	Place place;
+	char prev;	    /* YAML: the last character written, '\n' at the start */
+	char last_nonspace; /* YAML: the last non-blank one on this line, or 0 */
 } Render;
+
+/* YAML: may a scalar start here? At a line's start, after `key: `, `- `,
+ * `? ` and inside a flow collection (YAML 1.2 §6, §7.4). */
+static gboolean
+yaml_scalar_start(Render *r)
+{
+	if (r->prev == '[' || r->prev == '{' || r->prev == ',')
+		return TRUE;
+	if (r->prev != ' ' && r->prev != '\t' && r->prev != '\n')
+		return FALSE;
+	return r->last_nonspace == 0 || strchr(":-?[{,", r->last_nonspace) != NULL;
+}
+
+static void
+yaml_wrote(Render *r, char c)
+{
+	r->prev = c;
+	if (c == '\n')
+		r->last_nonspace = 0;
+	else if (c != ' ' && c != '\t')
+		r->last_nonspace = c;
+}
+
+static void
+track(Render *r, const char *text)
+{
+	gboolean yaml = r->tmpl->escape == PXED_TEMPLATE_ESCAPE_YAML;
+
+	if (!yaml && r->tmpl->escape != PXED_TEMPLATE_ESCAPE_JSON)
+		return;
+	for (const char *p = text; *p != '\0'; p++) {
+		char c = *p;
+		switch (r->place) {
+		case AT_PLAIN:
+			if (c == '"' && (!yaml || yaml_scalar_start(r)))
+				r->place = AT_DQ;
+			else if (yaml && c == '\'' && yaml_scalar_start(r))
+				r->place = AT_SQ;
+			else if (yaml && c == '#' &&
+				 (r->prev == ' ' || r->prev == '\t' || r->prev == '\n'))
+				r->place = AT_COMMENT;
+			break;
+		case AT_DQ:
+			if (c == '\\')
+				r->place = AT_DQ_ESC;
+			else if (c == '"')
+				r->place = AT_PLAIN;
+			break;
+		case AT_DQ_ESC:
+			r->place = AT_DQ;
+			break;
+		case AT_SQ:
+			if (c == '\'')
+				r->place = AT_SQ_QUOTE;
+			break;
+		case AT_SQ_QUOTE:
+			if (c == '\'') {
+				r->place = AT_SQ;
+			} else {
+				r->place = AT_PLAIN;
+				p--; /* this character is outside: look at it again */
+				continue;
+			}
+			break;
+		case AT_COMMENT:
+			if (c == '\n')
+				r->place = AT_PLAIN;
+			break;
+		}
+		if (yaml)
+			yaml_wrote(r, c);
+	}
+}
+
+static void
+write_text(Render *r, const char *text)
+{
+	g_string_append(r->out, text);
+	track(r, text);
+}
+
+/* Writes a value for the consumer of this template. @quoted: the json
+ * filter made it a whole JSON string already. */
+static gboolean
+write_value(Render *r, Node *node, const char *value, gboolean quoted, gboolean words,
+	    GError **error)
+{
+	PxedTemplateEscape escape = r->tmpl->escape;
+	gboolean yaml = escape == PXED_TEMPLATE_ESCAPE_YAML;
+
+	if (escape != PXED_TEMPLATE_ESCAPE_JSON && !yaml) {
+		if (words)
+			append_words(r->out, value, escape);
+		else
+			append_escaped(r->out, value, escape);
+		return TRUE;
+	}
+	if (r->place == AT_SQ_QUOTE) {
+		/* '…'{{x}}: the quoted scalar has ended */
+		r->place = AT_PLAIN;
+	}
+	switch (r->place) {
+	case AT_PLAIN:
+		if (yaml && !yaml_scalar_start(r)) {
+			/* in the middle of a plain scalar: one unquotable run */
+			append_token(r->out, value, yaml_plain_char);
+			yaml_wrote(r, 'x');
+		} else if (quoted) {
+			g_string_append(r->out, value);
+		} else {
+			g_string_append_c(r->out, '"');
+			append_json_content(r->out, value);
+			g_string_append_c(r->out, '"');
+			if (yaml)
+				yaml_wrote(r, '"');
+		}
+		return TRUE;
+	case AT_DQ:
+		append_json_content(r->out, value);
+		return TRUE;
+	case AT_SQ:
+		append_yaml_literal(r->out, value, TRUE);
+		return TRUE;
+	case AT_COMMENT:
+		append_yaml_literal(r->out, value, FALSE);
+		return TRUE;
+	case AT_DQ_ESC:
+	case AT_SQ_QUOTE:
+	default:
+		break;
+	}
+	g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
+		    "%s:%u: a value right after a backslash in a quoted string", r->tmpl->name,
+		    node->line);
+	return FALSE;
+}
 
 static GStrv
 lookup(Render *r, const char *name, const char **item)
@@ -455,7 +741,7 @@ render_node(Render *r, Node *node, GError **error)
 
 	switch (node->kind) {
 	case NODE_TEXT:
-		g_string_append(r->out, node->text);
+		write_text(r, node->text);
 		return TRUE;
 	case NODE_VAR: {
 		g_autofree char *value = NULL;
@@ -472,11 +758,18 @@ render_node(Render *r, Node *node, GError **error)
 			g_free(value);
 			value = next;
 		}
-		{
-			g_autofree char *escaped = pxed_template_escape(value, r->tmpl->escape);
-			g_string_append(r->out, escaped);
+		if (g_strv_contains((const char *const *)node->filters, "raw")) {
+			/* the template's author asked for the value as it is */
+			write_text(r, value);
+			return TRUE;
 		}
-		return TRUE;
+		{
+			guint n = g_strv_length(node->filters);
+			gboolean quoted = n > 0 && g_str_equal(node->filters[n - 1], "json");
+			gboolean words =
+				g_strv_contains((const char *const *)node->filters, "words");
+			return write_value(r, node, value, quoted, words, error);
+		}
 	}
 	case NODE_IF: {
 		gboolean take;
@@ -526,7 +819,7 @@ render_nodes(Render *r, GPtrArray *nodes, GError **error)
 char *
 pxed_template_render(PxedTemplate *self, PxedTemplateVars *vars, GError **error)
 {
-	Render r = {self, vars, NULL, g_string_new(NULL)};
+	Render r = {self, vars, NULL, g_string_new(NULL), AT_PLAIN, '\n', 0};
 
 	if (!render_nodes(&r, self->nodes, error)) {
 		g_string_free(r.out, TRUE);

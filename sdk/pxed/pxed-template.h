@@ -18,7 +18,10 @@ G_BEGIN_DECLS
  *   {{ name }}                a variable; an unknown one is an error naming
  *                             the template, the line and the variable
  *   {{ name | url }}          filters: url (percent-encode), json (a quoted
- *                             JSON string), basename, upper, lower
+ *                             JSON string), basename, upper, lower, words
+ *                             (iPXE, PXELINUX: several arguments, split at
+ *                             blanks, each escaped), raw (no escaping: only
+ *                             for values the operator wrote, never a client's)
  *   {{ if name }}…{{ else }}…{{ end }}
  *                             name set and not empty; also `if not name`,
  *                             `if name == "text"`, `if name != "text"`
@@ -28,21 +31,30 @@ G_BEGIN_DECLS
  * Names may start with a dot and `request.query.X` means `query.X`, so the
  * simple Go templates of a matchbox data folder render unchanged.
  *
- * Values are escaped for the output they land in, so that inventory data can
- * never change a script's meaning: see PxedTemplateEscape.
+ * Values are escaped for the output they land in, so that neither inventory
+ * data nor what a client sends can change a script's meaning: see
+ * PxedTemplateEscape.
  */
 typedef struct _PxedTemplate PxedTemplate;
 
 typedef enum {
 	PXED_TEMPLATE_ESCAPE_NONE,
-	/* iPXE: line breaks become spaces (no new commands), `${` becomes `$ {`
-	 * (iPXE would expand it as a setting, again and again), `||` and `&&`
-	 * become `| |` and `& &` (no command chaining). */
+	/* iPXE script: a value is one token. Bytes that iPXE's tokenizer
+	 * (src/core/exec.c) or its script reader (src/image/script.c) give a
+	 * meaning — blanks and line breaks, `;`, `|`, `&`, `#`, `$`, `{`, `}`,
+	 * `\` — and `"`, `%`, controls and non-ASCII become %XX, as do a
+	 * leading `-` or `:`; a %XX already there stays. */
 	PXED_TEMPLATE_ESCAPE_IPXE,
-	/* PXELINUX config: line breaks become spaces. */
+	/* PXELINUX config: the same one-token rule (a blank would add a kernel
+	 * argument, a `"` would join the ones after it). */
 	PXED_TEMPLATE_ESCAPE_LINE,
-	/* JSON / YAML double-quoted strings: ", \ and control characters escaped. */
+	/* JSON (ignition): a whole quoted string where a value stands alone,
+	 * the escaped inside of one within "…"; invalid UTF-8 becomes U+FFFD. */
 	PXED_TEMPLATE_ESCAPE_JSON,
+	/* YAML (cloud-config): a whole "…" scalar where a scalar starts, the
+	 * escaped inside within "…", '' doubling within '…', a run of safe
+	 * characters within a plain scalar; never a line break. */
+	PXED_TEMPLATE_ESCAPE_YAML,
 } PxedTemplateEscape;
 
 /* Parses @text; @name (a file name) is used in error messages. */
@@ -73,8 +85,12 @@ const char *pxed_template_vars_get(PxedTemplateVars *self, const char *name);
 /* Returns: (transfer full): the rendered text, or %NULL with PXED_ERROR_INVALID */
 char *pxed_template_render(PxedTemplate *self, PxedTemplateVars *vars, GError **error);
 
-/* Escapes @value as pxed_template_render() would for @escape. */
+/* Escapes @value as pxed_template_render() would for @escape; for JSON and
+ * YAML, the inside of a "…" string. */
 char *pxed_template_escape(const char *value, PxedTemplateEscape escape);
+/* As the words filter: for IPXE and LINE, each blank-separated word of
+ * @value escaped as one token, joined by single spaces. */
+char *pxed_template_escape_words(const char *value, PxedTemplateEscape escape);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedTemplate, pxed_template_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedTemplateVars, pxed_template_vars_free)

@@ -284,8 +284,8 @@ test_matchbox(Fixture *f, gconstpointer data)
 	cloud = pxed_template_render(pxed_machine_get_template(m, "cloud"), vars, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(cloud, ==,
-			"#cloud-config\nhostname: node1.example.com\nroles: [\"worker\",\"gpu\"]\n"
-			"mac: 52:54:00:a1:9c:ae\n");
+			"#cloud-config\nhostname: \"node1.example.com\"\n"
+			"roles: \"[\\\"worker\\\",\\\"gpu\\\"]\"\nmac: \"52:54:00:a1:9c:ae\"\n");
 	generic = pxed_template_render(pxed_machine_get_template(m, "generic"), vars, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(generic, ==, "HOSTNAME=node1.example.com\nMAC=52:54:00:a1:9c:ae\n");

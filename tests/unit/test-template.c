@@ -78,11 +78,15 @@ test_escaping(void)
 	pxed_template_vars_set(v, "metadata.x", hostile);
 	ipxe = render("#!ipxe\nset x {{metadata.x}}\nboot\n", PXED_TEMPLATE_ESCAPE_IPXE, v, &error);
 	g_assert_no_error(error);
-	g_assert_cmpstr(ipxe, ==,
-			"#!ipxe\nset x a \"b\" 'c' :label  chain http://evil/$ {x} | | reboot & & "
-			"exit z\nboot\n");
+	g_assert_cmpstr(
+		ipxe, ==,
+		"#!ipxe\nset x a%20%22b%22%20'c'%0A:label%0D%0Achain%20http://evil/%24%7Bx%7D"
+		"%20%7C%7C%20reboot%20%26%26%20exit%09z\nboot\n");
 	/* still exactly three lines: no command was injected */
-	g_assert_cmpint(g_strv_length(g_strsplit(ipxe, "\n", -1)), ==, 4);
+	{
+		g_auto(GStrv) lines = g_strsplit(ipxe, "\n", -1);
+		g_assert_cmpint(g_strv_length(lines), ==, 4);
+	}
 	g_assert_null(strstr(ipxe, "${"));
 	g_assert_null(strstr(ipxe, "||"));
 	g_assert_null(strstr(ipxe, "&&"));
@@ -99,7 +103,10 @@ test_escaping(void)
 	line = render("APPEND {{metadata.x}}\n", PXED_TEMPLATE_ESCAPE_LINE, v, &error);
 	g_assert_no_error(error);
 	g_assert_null(strchr(line, '\r'));
-	g_assert_cmpint(g_strv_length(g_strsplit(line, "\n", -1)), ==, 2);
+	{
+		g_auto(GStrv) lines = g_strsplit(line, "\n", -1);
+		g_assert_cmpint(g_strv_length(lines), ==, 2);
+	}
 }
 
 static void
@@ -117,8 +124,8 @@ test_errors(void)
 		{"x\n{{end}}", "t.tmpl:2: '{{end}}' without an 'if' or 'each' to close"},
 		{"{{each initrd}}{{else}}{{end}}",
 		 "t.tmpl:1: 'else' inside 'each' (only 'if' has one)"},
-		{"{{kernel | shout}}",
-		 "t.tmpl:1: unknown filter 'shout' (url, json, basename, upper, lower)"},
+		{"{{kernel | shout}}", "t.tmpl:1: unknown filter 'shout' (url, json, basename, "
+				       "upper, lower, words, raw)"},
 		{"{{if a == b}}{{end}}", "t.tmpl:1: compare with a \"quoted\" text: if a == b"},
 		{"{{ foo bar }}", "t.tmpl:1: 'foo bar' is not a variable name"},
 		{"{{ if }}", "t.tmpl:1: 'if' is not a variable name"},

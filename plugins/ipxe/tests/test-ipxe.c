@@ -39,6 +39,11 @@ setup(Fixture *f, gconstpointer data)
 			     "{{if metadata.disk}}set disk {{metadata.disk}}\n{{end}}boot\n");
 	pxed_test_write_file(f->dir, "broken.ipxe",
 			     "#!ipxe\n\nkernel {{kernel}}\necho {{metadata.nope}}\n");
+	pxed_test_write_file(
+		f->dir, "named.ipxe",
+		"#!ipxe\necho booting {{hostname}}\nchain "
+		"http://192.0.2.10:8080/next?host={{hostname}}&serial={{query.serial}} "
+		"|| goto failed\nexit\n:failed\nexit 1\n");
 	pxed_test_write_file(f->dir, "cloud.yaml", "#cloud-config\nhostname: {{hostname}}\n");
 	pxed_test_write_file(f->dir, "ign.json", "{\"h\": \"{{metadata.role}}\"}");
 	fixture_load(f, (const char *)data);
@@ -77,7 +82,9 @@ static const char inventory[] =
 	"[group:node2]\nprofile=worker\nselector.mac=52:54:00:00:00:02\n"
 	"metadata.role=web \"front\"\\n:evil\\r\\nchain ${evil} || "
 	"reboot\nmetadata.hostname=node-2\n"
-	"[group:node3]\nprofile=broken\nselector.mac=52:54:00:00:00:03\n";
+	"[group:node3]\nprofile=broken\nselector.mac=52:54:00:00:00:03\n"
+	"[profile:named]\nkernel=/k\nipxe-template=../named.ipxe\n"
+	"[group:node4]\nprofile=named\nselector.mac=52:54:00:00:00:04\n";
 
 static void
 test_decisions(Fixture *f, gconstpointer data)
@@ -161,9 +168,11 @@ test_escaping(Fixture *f, gconstpointer data)
 	g_auto(GStrv) lines = NULL;
 
 	g_assert_no_error(error);
-	g_assert_cmpstr(text, ==,
-			"#!ipxe\nset role web \"front\" :evil  chain $ {evil} | | reboot\n"
-			"kernel http://192.0.2.10:8080/k quiet\nboot\n");
+	g_assert_cmpstr(
+		text, ==,
+		"#!ipxe\nset role web%20%22front%22%0A:evil%0D%0Achain%20%24%7Bevil%7D%20%7C%7C%20"
+		"reboot\n"
+		"kernel http://192.0.2.10:8080/k quiet\nboot\n");
 	lines = g_strsplit(text, "\n", -1);
 	g_assert_cmpuint(g_strv_length(lines), ==, 5);
 }
@@ -218,7 +227,7 @@ test_other_templates(Fixture *f, gconstpointer data)
 	g_autofree char *none = NULL;
 
 	g_assert_no_error(error);
-	g_assert_cmpstr(cloud, ==, "#cloud-config\nhostname: node-2\n");
+	g_assert_cmpstr(cloud, ==, "#cloud-config\nhostname: \"node-2\"\n");
 	ign = fetch(f, "mac=52:54:00:00:00:02", "ignition", &error);
 	g_assert_no_error(error);
 	/* JSON escaping keeps the document valid whatever the metadata holds */
@@ -314,7 +323,7 @@ test_secrets_unbound(Fixture *f, gconstpointer data)
 	g_autofree char *cloud = fetch(f, "mac=52:54:00:00:00:02,ip=192.0.2.51", "cloud", &error);
 
 	g_assert_no_error(error);
-	g_assert_cmpstr(cloud, ==, "#cloud-config\nhostname: node-2\n");
+	g_assert_cmpstr(cloud, ==, "#cloud-config\nhostname: \"node-2\"\n");
 	pxed_context_lease_close(pxed_core_get_context(f->core), store);
 }
 
@@ -328,6 +337,114 @@ test_secrets_always(Fixture *f, gconstpointer data)
 
 	g_assert_null(cloud);
 	g_assert_error(error, PXED_ERROR, PXED_ERROR_DENIED);
+}
+
+/* The command names of an iPXE script as iPXE reads it (src/image/script.c,
+ * src/core/exec.c): lines (a trailing `\\` joins the next), an optional
+ * :label, blank-separated tokens, `;` `||` `&&` between commands, `#` to
+ * the end of the line. Every token goes into @tokens. */
+static GPtrArray *
+ipxe_command_names(const char *script, GPtrArray *tokens)
+{
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *joined = NULL;
+	g_autoptr(GString) s = g_string_new(script);
+	g_auto(GStrv) lines = NULL;
+
+	g_string_replace(s, "\\\n", "", 0);
+	g_string_replace(s, "\\\r\n", "", 0);
+	lines = g_strsplit(s->str, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		g_auto(GStrv) words = g_strsplit_set(lines[i], " \t\r\v\f", -1);
+		gboolean first = TRUE;
+		guint w = 0;
+		while (words[w] != NULL && words[w][0] == '\0')
+			w++;
+		if (words[w] != NULL && words[w][0] == ':')
+			w++; /* a label */
+		for (; words[w] != NULL; w++) {
+			const char *t = words[w];
+			if (t[0] == '\0')
+				continue;
+			if (t[0] == '#')
+				break;
+			g_ptr_array_add(tokens, g_strdup(t));
+			if (g_str_equal(t, ";") || g_str_equal(t, "||") || g_str_equal(t, "&&")) {
+				first = TRUE;
+				continue;
+			}
+			if (first)
+				g_ptr_array_add(names, g_strdup(t));
+			first = FALSE;
+		}
+	}
+	return names;
+}
+
+static char *
+fetch_as(Fixture *f, const char *mac, const char *hostname)
+{
+	g_autoptr(PxedClient) client = pxed_client_new();
+	g_autoptr(PxedFile) file = NULL;
+	g_autoptr(GError) error = NULL;
+	char *buf;
+
+	g_assert_true(pxed_client_set_mac_string(client, mac, NULL));
+	/* iPXE's query: hostname=… and serial=… (boot.ipxe sends both) */
+	pxed_client_set_hostname(client, hostname);
+	pxed_client_set_attribute(client, "serial", hostname);
+	file = pxed_core_open_file(f->core, PXED_VIA_HTTP, client, "ipxe", NULL, &error);
+	g_assert_no_error(error);
+	buf = g_malloc0(pxed_file_get_size(file) + 1);
+	g_assert_cmpint(pxed_file_read_at(file, 0, buf, pxed_file_get_size(file), NULL), ==,
+			(gssize)pxed_file_get_size(file));
+	return buf;
+}
+
+/* A hostname (DHCP option 12, or iPXE's hostname= query parameter) with a
+ * standalone `;` must not become a second command: neither in the
+ * machine's own script nor in the no-match script that echoes the client. */
+static void
+test_injection(Fixture *f, gconstpointer data)
+{
+	static const char *const hostile[] = {
+		"x ; chain http://elsewhere/p.ipxe",
+		"x || chain http://elsewhere/p.ipxe",
+		"x && chain http://elsewhere/p.ipxe",
+		"x\nchain http://elsewhere/p.ipxe",
+		"x\r\nchain http://elsewhere/p.ipxe",
+		"x\\",
+		"x #",
+		"${net0/mac}",
+		"-",
+	};
+	static const char *const macs[] = {"52:54:00:00:00:04", "52:54:00:00:00:77"};
+
+	for (guint m = 0; m < G_N_ELEMENTS(macs); m++) {
+		g_autofree char *benign = fetch_as(f, macs[m], "node");
+		g_autoptr(GPtrArray) benign_tokens = g_ptr_array_new_with_free_func(g_free);
+		g_autoptr(GPtrArray) want = ipxe_command_names(benign, benign_tokens);
+
+		/* the machine's script echoes and passes on the hostname; no-match
+		 * echoes the client, hostname included */
+		g_assert_nonnull(strstr(benign, m == 0 ? "echo booting node\n" : "hostname=node"));
+		for (guint i = 0; i < G_N_ELEMENTS(hostile); i++) {
+			g_autofree char *text = fetch_as(f, macs[m], hostile[i]);
+			g_autoptr(GPtrArray) tokens = g_ptr_array_new_with_free_func(g_free);
+			g_autoptr(GPtrArray) got = ipxe_command_names(text, tokens);
+
+			g_test_message("%s: %s", macs[m], text);
+			g_assert_cmpuint(got->len, ==, want->len);
+			for (guint c = 0; c < want->len; c++)
+				g_assert_cmpstr(got->pdata[c], ==, want->pdata[c]);
+			g_assert_cmpuint(tokens->len, ==, benign_tokens->len);
+			for (guint t = 0; t < tokens->len; t++) {
+				const char *tok = tokens->pdata[t];
+				g_assert_cmpstr(tok, !=, "http://elsewhere/p.ipxe");
+				g_assert_null(strstr(tok, "${net0"));
+			}
+		}
+	}
 }
 
 int
@@ -354,6 +471,7 @@ main(int argc, char **argv)
 	g_test_add("/ipxe/no-match/exit", Fixture, exit_conf, setup, test_no_match, teardown);
 	g_test_add("/ipxe/no-match/retry", Fixture, retry_conf, setup, test_no_match, teardown);
 	g_test_add("/ipxe/no-match/menu", Fixture, menu_conf, setup, test_no_match, teardown);
+	g_test_add("/ipxe/injection", Fixture, inventory, setup, test_injection, teardown);
 	g_test_add("/ipxe/other-templates", Fixture, inventory, setup, test_other_templates,
 		   teardown);
 	g_test_add("/ipxe/secrets/bound-to-lease", Fixture, inventory, setup, test_secrets_bound,

@@ -32,7 +32,7 @@ setup(Fixture *f, gconstpointer data)
 	pxed_test_write_file(f->dir, "cfg/01-52-54-00-00-00-0c", "LABEL handwritten-c\n");
 	pxed_test_write_file(f->dir, "cfg/C0A863", "LABEL subnet-192.168.99\n");
 	pxed_test_write_file(f->dir, "pxelinux.tmpl",
-			     "DEFAULT t\nLABEL t\n  KERNEL {{kernel}}\n  APPEND {{args}} "
+			     "DEFAULT t\nLABEL t\n  KERNEL {{kernel}}\n  APPEND {{args | words}} "
 			     "host={{metadata.hostname}}\n");
 	conf = g_strdup_printf(
 		"[core]\nstate-dir=%s\n[pxelinux]\nconfig-dir=%s/cfg\n"
