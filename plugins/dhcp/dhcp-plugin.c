@@ -583,6 +583,8 @@ dhcp_start(gpointer data, GError **error)
 		dhcp_interface_clear(&self->iface);
 		return FALSE;
 	}
+	/* the pools' free-address bits from the leases already on record */
+	dhcp_server_expire_offers(self->server, g_get_real_time() / G_USEC_PER_SEC);
 	self->socket = dhcp_socket_new(&self->iface, PXED_DHCP_SERVER_PORT, TRUE, error);
 	if (self->socket == NULL) {
 		pxed_context_lease_close(self->ctx, self->server->store);
