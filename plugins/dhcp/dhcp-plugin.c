@@ -89,6 +89,35 @@ static const PxedKey dhcp_keys[] = {
 	 0,
 	 "NAK requests for addresses this server has no record of (RFC 2131 §4.3.2)",
 	 {NULL}},
+	/* Fair shares under abuse (README.md, "Defences"): a new client takes an
+	 * address for the offer hold, so a flood of made-up hardware addresses
+	 * would take the whole range; one machine repeating DISCOVERs costs a
+	 * boot pipeline run each. */
+	{.name = "new-clients-per-second",
+	 .type = PXED_KEY_INT,
+	 .default_value = "100",
+	 .min = 0,
+	 .max = 1000000,
+	 .description = "DISCOVERs from clients with no offer, lease or reservation answered "
+			"per second, per interface and per relayed pool (0: no limit)"},
+	{.name = "new-clients-burst",
+	 .type = PXED_KEY_INT,
+	 .default_value = "1000",
+	 .min = 1,
+	 .max = 1000000,
+	 .description = "new clients answered at once before new-clients-per-second applies"},
+	{.name = "discovers-per-mac-per-minute",
+	 .type = PXED_KEY_INT,
+	 .default_value = "60",
+	 .min = 0,
+	 .max = 6000000,
+	 .description = "DISCOVERs answered per minute from one hardware address (0: no limit)"},
+	{.name = "discovers-per-mac-burst",
+	 .type = PXED_KEY_INT,
+	 .default_value = "10",
+	 .min = 1,
+	 .max = 100000,
+	 .description = "DISCOVERs answered at once from one hardware address"},
 	{"pool.",
 	 PXED_KEY_STRING,
 	 NULL,
@@ -263,6 +292,14 @@ dhcp_new(PxedInstance *instance, GError **error)
 	self->server = dhcp_server_new(self->name, self->ctx);
 	self->server->lease_time = (guint32)pxed_instance_get_int(instance, "lease-time");
 	self->server->authoritative = pxed_instance_get_boolean(instance, "authoritative");
+	self->server->limits.new_clients_per_second =
+		(guint)pxed_instance_get_int(instance, "new-clients-per-second");
+	self->server->limits.new_clients_burst =
+		(guint)pxed_instance_get_int(instance, "new-clients-burst");
+	self->server->limits.discovers_per_mac_per_minute =
+		(guint)pxed_instance_get_int(instance, "discovers-per-mac-per-minute");
+	self->server->limits.discovers_per_mac_burst =
+		(guint)pxed_instance_get_int(instance, "discovers-per-mac-burst");
 	server_address = pxed_instance_get_string(instance, "server-address");
 	if (server_address != NULL) {
 		struct in_addr in;
@@ -371,6 +408,8 @@ committed(GObject *source, GAsyncResult *result, gpointer user_data)
 		if (g_error_matches(error, PXED_ERROR, PXED_ERROR_DENIED)) {
 			g_autoptr(PxedDhcpMessage) nak = dhcp_server_build_nak(
 				self->server, commit->request, "address in use");
+			dhcp_server_fit_relay_agent(self->server, nak, commit->outcome->max_size,
+						    g_get_real_time() / G_USEC_PER_SEC);
 			send_reply(self, commit->request, nak, commit->outcome->max_size,
 				   commit->outcome->client, error->message);
 		} else {
@@ -506,8 +545,15 @@ dhcp_stop(gpointer data)
 	dhcp_interface_clear(&self->iface);
 	g_info("%s: stopped; %" G_GUINT64_FORMAT " received, %" G_GUINT64_FORMAT
 	       " malformed, %" G_GUINT64_FORMAT " offers, %" G_GUINT64_FORMAT
-	       " acks, %" G_GUINT64_FORMAT " naks",
-	       self->name, s->received, s->malformed, s->offers, s->acks, s->naks);
+	       " acks, %" G_GUINT64_FORMAT " naks (%" G_GUINT64_FORMAT
+	       " for addresses not offered), %" G_GUINT64_FORMAT
+	       " pool exhausted, %" G_GUINT64_FORMAT
+	       " new clients over the limit, %" G_GUINT64_FORMAT
+	       " DISCOVERs over the per-MAC limit, %" G_GUINT64_FORMAT
+	       " replies without an option 82 too long",
+	       self->name, s->received, s->malformed, s->offers, s->acks, s->naks,
+	       s->unknown_address, s->exhausted, s->new_clients_limited, s->mac_limited,
+	       s->relay_agent_dropped);
 }
 
 static gboolean
@@ -538,6 +584,8 @@ dhcp_start(gpointer data, GError **error)
 		dhcp_interface_clear(&self->iface);
 		return FALSE;
 	}
+	/* the pools' free-address bits from the leases already on record */
+	dhcp_server_expire_offers(self->server, g_get_real_time() / G_USEC_PER_SEC);
 	self->socket = dhcp_socket_new(&self->iface, PXED_DHCP_SERVER_PORT, TRUE, error);
 	if (self->socket == NULL) {
 		pxed_context_lease_close(self->ctx, self->server->store);

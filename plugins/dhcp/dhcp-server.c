@@ -8,6 +8,21 @@
 #define OFFER_HOLD_SECONDS 30
 /* How long a declined address stays out of use (RFC 2131 §4.3.3 leaves it open). */
 #define DECLINE_SECONDS 600
+/* A full pool is looked at again (its bits rebuilt) at most this often, so that
+ * a DISCOVER flood on a full pool costs one bit count per packet. */
+#define REBUILD_SECONDS 1
+/* A limit's log line is written at most this often. */
+#define LOG_LIMIT_SECONDS 60
+/* Hardware addresses whose DISCOVERs are counted at once; past it, new ones
+ * are not tracked (the new-client limit still holds them). */
+#define MAC_TABLE_MAX 65536
+/* The most addresses one pool hands out: two bits each, 4 MiB at the most. */
+#define POOL_SIZE_MAX (1u << 24)
+
+typedef struct {
+	gint64 key; /* mac_key() */
+	DhcpBucket bucket;
+} DhcpMacBucket;
 
 typedef struct {
 	char *client_id;
@@ -33,6 +48,8 @@ dhcp_pool_free(DhcpPool *pool)
 	g_array_unref(pool->routers);
 	g_array_unref(pool->dns);
 	g_free(pool->domain);
+	g_free(pool->busy);
+	g_free(pool->seen);
 	g_free(pool);
 }
 
@@ -136,6 +153,8 @@ dhcp_parse_addresses(const char *const *items, GArray *out, GError **error)
 gboolean
 dhcp_pool_finish(DhcpPool *pool, guint32 network, guint32 mask, GError **error)
 {
+	guint64 size = 0;
+
 	if (!pool->has_subnet) {
 		pool->network = network & mask;
 		pool->mask = mask;
@@ -157,8 +176,24 @@ dhcp_pool_finish(DhcpPool *pool, guint32 network, guint32 mask, GError **error)
 			return FALSE;
 		}
 	}
-	if (pool->ranges->len > 0)
-		pool->cursor = g_array_index(pool->ranges, DhcpRange, 0).first;
+	for (guint i = 0; i < pool->ranges->len; i++) {
+		DhcpRange *r = &g_array_index(pool->ranges, DhcpRange, i);
+		size += (guint64)r->last - r->first + 1;
+	}
+	if (size > POOL_SIZE_MAX) {
+		g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
+			    "the ranges hold %" G_GUINT64_FORMAT " addresses, more than %u", size,
+			    POOL_SIZE_MAX);
+		return FALSE;
+	}
+	g_free(pool->busy);
+	g_free(pool->seen);
+	pool->size = (guint32)size;
+	pool->busy = g_new0(guint64, size / 64 + 1);
+	pool->seen = g_new0(guint64, size / 64 + 1);
+	pool->n_busy = 0;
+	pool->cursor = 0;
+	pool->rebuilt = 0;
 	return TRUE;
 }
 
@@ -175,6 +210,12 @@ dhcp_server_new(const char *name, PxedContext *ctx)
 	self->offers = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
 					     (GDestroyNotify)offer_hold_free);
 	self->offered = g_hash_table_new(g_str_hash, g_str_equal);
+	self->macs = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
+	/* the keys' defaults (dhcp-plugin.c) */
+	self->limits.new_clients_per_second = 100;
+	self->limits.new_clients_burst = 1000;
+	self->limits.discovers_per_mac_per_minute = 60;
+	self->limits.discovers_per_mac_burst = 10;
 	return self;
 }
 
@@ -187,6 +228,7 @@ dhcp_server_free(DhcpServer *self)
 	g_ptr_array_unref(self->pools);
 	g_hash_table_unref(self->offered);
 	g_hash_table_unref(self->offers);
+	g_hash_table_unref(self->macs);
 	g_free(self);
 }
 
@@ -236,6 +278,156 @@ select_pool(DhcpServer *self, guint32 address)
 	return NULL;
 }
 
+/* ---- the free-address bits ---- */
+
+/* @address's place among the pool's range addresses. */
+static gboolean
+pool_index(const DhcpPool *pool, guint32 address, guint32 *index)
+{
+	guint32 host = g_ntohl(address);
+	guint32 base = 0;
+
+	for (guint i = 0; i < pool->ranges->len; i++) {
+		const DhcpRange *r = &g_array_index(pool->ranges, DhcpRange, i);
+		if (host >= r->first && host <= r->last) {
+			*index = base + (host - r->first);
+			return TRUE;
+		}
+		base += r->last - r->first + 1;
+	}
+	return FALSE;
+}
+
+/* The address (network byte order) at @index of the pool's ranges. */
+static guint32
+pool_address(const DhcpPool *pool, guint32 index)
+{
+	for (guint i = 0; i < pool->ranges->len; i++) {
+		const DhcpRange *r = &g_array_index(pool->ranges, DhcpRange, i);
+		guint32 n = r->last - r->first + 1;
+		if (index < n)
+			return g_htonl(r->first + index);
+		index -= n;
+	}
+	g_return_val_if_reached(0);
+}
+
+static gboolean
+bit_get(const guint64 *bits, guint32 i)
+{
+	return (bits[i / 64] >> (i % 64)) & 1;
+}
+
+static void
+pool_set_busy(DhcpPool *pool, guint32 i, gboolean busy)
+{
+	if (bit_get(pool->busy, i) == busy)
+		return;
+	pool->busy[i / 64] ^= G_GUINT64_CONSTANT(1) << (i % 64);
+	if (busy)
+		pool->n_busy++;
+	else
+		pool->n_busy--;
+}
+
+static void
+pool_set_seen(DhcpPool *pool, guint32 i)
+{
+	pool->seen[i / 64] |= G_GUINT64_CONSTANT(1) << (i % 64);
+}
+
+/* Marks @address in every pool whose ranges hold it: taken or not, and when
+ * @seen, as having had a lease. */
+static void
+mark_address(DhcpServer *self, guint32 address, gboolean busy, gboolean seen)
+{
+	for (guint p = 0; p < self->pools->len; p++) {
+		DhcpPool *pool = g_ptr_array_index(self->pools, p);
+		guint32 i;
+		if (pool->busy == NULL || !pool_index(pool, address, &i))
+			continue;
+		pool_set_busy(pool, i, busy);
+		if (seen)
+			pool_set_seen(pool, i);
+	}
+}
+
+/* The first index in [@from, @to) whose bit is clear in @busy (and, on the
+ * first pass, in @seen), a word at a time; G_MAXUINT32 when there is none. */
+static guint32
+next_clear(const DhcpPool *pool, gint pass, guint32 from, guint32 to)
+{
+	guint32 i = from;
+
+	while (i < to) {
+		guint32 w = i / 64;
+		guint64 taken = pool->busy[w] | (pass == 0 ? pool->seen[w] : 0);
+		guint32 found;
+
+		taken |= (G_GUINT64_CONSTANT(1) << (i % 64)) - 1; /* below @i */
+		if (~taken != 0) {
+			found = w * 64 + (guint32)__builtin_ctzll(~taken);
+			return found < to ? found : G_MAXUINT32;
+		}
+		i = (w + 1) * 64;
+	}
+	return G_MAXUINT32;
+}
+
+typedef struct {
+	DhcpServer *self;
+	gint64 now;
+} RebuildData;
+
+static void
+rebuild_lease(PxedLease *lease, gpointer user_data)
+{
+	RebuildData *data = user_data;
+
+	mark_address(data->self, pxed_lease_get_address(lease),
+		     pxed_lease_holds_address(lease, data->now), TRUE);
+}
+
+/* The bits again from what is known now: the offers held, the lease store
+ * (which other instances and expiry change behind this server's back), the
+ * addresses never handed out. Reservations are found as allocation meets them. */
+static void
+rebuild_free(DhcpServer *self, gint64 now)
+{
+	GHashTableIter iter;
+	gpointer key;
+	RebuildData data = {self, now};
+
+	for (guint p = 0; p < self->pools->len; p++) {
+		DhcpPool *pool = g_ptr_array_index(self->pools, p);
+		gsize words = pool->size / 64 + 1;
+		guint32 i;
+
+		if (pool->busy == NULL)
+			continue;
+		memset(pool->busy, 0, words * sizeof(guint64));
+		memset(pool->seen, 0, words * sizeof(guint64));
+		pool->n_busy = 0;
+		/* the bits past the end are never free */
+		for (i = pool->size; i < words * 64; i++)
+			pool->busy[i / 64] |= G_GUINT64_CONSTANT(1) << (i % 64);
+		if (pool->mask != G_MAXUINT32 && pool->mask != G_MAXUINT32 - 1) {
+			if (pool_index(pool, g_htonl(pool->network), &i))
+				pool_set_busy(pool, i, TRUE);
+			if (pool_index(pool, g_htonl(pool->network | ~pool->mask), &i))
+				pool_set_busy(pool, i, TRUE);
+		}
+		if (pool_index(pool, self->server_id, &i))
+			pool_set_busy(pool, i, TRUE);
+		pool->rebuilt = MAX(now, 1);
+	}
+	g_hash_table_iter_init(&iter, self->offers);
+	while (g_hash_table_iter_next(&iter, &key, NULL))
+		mark_address(self, GPOINTER_TO_UINT(key), TRUE, FALSE);
+	if (self->store != NULL)
+		pxed_context_lease_foreach(self->ctx, self->store, rebuild_lease, &data);
+}
+
 /* Drops the offer of @address (both tables). */
 static void
 drop_offer(DhcpServer *self, guint32 address)
@@ -246,6 +438,7 @@ drop_offer(DhcpServer *self, guint32 address)
 		return;
 	g_hash_table_remove(self->offered, hold->client_id);
 	g_hash_table_remove(self->offers, GUINT_TO_POINTER(address));
+	mark_address(self, address, FALSE, FALSE);
 }
 
 /* Whether @address may go to @client_id now: not the subnet's network or
@@ -282,57 +475,49 @@ address_available(DhcpServer *self, const DhcpPool *pool, guint32 address, const
 	return TRUE;
 }
 
-/* A free address of the pool, searched from its cursor: first one nobody ever
- * had (so that returning clients find theirs again), else one whose lease is
- * over. 0 when the pool is exhausted. */
+/* A free address of the pool, searched from its cursor among the clear bits:
+ * first one nobody ever had (so that returning clients find theirs again),
+ * else one whose lease is over. Every address found taken gets its bit, so
+ * each is looked at once between rebuilds; a full pool costs nothing. 0 when
+ * the pool is exhausted. */
 static guint32
 pool_allocate(DhcpServer *self, DhcpPool *pool, const char *client_id, guint32 own, gint64 now)
 {
-	guint64 size = 0;
-
-	for (guint i = 0; i < pool->ranges->len; i++) {
-		const DhcpRange *r = &g_array_index(pool->ranges, DhcpRange, i);
-		size += (guint64)r->last - r->first + 1;
-	}
+	if (pool->size == 0)
+		return 0;
+	if (pool->rebuilt == 0 ||
+	    (pool->n_busy >= pool->size && now >= pool->rebuilt + REBUILD_SECONDS))
+		dhcp_server_expire_offers(self, now);
+	if (pool->n_busy >= pool->size)
+		return 0;
 	for (gint pass = 0; pass < 2; pass++) {
-		guint32 host = pool->cursor;
-		for (guint64 n = 0; n < size; n++) {
-			guint32 address;
-			gboolean in_range = FALSE;
-			guint next_range = 0;
+		for (gint part = 0; part < 2; part++) {
+			/* from the cursor to the end, then from the start to the cursor */
+			guint32 from = part == 0 ? pool->cursor : 0;
+			guint32 to = part == 0 ? pool->size : pool->cursor;
+			guint32 i;
 
-			/* keep host within the ranges, wrapping to the first one */
-			for (guint i = 0; i < pool->ranges->len; i++) {
-				const DhcpRange *r = &g_array_index(pool->ranges, DhcpRange, i);
-				if (host >= r->first && host <= r->last) {
-					in_range = TRUE;
-					break;
+			while ((i = next_clear(pool, pass, from, to)) != G_MAXUINT32) {
+				guint32 address = pool_address(pool, i);
+
+				self->stats.probes++;
+				from = i + 1;
+				if (!address_available(self, pool, address, client_id, own, now)) {
+					pool_set_busy(pool, i, TRUE);
+					continue;
 				}
-				if (host < r->first) {
-					next_range = i;
-					break;
+				if (pass == 0 && self->store != NULL) {
+					g_autoptr(PxedLease) old =
+						pxed_context_lease_get_by_address(
+							self->ctx, self->store, address);
+					if (old != NULL) {
+						pool_set_seen(pool, i);
+						continue;
+					}
 				}
-				next_range = i + 1;
+				pool->cursor = i + 1 < pool->size ? i + 1 : 0;
+				return address;
 			}
-			if (!in_range) {
-				host = g_array_index(pool->ranges, DhcpRange,
-						     next_range < pool->ranges->len ? next_range
-										    : 0)
-					       .first;
-			}
-			address = g_htonl(host);
-			if (address_available(self, pool, address, client_id, own, now)) {
-				g_autoptr(PxedLease) old =
-					self->store != NULL
-						? pxed_context_lease_get_by_address(
-							  self->ctx, self->store, address)
-						: NULL;
-				if (pass == 1 || old == NULL) {
-					pool->cursor = host + 1;
-					return address;
-				}
-			}
-			host++;
 		}
 	}
 	return 0;
@@ -352,6 +537,7 @@ hold_offer(DhcpServer *self, guint32 address, const char *client_id, gint64 now)
 	hold->expires = now + OFFER_HOLD_SECONDS;
 	g_hash_table_insert(self->offers, GUINT_TO_POINTER(address), hold);
 	g_hash_table_insert(self->offered, hold->client_id, GUINT_TO_POINTER(address));
+	mark_address(self, address, TRUE, FALSE);
 }
 
 void
@@ -368,6 +554,125 @@ dhcp_server_expire_offers(DhcpServer *self, gint64 now)
 			g_hash_table_iter_remove(&iter);
 		}
 	}
+	rebuild_free(self, now);
+	/* a hardware address idle long enough to have its whole burst back is
+	 * forgotten: a fresh count is the same */
+	g_hash_table_iter_init(&iter, self->macs);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		DhcpMacBucket *mac = value;
+		if (self->limits.discovers_per_mac_per_minute == 0 ||
+		    (gdouble)(now - mac->bucket.last) * self->limits.discovers_per_mac_per_minute /
+				    60.0 >=
+			    self->limits.discovers_per_mac_burst)
+			g_hash_table_iter_remove(&iter);
+	}
+}
+
+/* ---- limits ---- */
+
+/* Takes a token from @bucket if it has one; @rate tokens a second, up to @burst.
+ * A @rate of 0 is no limit. */
+static gboolean
+bucket_take(DhcpBucket *bucket, gdouble rate, guint burst, gint64 now)
+{
+	if (rate <= 0)
+		return TRUE;
+	if (bucket->last == 0)
+		bucket->tokens = burst;
+	else if (now > bucket->last)
+		bucket->tokens =
+			MIN((gdouble)burst, bucket->tokens + (gdouble)(now - bucket->last) * rate);
+	if (now > bucket->last)
+		bucket->last = now;
+	if (bucket->tokens < 1)
+		return FALSE;
+	bucket->tokens -= 1;
+	return TRUE;
+}
+
+/* A limit was hit: one log line a minute, saying how many were kept quiet. */
+static void G_GNUC_PRINTF(4, 5)
+	log_limit(DhcpServer *self, DhcpLogLimit *limit, gint64 now, const char *format, ...)
+{
+	va_list args;
+	g_autofree char *text = NULL;
+
+	if (now < limit->next) {
+		limit->quiet++;
+		return;
+	}
+	va_start(args, format);
+	text = g_strdup_vprintf(format, args);
+	va_end(args);
+	if (limit->quiet > 0)
+		g_message("%s: %s (and %" G_GUINT64_FORMAT " more in the last minute)", self->name,
+			  text, limit->quiet);
+	else
+		g_message("%s: %s", self->name, text);
+	limit->next = now + LOG_LIMIT_SECONDS;
+	limit->quiet = 0;
+}
+
+/* The hardware address as a table key: FNV-1a over type, length and address
+ * (a collision only makes two machines share a count). */
+static gint64
+mac_key(const PxedDhcpMessage *request)
+{
+	guint64 h = G_GUINT64_CONSTANT(14695981039346656037);
+
+	h = (h ^ request->htype) * G_GUINT64_CONSTANT(1099511628211);
+	h = (h ^ request->hlen) * G_GUINT64_CONSTANT(1099511628211);
+	for (guint i = 0; i < MIN(request->hlen, sizeof(request->chaddr)); i++)
+		h = (h ^ request->chaddr[i]) * G_GUINT64_CONSTANT(1099511628211);
+	return (gint64)h;
+}
+
+/* discovers-per-mac-per-minute: whether this DISCOVER may be answered. A
+ * hardware address not in the table has its whole burst; it is entered when
+ * it comes back holding an offer or a lease (mac_note()), so that neither a
+ * flood of made-up addresses (which the new-client limit stops) fills the
+ * table nor a new client's first DISCOVER costs an allocation. */
+static gboolean
+mac_admit(DhcpServer *self, const PxedDhcpMessage *request, PxedClient *client, gint64 now)
+{
+	gint64 key;
+	DhcpMacBucket *mac;
+
+	if (self->limits.discovers_per_mac_per_minute == 0)
+		return TRUE;
+	key = mac_key(request);
+	mac = g_hash_table_lookup(self->macs, &key);
+	if (mac == NULL ||
+	    bucket_take(&mac->bucket, self->limits.discovers_per_mac_per_minute / 60.0,
+			self->limits.discovers_per_mac_burst, now))
+		return TRUE;
+	self->stats.mac_limited++;
+	log_limit(self, &self->log_mac, now,
+		  "discovers-per-mac-per-minute=%u reached: DISCOVER from %s dropped",
+		  self->limits.discovers_per_mac_per_minute, pxed_client_get_key(client));
+	return FALSE;
+}
+
+static void
+mac_note(DhcpServer *self, const PxedDhcpMessage *request, gint64 now)
+{
+	DhcpMacBucket *mac;
+	gint64 key;
+
+	if (self->limits.discovers_per_mac_per_minute == 0)
+		return;
+	key = mac_key(request);
+	if (g_hash_table_contains(self->macs, &key))
+		return;
+	if (g_hash_table_size(self->macs) >= MAC_TABLE_MAX) {
+		self->stats.mac_untracked++;
+		return;
+	}
+	mac = g_new0(DhcpMacBucket, 1);
+	mac->key = key;
+	bucket_take(&mac->bucket, self->limits.discovers_per_mac_per_minute / 60.0,
+		    self->limits.discovers_per_mac_burst, now);
+	g_hash_table_insert(self->macs, &mac->key, mac);
 }
 
 /* The inventory's reservation for @client: `metadata.ip` of its group. */
@@ -568,6 +873,23 @@ handle_discover(Request *r)
 				      r->now))
 			address = GPOINTER_TO_UINT(offered);
 	}
+	if (address != 0)
+		mac_note(self, r->request, r->now); /* a DISCOVER again: counted */
+	/* Past here the client is new: it takes an address of its own, so it is
+	 * what a flood of made-up hardware addresses is made of. One bucket per
+	 * pool (the interface's, each relay's), so that one segment's flood
+	 * leaves the others their share. */
+	if (address == 0 && !bucket_take(&pool->new_clients, self->limits.new_clients_per_second,
+					 self->limits.new_clients_burst, r->now)) {
+		self->stats.new_clients_limited++;
+		log_limit(self, &self->log_new_clients, r->now,
+			  "new-clients-per-second=%u reached on %s%s: DISCOVER from %s dropped",
+			  self->limits.new_clients_per_second,
+			  pool->name[0] != '\0' ? "pool " : "the interface", pool->name,
+			  pxed_client_get_key(r->out->client));
+		r->out->reason = "new-clients-per-second reached";
+		return;
+	}
 	if (address == 0 &&
 	    pxed_dhcp_message_get_option_ipv4(r->request, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
 					      &requested) &&
@@ -578,6 +900,10 @@ handle_discover(Request *r)
 		address = pool_allocate(self, pool, r->client_id, own(r), r->now);
 	if (address == 0) {
 		self->stats.exhausted++;
+		log_limit(self, &self->log_exhausted, r->now,
+			  "no free address in %s%s: DISCOVER from %s not answered",
+			  pool->name[0] != '\0' ? "pool " : "the interface's range", pool->name,
+			  pxed_client_get_key(r->out->client));
 		r->out->reason = "no free address in the pool";
 		return;
 	}
@@ -603,6 +929,7 @@ ack(Request *r, DhcpPool *pool, guint32 address)
 	const char *hostname = r->reserved ? r->reserved_hostname : NULL;
 
 	drop_offer(self, address);
+	mark_address(self, address, TRUE, TRUE);
 	r->out->reply = build_lease_reply(self, r->request, PXED_DHCP_ACK, pool, address, hostname,
 					  r->out->client);
 	r->out->commit = make_lease(self, r->client_id, address, r->out->client, hostname, r->now);
@@ -612,12 +939,14 @@ ack(Request *r, DhcpPool *pool, guint32 address)
 /* INIT-REBOOT, RENEWING and REBINDING (RFC 2131 §4.3.2): the client names the
  * address it believes it has. */
 static void
-verify_address(Request *r, guint32 address)
+verify_address(Request *r, guint32 address, gboolean init_reboot)
 {
 	DhcpServer *self = r->self;
-	/* the relay's subnet; else the pool of the address itself, as a renewing
-	 * client unicasts to the server without a relay */
-	DhcpPool *pool = select_pool(self, r->request->giaddr != 0 ? r->request->giaddr : address);
+	/* the relay's subnet, or the interface's for a broadcast INIT-REBOOT;
+	 * else the pool of the address itself, as a renewing client unicasts to
+	 * the server without a relay */
+	DhcpPool *pool = select_pool(
+		self, r->request->giaddr != 0 || init_reboot ? r->request->giaddr : address);
 	g_autoptr(PxedLease) lease = NULL;
 
 	if (pool == NULL) {
@@ -643,14 +972,23 @@ verify_address(Request *r, guint32 address)
 	}
 	if (self->store != NULL)
 		lease = pxed_context_lease_get(self->ctx, self->store, r->client_id);
-	if ((lease != NULL && pxed_lease_get_address(lease) == address &&
-	     pxed_lease_get_state(lease) != PXED_LEASE_DECLINED) ||
-	    r->reserved) {
+	if (r->reserved) {
+		ack(r, pool, address);
+		return;
+	}
+	/* a lease outside the ranges (they shrank, or the record was forged) is
+	 * not renewed: the client starts over and gets an address of the range */
+	if (lease != NULL && pxed_lease_get_address(lease) == address &&
+	    pxed_lease_get_state(lease) != PXED_LEASE_DECLINED &&
+	    pool_contains_range(pool, address)) {
 		ack(r, pool, address);
 		return;
 	}
 	if (lease != NULL) {
-		nak(r, "not the address leased to this client");
+		self->stats.unknown_address++;
+		nak(r, pxed_lease_get_address(lease) == address
+			       ? "address outside the range"
+			       : "not the address leased to this client");
 		return;
 	}
 	/* RFC 2131 §4.3.2: a server with no record of the client stays silent;
@@ -660,6 +998,27 @@ verify_address(Request *r, guint32 address)
 		nak(r, "no lease for this client");
 	else
 		r->out->reason = "no record of this client";
+}
+
+/* Whether @address is what a SELECTING client may ask this server for: its
+ * offer, its reservation, or its lease (inside the ranges). */
+static gboolean
+selecting_known(Request *r, DhcpPool *pool, guint32 address)
+{
+	DhcpServer *self = r->self;
+	gpointer offered;
+	g_autoptr(PxedLease) lease = NULL;
+
+	if (g_hash_table_lookup_extended(self->offered, r->client_id, NULL, &offered) &&
+	    GPOINTER_TO_UINT(offered) == address)
+		return TRUE;
+	if (r->reserved && r->reserved_address == address)
+		return TRUE;
+	if (self->store != NULL)
+		lease = pxed_context_lease_get(self->ctx, self->store, r->client_id);
+	return lease != NULL && pxed_lease_get_address(lease) == address &&
+	       pxed_lease_get_state(lease) != PXED_LEASE_DECLINED &&
+	       pool_contains_range(pool, address);
 }
 
 static void
@@ -675,15 +1034,15 @@ handle_request(Request *r)
 
 	if (has_server_id) {
 		DhcpPool *pool;
+		gpointer offered;
 		/* SELECTING (RFC 2131 §4.3.2) */
 		if (server_id != self->server_id) {
+			/* RFC 2131 §4.3.2: the client declined our offer; it is free
+			 * again, whatever address the REQUEST names */
 			r->out->reason = "the client chose another server";
-			if (has_requested) {
-				DhcpOfferHold *hold = g_hash_table_lookup(
-					self->offers, GUINT_TO_POINTER(requested));
-				if (hold != NULL && g_str_equal(hold->client_id, r->client_id))
-					drop_offer(self, requested);
-			}
+			if (g_hash_table_lookup_extended(self->offered, r->client_id, NULL,
+							 &offered))
+				drop_offer(self, GPOINTER_TO_UINT(offered));
 			return;
 		}
 		if (!has_requested) {
@@ -695,6 +1054,16 @@ handle_request(Request *r)
 			nak(r, "address not on this network");
 			return;
 		}
+		/* Only what this server offered the client, its lease or its
+		 * reservation: a REQUEST naming anything else (the router's address,
+		 * another machine's reservation) without a DISCOVER before it would
+		 * otherwise be a lease on it, and tie it to whatever identity the
+		 * REQUEST claims. */
+		if (!selecting_known(r, pool, requested)) {
+			self->stats.unknown_address++;
+			nak(r, "address not offered to this client");
+			return;
+		}
 		if (!address_available(self, pool, requested, r->client_id, own(r), r->now)) {
 			nak(r, "address in use");
 			return;
@@ -703,11 +1072,11 @@ handle_request(Request *r)
 		return;
 	}
 	if (has_requested && r->request->ciaddr == 0) {
-		verify_address(r, requested); /* INIT-REBOOT */
+		verify_address(r, requested, TRUE); /* INIT-REBOOT */
 		return;
 	}
 	if (r->request->ciaddr != 0) {
-		verify_address(r, r->request->ciaddr); /* RENEWING, REBINDING */
+		verify_address(r, r->request->ciaddr, FALSE); /* RENEWING, REBINDING */
 		return;
 	}
 	self->stats.ignored++;
@@ -758,6 +1127,7 @@ handle_decline(Request *r)
 	pxed_lease_set_state(r->out->decline, PXED_LEASE_DECLINED);
 	pxed_lease_set_expires(r->out->decline, r->now + DECLINE_SECONDS);
 	pxed_lease_set_mac(r->out->decline, pxed_client_get_mac_string(r->out->client));
+	mark_address(self, address, TRUE, TRUE);
 	self->stats.declines++;
 }
 
@@ -778,6 +1148,7 @@ handle_release(Request *r)
 		return;
 	}
 	r->out->release = g_strdup(r->client_id);
+	mark_address(self, r->request->ciaddr, FALSE, TRUE);
 	self->stats.releases++;
 }
 
@@ -827,6 +1198,11 @@ dhcp_server_handle(DhcpServer *self, const PxedDhcpMessage *request, gint64 now)
 	switch (out->request_type) {
 	case PXED_DHCP_DISCOVER:
 	case PXED_DHCP_REQUEST:
+		if (out->request_type == PXED_DHCP_DISCOVER &&
+		    !mac_admit(self, request, out->client, now)) {
+			out->reason = "discovers-per-mac-per-minute reached";
+			break;
+		}
 		r.reserved =
 			reservation(self, out->client, &r.reserved_address, &r.reserved_hostname);
 		if (out->request_type == PXED_DHCP_DISCOVER)
@@ -852,7 +1228,27 @@ dhcp_server_handle(DhcpServer *self, const PxedDhcpMessage *request, gint64 now)
 		out->reason = "not a message type a server answers";
 		break;
 	}
+	if (out->reply != NULL)
+		dhcp_server_fit_relay_agent(self, out->reply, out->max_size, now);
 	g_free(r.client_id);
 	g_free(r.reserved_hostname);
 	return out;
+}
+
+void
+dhcp_server_fit_relay_agent(DhcpServer *self, PxedDhcpMessage *reply, gsize max_size, gint64 now)
+{
+	gsize len = 0;
+
+	/* RFC 3046 §2.2 wants option 82 echoed; one too long to fit beside the
+	 * options that make the reply a reply goes, not they. */
+	if (pxed_dhcp_message_relay_agent_fits(reply, max_size))
+		return;
+	pxed_dhcp_message_get_option(reply, PXED_DHCP_OPTION_RELAY_AGENT, &len);
+	pxed_dhcp_message_remove_option(reply, PXED_DHCP_OPTION_RELAY_AGENT);
+	self->stats.relay_agent_dropped++;
+	log_limit(self, &self->log_relay_agent, now,
+		  "relay agent information (option 82, %zu bytes) does not fit in a %zu-byte "
+		  "reply: sent without it",
+		  len, max_size);
 }

@@ -18,6 +18,18 @@ typedef struct {
 	guint32 last;
 } DhcpRange;
 
+/* A token bucket: @rate tokens a second up to @burst; one per admitted packet. */
+typedef struct {
+	gdouble tokens;
+	gint64 last; /* seconds; 0: never used (full) */
+} DhcpBucket;
+
+/* A rate-limited log line: one per interval, with a count of those kept quiet. */
+typedef struct {
+	gint64 next;
+	guint64 quiet;
+} DhcpLogLimit;
+
 /* An address pool: one subnet, its ranges and the options given there. */
 typedef struct {
 	char *name;	 /* "" for the interface's own, else the NAME of pool.NAME.* */
@@ -27,8 +39,19 @@ typedef struct {
 	GArray *routers; /* guint32, network byte order */
 	GArray *dns;	 /* guint32, network byte order */
 	char *domain;
-	guint32 cursor;	     /* where the search for a free address goes on (host order) */
 	gboolean has_subnet; /* the local pool takes the interface's when not set */
+	/* The free-address structure, one bit per address of the ranges (in
+	 * range order): allocation looks only at clear bits, a word at a time,
+	 * and a full pool is seen from the count alone. The bits are hints that
+	 * address_available() confirms; they are rebuilt from the offers and the
+	 * lease store on every sweep. Made by dhcp_pool_finish(). */
+	guint64 *busy;	/* offered, leased, reserved or otherwise not to be given */
+	guint64 *seen;	/* has a lease record: given last, so returning clients find theirs */
+	guint32 size;	/* addresses in the ranges */
+	guint32 n_busy; /* bits set in @busy */
+	guint32 cursor; /* index where the search for a free address goes on */
+	gint64 rebuilt; /* when @busy and @seen were last rebuilt (0: never) */
+	DhcpBucket new_clients; /* new-clients-per-second, for this interface or relay */
 } DhcpPool;
 
 void dhcp_pool_free(DhcpPool *pool);
@@ -56,7 +79,21 @@ typedef struct {
 	guint64 declines;
 	guint64 informs;
 	guint64 exhausted;
+	guint64 new_clients_limited; /* DISCOVERs dropped by new-clients-per-second */
+	guint64 mac_limited;	     /* DISCOVERs dropped by discovers-per-mac-per-minute */
+	guint64 mac_untracked;	     /* DISCOVERs past a full per-MAC table */
+	guint64 relay_agent_dropped; /* replies sent without the option 82 that did not fit */
+	guint64 unknown_address;     /* REQUESTs NAKed for an address never offered */
+	guint64 probes;		     /* addresses checked by allocations (a test hook) */
 } DhcpStats;
+
+/* The limits (conf.d keys, see README.md); 0 turns a rate limit off. */
+typedef struct {
+	guint new_clients_per_second;
+	guint new_clients_burst;
+	guint discovers_per_mac_per_minute;
+	guint discovers_per_mac_burst;
+} DhcpLimits;
 
 typedef struct {
 	char *name; /* instance name: the events' source */
@@ -68,7 +105,13 @@ typedef struct {
 	gboolean authoritative;
 	GHashTable *offers;  /* address -> DhcpOfferHold*: offered, not yet requested */
 	GHashTable *offered; /* client id -> address, the same offers */
+	GHashTable *macs;    /* DhcpMacBucket: DISCOVERs per hardware address */
+	DhcpLimits limits;
 	DhcpStats stats;
+	DhcpLogLimit log_new_clients;
+	DhcpLogLimit log_mac;
+	DhcpLogLimit log_exhausted;
+	DhcpLogLimit log_relay_agent;
 } DhcpServer;
 
 DhcpServer *dhcp_server_new(const char *name, PxedContext *ctx);
@@ -99,8 +142,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DhcpOutcome, dhcp_outcome_free)
  */
 DhcpOutcome *dhcp_server_handle(DhcpServer *self, const PxedDhcpMessage *request, gint64 now);
 
-/* Drops offers no longer held. */
+/* Drops offers no longer held and rebuilds the pools' free-address bits from
+ * the offers and the lease store; forgets idle per-MAC counts. */
 void dhcp_server_expire_offers(DhcpServer *self, gint64 now);
+
+/* Takes @reply's option 82 out when it does not fit in @max_size beside the
+ * options every reply carries (counted, logged at most once a minute). */
+void dhcp_server_fit_relay_agent(DhcpServer *self, PxedDhcpMessage *reply, gsize max_size,
+				 gint64 now);
 
 /* A NAK for @request, when a commit failed because the address is taken. */
 PxedDhcpMessage *dhcp_server_build_nak(DhcpServer *self, const PxedDhcpMessage *request,

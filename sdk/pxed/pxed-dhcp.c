@@ -484,6 +484,42 @@ encode_option(GByteArray *out, guint8 code, const guint8 *value, guint32 len)
 	} while (len > 0);
 }
 
+/* What every reply must carry whatever else is left out: the message type, and
+ * for an OFFER or ACK the server identifier, lease time and subnet mask
+ * (RFC 2131 §4.3.1, table 3). A client drops a reply without them. */
+static gboolean
+is_essential(guint8 code)
+{
+	return code == PXED_DHCP_OPTION_MESSAGE_TYPE || code == PXED_DHCP_OPTION_SERVER_ID ||
+	       code == PXED_DHCP_OPTION_LEASE_TIME || code == PXED_DHCP_OPTION_SUBNET_MASK;
+}
+
+/* Bytes the essential options take, plus the END option. */
+static gsize
+essential_size(const Options *o)
+{
+	gsize size = 1;
+
+	for (guint i = 0; i < o->n_order; i++) {
+		if (is_essential(o->order[i]))
+			size += encoded_size(o->length[o->order[i]]);
+	}
+	return size;
+}
+
+gboolean
+pxed_dhcp_message_relay_agent_fits(const PxedDhcpMessage *self, gsize max_size)
+{
+	Options *o = options_get(self);
+	gsize limit = MAX(max_size, PXED_DHCP_MIN_MAX_SIZE);
+
+	if (!options_has(o, PXED_DHCP_OPTION_RELAY_AGENT))
+		return TRUE;
+	return PXED_DHCP_HEADER_SIZE + essential_size(o) +
+		       encoded_size(o->length[PXED_DHCP_OPTION_RELAY_AGENT]) <=
+	       limit;
+}
+
 GBytes *
 pxed_dhcp_message_build(const PxedDhcpMessage *self, gsize max_size)
 {
@@ -491,7 +527,8 @@ pxed_dhcp_message_build(const PxedDhcpMessage *self, gsize max_size)
 	GByteArray *out = g_byte_array_sized_new(BOOTP_SIZE);
 	guint8 header[PXED_DHCP_HEADER_SIZE] = {0};
 	guint32 be;
-	gsize reserve = 1; /* END */
+	gsize reserve; /* room kept for what comes later: essentials, option 82, END */
+	gboolean agent;
 	gsize limit = MAX(max_size, PXED_DHCP_MIN_MAX_SIZE);
 	guint8 end = PXED_DHCP_OPTION_END;
 
@@ -515,8 +552,18 @@ pxed_dhcp_message_build(const PxedDhcpMessage *self, gsize max_size)
 	memcpy(header + OFF_COOKIE, magic_cookie, 4);
 	g_byte_array_append(out, header, sizeof(header));
 
-	if (options_has(o, PXED_DHCP_OPTION_RELAY_AGENT))
-		reserve += encoded_size(o->length[PXED_DHCP_OPTION_RELAY_AGENT]);
+	/* The essentials are kept room for from the start; the relay agent
+	 * information only when it fits beside them (else the relay gets a reply
+	 * without it rather than a reply without the essentials). */
+	reserve = essential_size(o);
+	agent = pxed_dhcp_message_relay_agent_fits(self, max_size);
+	if (options_has(o, PXED_DHCP_OPTION_RELAY_AGENT)) {
+		if (agent)
+			reserve += encoded_size(o->length[PXED_DHCP_OPTION_RELAY_AGENT]);
+		else
+			g_debug("option 82 (%u bytes) left out: it does not fit",
+				o->length[PXED_DHCP_OPTION_RELAY_AGENT]);
+	}
 	/* RFC 2131 §4.1 does not fix the order; option 53 first is what clients expect. */
 	for (gint pass = 0; pass < 2; pass++) {
 		for (guint i = 0; i < o->n_order; i++) {
@@ -526,6 +573,8 @@ pxed_dhcp_message_build(const PxedDhcpMessage *self, gsize max_size)
 			    (pass == 0) != (code == PXED_DHCP_OPTION_MESSAGE_TYPE))
 				continue;
 			size = encoded_size(o->length[code]);
+			if (is_essential(code))
+				reserve -= size; /* its room was kept: it is used now */
 			if (out->len + size + reserve > limit) {
 				g_debug("option %u (%u bytes) left out: the reply is full", code,
 					o->length[code]);
@@ -536,7 +585,7 @@ pxed_dhcp_message_build(const PxedDhcpMessage *self, gsize max_size)
 		}
 	}
 	/* RFC 3046 §2.2: the relay agent information goes last. */
-	if (options_has(o, PXED_DHCP_OPTION_RELAY_AGENT) && out->len + reserve <= limit)
+	if (options_has(o, PXED_DHCP_OPTION_RELAY_AGENT) && agent)
 		encode_option(
 			out, PXED_DHCP_OPTION_RELAY_AGENT,
 			pxed_dhcp_message_get_option(self, PXED_DHCP_OPTION_RELAY_AGENT, NULL),

@@ -138,9 +138,15 @@ PxedDhcpMessage *pxed_dhcp_message_parse(const guint8 *data, gsize len, GError *
  * Writes the message: option 53 first, option 82 last (RFC 3046 §2.2), the
  * others in the order they were set, values longer than 255 bytes split
  * (RFC 3396), padded to the 300 bytes of a BOOTP message (RFC 1542 §2.1). An
- * option that does not fit in @max_size is left out.
+ * option that does not fit in @max_size is left out, except options 53, 54,
+ * 51 and 1, for which room is always kept; option 82 is left out whole when
+ * it does not fit beside them.
  */
 GBytes *pxed_dhcp_message_build(const PxedDhcpMessage *self, gsize max_size);
+
+/* Whether the message's option 82 (if any) fits in @max_size beside options
+ * 53, 54, 51 and 1: what pxed_dhcp_message_build() decides. */
+gboolean pxed_dhcp_message_relay_agent_fits(const PxedDhcpMessage *self, gsize max_size);
 
 /**
  * pxed_dhcp_message_new_reply:

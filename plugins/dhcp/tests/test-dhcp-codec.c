@@ -460,6 +460,47 @@ test_reply_too_big(void)
 	g_assert_null(pxed_dhcp_message_get_option(back, 224, NULL));
 }
 
+/* Option 82 too long for the reply: the reply still carries 53, 54, 51 and 1
+ * (a client drops an OFFER without them), the relay agent information is left
+ * out whole, and an 82 that fits is still written. */
+static void
+test_relay_agent_too_big(void)
+{
+	g_autoptr(PxedDhcpMessage) msg = pxed_dhcp_message_new(PXED_DHCP_OP_REPLY);
+	g_autofree guint8 *agent = g_malloc0(400);
+	g_autoptr(GBytes) bytes = NULL;
+	g_autoptr(PxedDhcpMessage) back = NULL;
+	guint32 value = 0;
+
+	pxed_dhcp_message_set_option_u8(msg, PXED_DHCP_OPTION_MESSAGE_TYPE, PXED_DHCP_OFFER);
+	pxed_dhcp_message_set_option(msg, PXED_DHCP_OPTION_RELAY_AGENT, agent, 400);
+	pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_SERVER_ID, ip("10.0.0.1"));
+	pxed_dhcp_message_set_option_u32(msg, PXED_DHCP_OPTION_LEASE_TIME, 600);
+	pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_SUBNET_MASK, ip("255.255.255.0"));
+	g_assert_false(pxed_dhcp_message_relay_agent_fits(msg, 576));
+	g_assert_true(pxed_dhcp_message_relay_agent_fits(msg, 1500));
+	bytes = pxed_dhcp_message_build(msg, 576);
+	g_assert_cmpuint(g_bytes_get_size(bytes), <=, PXED_DHCP_MIN_MAX_SIZE);
+	back = pxed_dhcp_message_parse(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes),
+				       NULL);
+	g_assert_nonnull(back);
+	g_assert_cmpuint(pxed_dhcp_message_get_type(back), ==, PXED_DHCP_OFFER);
+	g_assert_true(pxed_dhcp_message_get_option_ipv4(back, PXED_DHCP_OPTION_SERVER_ID, &value));
+	g_assert_cmpuint(value, ==, ip("10.0.0.1"));
+	g_assert_nonnull(pxed_dhcp_message_get_option(back, PXED_DHCP_OPTION_LEASE_TIME, NULL));
+	g_assert_nonnull(pxed_dhcp_message_get_option(back, PXED_DHCP_OPTION_SUBNET_MASK, NULL));
+	g_assert_null(pxed_dhcp_message_get_option(back, PXED_DHCP_OPTION_RELAY_AGENT, NULL));
+
+	/* where it fits, it is echoed */
+	g_clear_pointer(&bytes, g_bytes_unref);
+	g_clear_pointer(&back, pxed_dhcp_message_free);
+	bytes = pxed_dhcp_message_build(msg, 1500);
+	back = pxed_dhcp_message_parse(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes),
+				       NULL);
+	g_assert_nonnull(back);
+	g_assert_nonnull(pxed_dhcp_message_get_option(back, PXED_DHCP_OPTION_RELAY_AGENT, NULL));
+}
+
 /* Random mutations of valid packets: never a crash, every success consistent. */
 static void
 test_mutations(void)
@@ -522,5 +563,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dhcp/codec/no-end", test_no_end_tolerated);
 	g_test_add_func("/dhcp/codec/reply-and-boot", test_reply_and_boot);
 	g_test_add_func("/dhcp/codec/reply-too-big", test_reply_too_big);
+	g_test_add_func("/dhcp/codec/hostile/relay-agent-too-big", test_relay_agent_too_big);
 	return g_test_run();
 }

@@ -109,6 +109,12 @@ fake_lease_release(gpointer core, gpointer store, const char *client_id)
 	pxed_store_release(store, client_id, ((Fixture *)core)->now);
 }
 
+static void
+fake_lease_foreach(gpointer core, gpointer store, PxedLeaseFunc func, gpointer user_data)
+{
+	pxed_store_iterate(store, func, user_data);
+}
+
 static const PxedContextVTable fake_vtable = {
 	.get_main_context = fake_main_context,
 	.boot = fake_boot,
@@ -119,6 +125,7 @@ static const PxedContextVTable fake_vtable = {
 	.lease_get_by_address = fake_lease_get_by_address,
 	.lease_put = fake_lease_put,
 	.lease_release = fake_lease_release,
+	.lease_foreach = fake_lease_foreach,
 };
 
 static DhcpPool *
@@ -686,6 +693,265 @@ test_hostile_requests(Fixture *f, gconstpointer data)
 	g_rand_free(rand);
 }
 
+/* A client numbered @n (up to 2^24): its hardware address 52:54:00 + @n. */
+static PxedDhcpMessage *
+request_n(guint8 type, guint32 n)
+{
+	PxedDhcpMessage *msg = request(type, 0);
+
+	msg->xid = n;
+	msg->chaddr[3] = (guint8)(n >> 16);
+	msg->chaddr[4] = (guint8)(n >> 8);
+	msg->chaddr[5] = (guint8)n;
+	return msg;
+}
+
+/* The DISCOVERs of clients @first..@first+@count-1 at f->now: how many were
+ * answered. */
+static guint
+discover_many(Fixture *f, guint32 first, guint count)
+{
+	guint answered = 0;
+
+	for (guint32 n = first; n < first + count; n++) {
+		g_autoptr(PxedDhcpMessage) msg = request_n(PXED_DHCP_DISCOVER, n);
+		g_autoptr(DhcpOutcome) out = dhcp_server_handle(f->server, msg, f->now);
+		if (out->reply != NULL)
+			answered++;
+	}
+	return answered;
+}
+
+/* The interface's pool replaced by one of @size addresses, from 10.251.0.10. */
+static void
+large_pool(Fixture *f, guint size)
+{
+	g_autofree char *range = NULL;
+	guint32 last = g_ntohl(ip("10.251.0.10")) + size - 1;
+
+	range = g_strdup_printf("10.251.0.10-%u.%u.%u.%u", last >> 24, (last >> 16) & 255,
+				(last >> 8) & 255, last & 255);
+	g_ptr_array_set_size(f->server->pools, 0);
+	g_ptr_array_add(f->server->pools, pool("", "10.251.0.0/16", range, NULL));
+}
+
+/* RFC 2131 §4.3.2: a REQUEST in SELECTING state with no DISCOVER before it, for
+ * an address this server never offered the client (outside the range: a
+ * static host's; inside it: nobody's yet), is NAKed and no lease is written. */
+static void
+test_selecting_not_offered(Fixture *f, gconstpointer data)
+{
+	const char *addresses[] = {"10.250.0.5", "10.250.0.101"};
+
+	for (guint i = 0; i < G_N_ELEMENTS(addresses); i++) {
+		g_autoptr(PxedDhcpMessage) req = request(PXED_DHCP_REQUEST, 7);
+		g_autoptr(DhcpOutcome) out = NULL;
+		g_autoptr(PxedLease) lease = NULL;
+
+		pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_SERVER_ID,
+						  f->server->server_id);
+		pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+						  ip(addresses[i]));
+		out = handle(f, req);
+		g_assert_nonnull(out->reply);
+		g_assert_cmpuint(pxed_dhcp_message_get_type(out->reply), ==, PXED_DHCP_NAK);
+		g_assert_null(out->commit);
+		lease = pxed_store_get(f->store, "01:52:54:00:00:00:07");
+		g_assert_null(lease);
+		g_assert_null(pxed_store_get_by_address(f->store, ip(addresses[i])));
+	}
+	g_assert_cmpuint(f->server->stats.unknown_address, ==, 2);
+	g_assert_cmpuint(f->server->stats.acks, ==, 0);
+	/* the ordinary exchange still works */
+	g_assert_cmpuint(obtain(f, 7), ==, ip("10.250.0.100"));
+}
+
+/* A REQUEST naming another server's identifier drops this client's offer,
+ * whatever address it names (or none): the address is free again. */
+static void
+test_other_server_drops_offer(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PxedDhcpMessage) discover = request(PXED_DHCP_DISCOVER, 1);
+	g_autoptr(DhcpOutcome) offer = handle(f, discover);
+	g_autoptr(PxedDhcpMessage) req = request(PXED_DHCP_REQUEST, 1);
+	g_autoptr(DhcpOutcome) out = NULL;
+	g_autoptr(PxedDhcpMessage) other = request(PXED_DHCP_DISCOVER, 2);
+	g_autoptr(DhcpOutcome) other_out = NULL;
+
+	g_assert_nonnull(offer->reply);
+	/* the other server's offer was another address */
+	pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_SERVER_ID, ip("10.250.0.254"));
+	pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+					  ip("10.250.0.200"));
+	out = handle(f, req);
+	g_assert_null(out->reply);
+	g_assert_null(out->commit);
+	g_assert_false(g_hash_table_contains(f->server->offered, "01:52:54:00:00:00:01"));
+	pxed_dhcp_message_set_option_ipv4(other, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+					  offer->reply->yiaddr);
+	other_out = handle(f, other);
+	g_assert_nonnull(other_out->reply);
+	g_assert_cmpuint(other_out->reply->yiaddr, ==, offer->reply->yiaddr);
+}
+
+/* INIT-REBOOT for an address that is not this client's to have: a lease
+ * record outside the range (the range shrank, or the record was forged), an
+ * address of a relayed subnet asked for on the interface's own segment. */
+static void
+test_init_reboot_not_ours(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PxedLease) planted = pxed_lease_new("01:52:54:00:00:00:07", ip("10.250.0.5"));
+	g_autoptr(PxedLease) relayed = pxed_lease_new("01:52:54:00:00:00:08", ip("10.250.7.55"));
+	g_autoptr(PxedDhcpMessage) reboot = request(PXED_DHCP_REQUEST, 7);
+	g_autoptr(PxedDhcpMessage) wrong_segment = request(PXED_DHCP_REQUEST, 8);
+	g_autoptr(DhcpOutcome) out = NULL;
+	g_autoptr(DhcpOutcome) out_segment = NULL;
+	gboolean done = FALSE;
+
+	pxed_lease_set_expires(planted, f->now + 600);
+	pxed_store_put(f->store, planted, g_task_new(NULL, NULL, committed, &done));
+	while (!done)
+		g_main_context_iteration(NULL, TRUE);
+	done = FALSE;
+	pxed_lease_set_expires(relayed, f->now + 600);
+	pxed_store_put(f->store, relayed, g_task_new(NULL, NULL, committed, &done));
+	while (!done)
+		g_main_context_iteration(NULL, TRUE);
+
+	pxed_dhcp_message_set_option_ipv4(reboot, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+					  ip("10.250.0.5"));
+	out = handle(f, reboot);
+	g_assert_nonnull(out->reply);
+	g_assert_cmpuint(pxed_dhcp_message_get_type(out->reply), ==, PXED_DHCP_NAK);
+	g_assert_null(out->commit);
+
+	/* no relay: the interface's subnet is the one that counts */
+	pxed_dhcp_message_set_option_ipv4(wrong_segment, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+					  ip("10.250.7.55"));
+	out_segment = handle(f, wrong_segment);
+	g_assert_nonnull(out_segment->reply);
+	g_assert_cmpuint(pxed_dhcp_message_get_type(out_segment->reply), ==, PXED_DHCP_NAK);
+	g_assert_null(out_segment->commit);
+}
+
+/* Option 82 too long for the reply: it goes out with 53, 54, 51 and 1 and
+ * without 82, counted; the offer is the client's as usual. */
+static void
+test_relay_agent_too_big(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PxedDhcpMessage) msg = request(PXED_DHCP_DISCOVER, 1);
+	g_autofree guint8 *agent = g_malloc(400);
+	g_autoptr(DhcpOutcome) out = NULL;
+	g_autoptr(GBytes) bytes = NULL;
+	g_autoptr(PxedDhcpMessage) back = NULL;
+	guint32 value = 0;
+
+	memset(agent, 'a', 400);
+	msg->giaddr = ip("10.250.7.1");
+	pxed_dhcp_message_set_option(msg, PXED_DHCP_OPTION_RELAY_AGENT, agent, 400);
+	out = handle(f, msg);
+	g_assert_nonnull(out->reply);
+	g_assert_null(pxed_dhcp_message_get_option(out->reply, PXED_DHCP_OPTION_RELAY_AGENT, NULL));
+	g_assert_cmpuint(f->server->stats.relay_agent_dropped, ==, 1);
+	bytes = pxed_dhcp_message_build(out->reply, out->max_size);
+	back = pxed_dhcp_message_parse(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes),
+				       NULL);
+	g_assert_nonnull(back);
+	g_assert_cmpuint(pxed_dhcp_message_get_type(back), ==, PXED_DHCP_OFFER);
+	g_assert_true(pxed_dhcp_message_get_option_ipv4(back, PXED_DHCP_OPTION_SERVER_ID, &value));
+	g_assert_cmpuint(value, ==, f->server->server_id);
+	g_assert_nonnull(pxed_dhcp_message_get_option(back, PXED_DHCP_OPTION_LEASE_TIME, NULL));
+	g_assert_true(
+		pxed_dhcp_message_get_option_ipv4(back, PXED_DHCP_OPTION_SUBNET_MASK, &value));
+	g_assert_cmpuint(value, ==, ip("255.255.255.0"));
+	g_assert_null(pxed_dhcp_message_get_option(back, PXED_DHCP_OPTION_RELAY_AGENT, NULL));
+	g_assert_cmpuint(back->yiaddr, ==, ip("10.250.7.50"));
+}
+
+/* Allocation looks at each address once between rebuilds, and a full pool
+ * at none: counted through stats.probes (addresses checked), not timed. */
+static void
+test_full_pool_no_scan(Fixture *f, gconstpointer data)
+{
+	const guint size = 8192;
+	guint64 probes;
+	guint64 exhausted;
+
+	large_pool(f, size);
+	f->server->limits.new_clients_per_second = 0;
+	f->server->limits.discovers_per_mac_per_minute = 0;
+	g_assert_cmpuint(discover_many(f, 1, size), ==, size);
+	g_assert_cmpuint(g_hash_table_size(f->server->offers), ==, size);
+	/* filling: about one look per address */
+	g_assert_cmpuint(f->server->stats.probes, <=, size + 64);
+	probes = f->server->stats.probes;
+	exhausted = f->server->stats.exhausted;
+	/* full: 1000 more new clients cost no look at all */
+	g_assert_cmpuint(discover_many(f, size + 1, 1000), ==, 0);
+	g_assert_cmpuint(f->server->stats.exhausted, ==, exhausted + 1000);
+	g_assert_cmpuint(f->server->stats.probes, ==, probes);
+	/* a client holding an offer still has it */
+	g_assert_cmpuint(discover_many(f, 5, 1), ==, 1);
+	/* the offers over, the pool is found free again at once */
+	f->now += 31;
+	g_assert_cmpuint(discover_many(f, 2 * size, 1), ==, 1);
+	g_assert_cmpuint(f->server->stats.probes, <=, probes + 2);
+}
+
+/* new-clients-per-second: a DISCOVER flood from made-up hardware addresses
+ * past the burst is dropped and counted, while a client with a lease renews
+ * and gets its offer as before. */
+static void
+test_new_client_rate(Fixture *f, gconstpointer data)
+{
+	guint32 address;
+	g_autoptr(PxedDhcpMessage) renew = request(PXED_DHCP_REQUEST, 1);
+	g_autoptr(PxedDhcpMessage) discover = request(PXED_DHCP_DISCOVER, 1);
+	g_autoptr(DhcpOutcome) renewed = NULL;
+	g_autoptr(DhcpOutcome) offered = NULL;
+
+	large_pool(f, 4096);
+	f->server->limits.new_clients_per_second = 10;
+	f->server->limits.new_clients_burst = 20;
+	address = obtain(f, 1); /* one of the burst */
+	g_assert_cmpuint(discover_many(f, 1000, 200), ==, 19);
+	g_assert_cmpuint(f->server->stats.new_clients_limited, ==, 181);
+	g_assert_cmpuint(g_hash_table_size(f->server->offers), ==, 19);
+	/* the known client is not a new one */
+	renew->ciaddr = address;
+	renewed = handle(f, renew);
+	g_assert_nonnull(renewed->reply);
+	g_assert_cmpuint(pxed_dhcp_message_get_type(renewed->reply), ==, PXED_DHCP_ACK);
+	offered = handle(f, discover);
+	g_assert_nonnull(offered->reply);
+	g_assert_cmpuint(offered->reply->yiaddr, ==, address);
+	/* a second later, ten more */
+	f->now += 1;
+	g_assert_cmpuint(discover_many(f, 2000, 50), ==, 10);
+	g_assert_cmpuint(f->server->stats.new_clients_limited, ==, 181 + 40);
+}
+
+/* discovers-per-mac-per-minute: one machine repeating DISCOVERs is answered
+ * up to the burst, then at the rate; other machines are not held up. */
+static void
+test_mac_rate(Fixture *f, gconstpointer data)
+{
+	f->server->limits.discovers_per_mac_per_minute = 60;
+	f->server->limits.discovers_per_mac_burst = 10;
+	/* the first DISCOVER is a new client's, the next ten the burst */
+	g_assert_cmpuint(discover_many(f, 1, 1), ==, 1);
+	for (guint i = 0; i < 19; i++)
+		discover_many(f, 1, 1);
+	g_assert_cmpuint(f->server->stats.offers, ==, 11);
+	g_assert_cmpuint(f->server->stats.mac_limited, ==, 9);
+	g_assert_cmpuint(discover_many(f, 2, 1), ==, 1);
+	/* one a second after that */
+	f->now += 1;
+	g_assert_cmpuint(discover_many(f, 1, 1), ==, 1);
+	g_assert_cmpuint(discover_many(f, 1, 1), ==, 0);
+	g_assert_cmpuint(f->server->stats.mac_limited, ==, 10);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -708,6 +974,13 @@ main(int argc, char **argv)
 	ADD("/dhcp/server/inform", test_inform);
 	ADD("/dhcp/server/ignored", test_ignored);
 	ADD("/dhcp/server/hostile-requests", test_hostile_requests);
+	ADD("/dhcp/server/hostile/selecting-not-offered", test_selecting_not_offered);
+	ADD("/dhcp/server/hostile/other-server-drops-offer", test_other_server_drops_offer);
+	ADD("/dhcp/server/hostile/init-reboot-not-ours", test_init_reboot_not_ours);
+	ADD("/dhcp/server/hostile/relay-agent-too-big", test_relay_agent_too_big);
+	ADD("/dhcp/server/hostile/full-pool-no-scan", test_full_pool_no_scan);
+	ADD("/dhcp/server/hostile/new-client-rate", test_new_client_rate);
+	ADD("/dhcp/server/hostile/mac-rate", test_mac_rate);
 #undef ADD
 	return g_test_run();
 }

@@ -85,6 +85,10 @@ start_server() { # name, state folder
 		interface=srv0
 		range=10.250.1.0-10.250.255.254
 		lease-time=3600
+		# perfdhcp's 60 000 new clients at up to 24 000/s through one relay
+		# are the flood this limit exists for; the benchmark measures the
+		# exchange, so it is off (dnsmasq and Kea have no such limit)
+		new-clients-per-second=0
 		CONF
 		ip netns exec "$SRV" "$PXED" --config-dir "$dir/conf.d" --plugin-dir "$PLUGINS" \
 			> "$dir/log" 2>&1 &
