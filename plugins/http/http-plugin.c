@@ -95,8 +95,8 @@ typedef struct {
 	guint64 sent;	   /* body bytes written */
 	gboolean keepalive;
 	gboolean logged;
-	int corked;	   /* the socket's descriptor while TCP_CORK is on, else -1 */
-	guint64 in_memory; /* length of an in-memory body, counted as sent with ::wrote-body */
+	int corked;	      /* the socket's descriptor while TCP_CORK is on, else -1 */
+	guint64 in_memory;    /* length of an in-memory body, counted as sent with ::wrote-body */
 	gint64 head_deadline; /* monotonic µs while the head is awaited (in self->heads), else 0 */
 	gboolean handshaking; /* a new TLS connection, until its handshake is done */
 	gboolean refused;     /* over max-connections-per-client: closed at once */
@@ -1005,7 +1005,8 @@ count_connections(PxedHttp *self)
 			continue;
 		n = GPOINTER_TO_UINT(g_hash_table_lookup(self->per_client, peer));
 		if (n > 1)
-			g_hash_table_insert(self->per_client, g_strdup(peer), GUINT_TO_POINTER(n - 1));
+			g_hash_table_insert(self->per_client, g_strdup(peer),
+					    GUINT_TO_POINTER(n - 1));
 		else
 			g_hash_table_remove(self->per_client, peer);
 		g_hash_table_iter_remove(&iter);

@@ -257,7 +257,8 @@ raw_wait_closed(GSocket *s, guint timeout_ms)
 		if (!g_socket_condition_timed_wait(s, G_IO_IN, left, NULL, NULL))
 			return FALSE;
 		n = g_socket_receive(s, buf, sizeof(buf), NULL, &error);
-		if (n == 0 || (n < 0 && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)))
+		if (n == 0 ||
+		    (n < 0 && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)))
 			return TRUE;
 	}
 }
@@ -1041,8 +1042,7 @@ trickle_until_closed(GSocket *s, guint timeout_ms, gint64 *elapsed_ms)
 	gint64 t0 = g_get_monotonic_time();
 	gboolean closed = FALSE;
 
-	for (guint i = 0; !closed && g_get_monotonic_time() - t0 < (gint64)timeout_ms * 1000;
-	     i++) {
+	for (guint i = 0; !closed && g_get_monotonic_time() - t0 < (gint64)timeout_ms * 1000; i++) {
 		g_autofree char *line =
 			i == 0 ? g_strdup("GET /small.txt HTTP/1.1\r\n")
 			       : g_strdup_printf("X-Slow-%u: this head never ends\r\n", i);
