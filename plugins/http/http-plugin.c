@@ -35,6 +35,8 @@
 #define LISTEN_BACKLOG	  1024
 #define REQUEST_KEY	  "pxed-http-request"
 #define HTTP_MAX_PATH_LOG 256
+/* A limit hit at flood rate is logged once a minute, with how often. */
+#define LIMIT_LOG_INTERVAL (60 * G_USEC_PER_SEC)
 
 typedef struct {
 	PxedInstance *instance;
@@ -43,14 +45,21 @@ typedef struct {
 	GPtrArray *listen; /* GInetSocketAddress */
 	char *base_url;
 	guint max_connections;
-	guint idle_timeout; /* seconds */
+	guint max_per_client; /* open connections per peer address */
+	guint idle_timeout;   /* seconds */
+	guint header_timeout; /* seconds for a whole request head */
 	gboolean use_sendfile;
 	gboolean hand_back_idle; /* work around libsoup < 3.3 leaking idle connections */
 	GTlsCertificate *tls_certificate;
 
 	SoupServer *server;
 	GPtrArray *listen_sockets; /* GSocket */
-	GHashTable *sockets;	   /* GSocket (ref) → NULL: connections, maybe closed since */
+	GHashTable *sockets;	   /* GSocket (ref) → peer address (text): connections, maybe
+				      closed since */
+	GHashTable *per_client;	   /* peer address (text) → its connections in @sockets */
+	GHashTable *heads;	   /* PxedHttpRequest → NULL: request heads still arriving */
+	GSource *head_timer;	   /* dispatched at the earliest deadline in @heads, or never */
+	gint64 head_timer_due;	   /* its ready time; -1: never */
 	GHashTable *transfers;	   /* PxedHttpTransfer: bodies in flight via sendfile */
 	GHashTable *idle; /* GSocket → IdleWatch: kept-alive connections between requests */
 	/* The last Last-Modified formatted: most responses repeat it (the same
@@ -63,8 +72,11 @@ typedef struct {
 	guint64 n_requests;
 	guint64 n_status[6]; /* by class: [2] = 2xx … [5] = 5xx */
 	guint64 n_refused;   /* over max-connections */
+	guint64 n_refused_per_client;
+	guint64 n_head_timeouts;
 	guint64 n_aborted;
 	guint64 bytes_sent;
+	PxedHttpRateLimit per_client_log, head_timeout_log;
 } PxedHttp;
 
 /* One request, attached to its SoupServerMessage (and moved into a
@@ -83,8 +95,11 @@ typedef struct {
 	guint64 sent;	   /* body bytes written */
 	gboolean keepalive;
 	gboolean logged;
-	int corked;	   /* the socket's descriptor while TCP_CORK is on, else -1 */
-	guint64 in_memory; /* length of an in-memory body, counted as sent with ::wrote-body */
+	int corked;	      /* the socket's descriptor while TCP_CORK is on, else -1 */
+	guint64 in_memory;    /* length of an in-memory body, counted as sent with ::wrote-body */
+	gint64 head_deadline; /* monotonic µs while the head is awaited (in self->heads), else 0 */
+	gboolean handshaking; /* a new TLS connection, until its handshake is done */
+	gboolean refused;     /* over max-connections-per-client: closed at once */
 } PxedHttpRequest;
 
 typedef struct {
@@ -99,9 +114,12 @@ typedef struct {
 	GBytes *read_ahead;   /* pipelined requests libsoup had read, or %NULL */
 } PxedHttpTransfer;
 
+static void head_unwatch(PxedHttpRequest *req);
+
 static void
 request_free(PxedHttpRequest *req)
 {
+	head_unwatch(req);
 	g_free(req->method);
 	g_free(req->path);
 	g_clear_pointer(&req->client, pxed_client_unref);
@@ -130,6 +148,15 @@ peer_address(GSocketAddress *remote)
 	if (remote == NULL || !G_IS_INET_SOCKET_ADDRESS(remote))
 		return NULL;
 	return g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote));
+}
+
+/* The peer's address as text (no port): the key of the per-client limit. */
+static char *
+peer_text(GSocketAddress *remote)
+{
+	GInetAddress *addr = peer_address(remote);
+
+	return addr != NULL ? g_inet_address_to_string(addr) : g_strdup("-");
 }
 
 static char *
@@ -793,6 +820,7 @@ handle_early(SoupServer *server, SoupServerMessage *msg, const char *path, GHash
 	soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
 	if (req == NULL)
 		return;
+	head_unwatch(req);
 	idle_unwatch_stale(self, msg);
 	if (self->hand_back_idle)
 		g_signal_connect(msg, "wrote-body", G_CALLBACK(on_wrote_body_hand_back), req);
@@ -817,49 +845,251 @@ handle_early(SoupServer *server, SoupServerMessage *msg, const char *path, GHash
 					     "Connection", "keep-alive");
 }
 
+/* ---- request heads: one deadline for the whole head ----
+ *
+ * GSocket's timeout (idle-timeout) bounds each wait on the peer, not the head
+ * as a whole: a client sending a header line every few seconds (slowloris)
+ * would keep its connection for ever, and a thousand such clients every
+ * connection the server allows. So each head has a deadline, header-timeout
+ * after it began: for a new connection, its accept (a TLS handshake
+ * included); for a later request of a kept-alive connection, its first byte
+ * (libsoup reports the request started then). A connection handed back to
+ * libsoup after a response is reported as started at once, before the client
+ * has sent anything: its deadline is idle-timeout (for the next request to
+ * begin) plus header-timeout. Past its deadline the connection is closed.
+ *
+ * All deadlines share one timer source, set to the earliest: a request costs
+ * a hash table insertion and removal, not a source of its own. */
+
+static void
+head_watch(PxedHttp *self, PxedHttpRequest *req, gint64 deadline)
+{
+	req->head_deadline = deadline;
+	g_hash_table_add(self->heads, req);
+	if (self->head_timer_due < 0 || deadline < self->head_timer_due) {
+		self->head_timer_due = deadline;
+		g_source_set_ready_time(self->head_timer, deadline);
+	}
+}
+
+/* The head is in, or the request gone. The timer stays as it is: when it
+ * fires, the sweep finds nothing due and sets it for the next deadline. */
+static void
+head_unwatch(PxedHttpRequest *req)
+{
+	if (req->head_deadline == 0)
+		return;
+	req->head_deadline = 0;
+	g_hash_table_remove(req->self->heads, req);
+}
+
+/* A head past its deadline, or a connection refused at accept: closed. */
+static void
+head_expire(PxedHttp *self, SoupServerMessage *msg, PxedHttpRequest *req)
+{
+	GSocket *socket = soup_server_message_get_socket(msg);
+	g_autoptr(GIOStream) stolen = NULL;
+	guint64 held_back = 0;
+
+	if (!req->refused) {
+		self->n_head_timeouts++;
+		if (pxed_http_rate_limit_pass(&self->head_timeout_log, g_get_monotonic_time(),
+					      LIMIT_LOG_INTERVAL, &held_back)) {
+			g_autofree char *peer =
+				peer_text(soup_server_message_get_remote_address(msg));
+			g_warning("%s: closed a connection from %s: no complete request head "
+				  "within header-timeout=%us (%" G_GUINT64_FORMAT
+				  " more since the last such line)",
+				  self->name, peer, self->header_timeout, held_back);
+		}
+	}
+	if (socket != NULL)
+		g_hash_table_remove(self->idle, socket);
+	if (req->handshaking) {
+		/* libsoup has no stream to give up during a TLS handshake:
+		 * ended under it, the handshake fails and libsoup closes the
+		 * connection itself. */
+		if (socket != NULL)
+			g_socket_shutdown(socket, TRUE, TRUE, NULL);
+		return;
+	}
+	/* Not shutdown(): libsoup would take the end of the stream for the
+	 * end of the head and answer a request the client never finished. */
+	stolen = soup_server_message_steal_connection(msg);
+	if (stolen != NULL)
+		g_io_stream_close(stolen, NULL, NULL);
+}
+
+static gboolean
+head_sweep(gpointer data)
+{
+	PxedHttp *self = data;
+	gint64 now = g_get_monotonic_time();
+	gint64 next = -1;
+	g_autoptr(GPtrArray) due = g_ptr_array_new_with_free_func(g_object_unref);
+	GHashTableIter iter;
+	gpointer key;
+
+	g_hash_table_iter_init(&iter, self->heads);
+	while (g_hash_table_iter_next(&iter, &key, NULL)) {
+		PxedHttpRequest *req = key;
+
+		if (req->head_deadline <= now) {
+			req->head_deadline = 0;
+			g_ptr_array_add(due, g_object_ref(req->msg));
+			g_hash_table_iter_remove(&iter);
+		} else if (next < 0 || req->head_deadline < next) {
+			next = req->head_deadline;
+		}
+	}
+	self->head_timer_due = next;
+	g_source_set_ready_time(self->head_timer, next);
+	/* closed only now: closing one emits signals that may touch @heads */
+	for (guint i = 0; i < due->len; i++) {
+		SoupServerMessage *msg = g_ptr_array_index(due, i);
+		PxedHttpRequest *req = request_get(msg);
+
+		if (req != NULL)
+			head_expire(self, msg, req);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+head_timer_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
+{
+	return callback(user_data);
+}
+
+/* A source that fires at its ready time only (g_source_set_ready_time()). */
+static const GSourceFuncs head_timer_funcs = {.dispatch = head_timer_dispatch};
+
+/* SoupServerMessage::disconnected: the head will not come. */
+static void
+on_disconnected_unwatch(SoupServerMessage *msg, PxedHttp *self)
+{
+	PxedHttpRequest *req = request_get(msg);
+
+	if (req != NULL)
+		head_unwatch(req);
+}
+
+/* SoupServerMessage::connected, new TLS connections only: the handshake is
+ * done, libsoup has a stream to give up. */
+static void
+on_connected_tls(SoupServerMessage *msg, PxedHttp *self)
+{
+	PxedHttpRequest *req = request_get(msg);
+
+	if (req != NULL)
+		req->handshaking = FALSE;
+}
+
 /* ---- connections ---- */
 
 /* The connections still open. libsoup closes a connection's socket when it is
  * done with it, but may keep the GSocket object itself a while longer, so the
- * set holds references and is pruned by state, not by finalization. */
+ * set holds references and is pruned by state, not by finalization; the
+ * per-address counts go down as it is. */
 static guint
 count_connections(PxedHttp *self)
 {
 	GHashTableIter iter;
-	gpointer socket;
+	gpointer socket, peer;
 
 	g_hash_table_iter_init(&iter, self->sockets);
-	while (g_hash_table_iter_next(&iter, &socket, NULL)) {
-		if (g_socket_is_closed(socket))
-			g_hash_table_iter_remove(&iter);
+	while (g_hash_table_iter_next(&iter, &socket, &peer)) {
+		guint n;
+
+		if (!g_socket_is_closed(socket))
+			continue;
+		n = GPOINTER_TO_UINT(g_hash_table_lookup(self->per_client, peer));
+		if (n > 1)
+			g_hash_table_insert(self->per_client, g_strdup(peer),
+					    GUINT_TO_POINTER(n - 1));
+		else
+			g_hash_table_remove(self->per_client, peer);
+		g_hash_table_iter_remove(&iter);
 	}
 	return g_hash_table_size(self->sockets);
 }
 
+/* Over max-connections-per-client: the connection goes at the next turn of
+ * the main loop (it is not libsoup's to close before then), and in case its
+ * head is already in, libsoup answers it 503 (RFC 9110 §15.6.4) and closes. It
+ * does not count against max-connections: one address's flood leaves the
+ * other clients their connections. */
+static void
+refuse_per_client(PxedHttp *self, SoupServerMessage *msg, PxedHttpRequest *req, const char *peer)
+{
+	SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+	guint64 held_back = 0;
+
+	self->n_refused_per_client++;
+	req->refused = TRUE;
+	respond_status(msg, SOUP_STATUS_SERVICE_UNAVAILABLE);
+	soup_message_headers_replace(headers, "Retry-After", "1");
+	soup_message_headers_replace(headers, "Connection", "close");
+	head_watch(self, req, req->started);
+	if (pxed_http_rate_limit_pass(&self->per_client_log, req->started, LIMIT_LOG_INTERVAL,
+				      &held_back))
+		g_warning("%s: refused a connection from %s: max-connections-per-client=%u "
+			  "reached (%" G_GUINT64_FORMAT " more since the last such line)",
+			  self->name, peer, self->max_per_client, held_back);
+}
+
 /* SoupServer::request-started: every request, including the first one of a
- * connection, which is where connections are counted and limited. */
+ * connection, which is where connections are counted and limited. libsoup
+ * reports the first one when it accepts the connection, later ones when their
+ * first byte arrives. */
 static void
 on_request_started(SoupServer *server, SoupServerMessage *msg, PxedHttp *self)
 {
 	PxedHttpRequest *req = g_new0(PxedHttpRequest, 1);
+	gint64 header_us = (gint64)self->header_timeout * G_USEC_PER_SEC;
 	GSocket *socket;
+	g_autofree char *peer = NULL;
+	guint n_open, n_peer;
 
 	req->self = self;
 	req->corked = -1;
 	req->msg = msg;
 	req->started = g_get_monotonic_time();
 	g_object_set_data_full(G_OBJECT(msg), REQUEST_KEY, req, (GDestroyNotify)request_free);
+	g_signal_connect(msg, "disconnected", G_CALLBACK(on_disconnected_unwatch), self);
 
-	/* Connections handed back after a sendfile body have no GSocket here;
-	 * they were counted when first accepted. */
+	/* Connections handed back after a response have no GSocket here; they
+	 * were counted when first accepted, and their next request is yet to
+	 * begin. */
 	socket = soup_server_message_get_socket(msg);
-	if (socket == NULL || g_hash_table_contains(self->sockets, socket))
+	if (socket == NULL) {
+		head_watch(self, req,
+			   req->started + (gint64)self->idle_timeout * G_USEC_PER_SEC + header_us);
 		return;
-	g_hash_table_add(self->sockets, g_object_ref(socket));
+	}
+	if (g_hash_table_contains(self->sockets, socket)) {
+		head_watch(self, req, req->started + header_us);
+		return;
+	}
+	/* a new connection */
+	peer = peer_text(soup_server_message_get_remote_address(msg));
+	n_open = count_connections(self);
+	n_peer = GPOINTER_TO_UINT(g_hash_table_lookup(self->per_client, peer));
+	if (n_peer >= self->max_per_client) {
+		refuse_per_client(self, msg, req, peer);
+		return;
+	}
+	g_hash_table_insert(self->per_client, g_strdup(peer), GUINT_TO_POINTER(n_peer + 1));
+	g_hash_table_insert(self->sockets, g_object_ref(socket), g_steal_pointer(&peer));
 	/* A peer that neither sends nor reads for idle-timeout seconds loses
 	 * its connection: GSocket fails any wait that long with TIMED_OUT. */
 	g_socket_set_timeout(socket, self->idle_timeout);
-	if (count_connections(self) > self->max_connections) {
+	if (self->tls_certificate != NULL) {
+		req->handshaking = TRUE;
+		g_signal_connect(msg, "connected", G_CALLBACK(on_connected_tls), self);
+	}
+	head_watch(self, req, req->started + header_us);
+	if (n_open + 1 > self->max_connections) {
 		/* libsoup 3.2 has accepted already; RFC 9110 §15.6.4: 503, and
 		 * the connection closes once it is sent. */
 		SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
@@ -880,6 +1110,7 @@ on_request_finished(SoupServer *server, SoupServerMessage *msg, PxedHttp *self)
 	idle_unwatch_stale(self, msg);
 	if (req == NULL)
 		return;
+	head_unwatch(req);
 	req->status = soup_server_message_get_status(msg);
 	if (req->method == NULL) {
 		GUri *uri = soup_server_message_get_uri(msg);
@@ -899,6 +1130,7 @@ on_request_aborted(SoupServer *server, SoupServerMessage *msg, PxedHttp *self)
 	idle_unwatch_stale(self, msg);
 	if (req == NULL)
 		return;
+	head_unwatch(req);
 	if (req->status == 0)
 		req->status = soup_server_message_get_status(msg);
 	request_log(req, FALSE);
@@ -938,6 +1170,10 @@ http_instance_free(gpointer data)
 
 	if (self == NULL)
 		return;
+	if (self->head_timer != NULL) {
+		g_source_destroy(self->head_timer);
+		g_clear_pointer(&self->head_timer, g_source_unref);
+	}
 	if (self->transfers != NULL)
 		g_hash_table_remove_all(self->transfers);
 	g_clear_pointer(&self->idle, g_hash_table_unref);
@@ -947,7 +1183,10 @@ http_instance_free(gpointer data)
 		soup_server_disconnect(self->server);
 		g_clear_object(&self->server);
 	}
+	/* after the server: its messages leave @heads as they go */
+	g_clear_pointer(&self->heads, g_hash_table_unref);
 	g_clear_pointer(&self->sockets, g_hash_table_unref);
+	g_clear_pointer(&self->per_client, g_hash_table_unref);
 	g_clear_pointer(&self->transfers, g_hash_table_unref);
 	g_clear_pointer(&self->listen_sockets, g_ptr_array_unref);
 	g_clear_pointer(&self->listen, g_ptr_array_unref);
@@ -972,7 +1211,9 @@ http_instance_new(PxedInstance *instance, GError **error)
 	self->listen = pxed_instance_get_listen(instance, "listen");
 	self->base_url = pxed_instance_get_string(instance, "base-url");
 	self->max_connections = (guint)pxed_instance_get_int(instance, "max-connections");
+	self->max_per_client = (guint)pxed_instance_get_int(instance, "max-connections-per-client");
 	self->idle_timeout = (guint)pxed_instance_get_int(instance, "idle-timeout");
+	self->header_timeout = (guint)pxed_instance_get_int(instance, "header-timeout");
 	self->use_sendfile = pxed_instance_get_boolean(instance, "sendfile");
 	self->hand_back_idle = soup_get_major_version() == 3 && soup_get_minor_version() < 3;
 	cert = pxed_instance_get_path(instance, "tls-certificate");
@@ -1001,7 +1242,10 @@ http_instance_new(PxedInstance *instance, GError **error)
 			return NULL;
 		}
 	}
-	self->sockets = g_hash_table_new_full(NULL, NULL, g_object_unref, NULL);
+	self->sockets = g_hash_table_new_full(NULL, NULL, g_object_unref, g_free);
+	self->per_client = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	self->heads = g_hash_table_new(NULL, NULL);
+	self->head_timer_due = -1;
 	self->idle = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)idle_watch_free);
 	self->transfers = g_hash_table_new_full(NULL, NULL, (GDestroyNotify)transfer_free, NULL);
 	self->listen_sockets = g_ptr_array_new_with_free_func(g_object_unref);
@@ -1050,6 +1294,13 @@ http_start(gpointer data, GError **error)
 	g_autofree char *server_header = g_strdup_printf("pxed/%s", PXED_VERSION);
 	gboolean ok = TRUE;
 
+	/* Above libsoup's priority: a head past its deadline goes before
+	 * libsoup reads more of it. */
+	self->head_timer = g_source_new((GSourceFuncs *)&head_timer_funcs, sizeof(GSource));
+	g_source_set_priority(self->head_timer, G_PRIORITY_HIGH);
+	g_source_set_callback(self->head_timer, head_sweep, self, NULL);
+	g_source_attach(self->head_timer, context);
+
 	/* SoupServer attaches its sources to the thread-default context. */
 	g_main_context_push_thread_default(context);
 	self->server =
@@ -1095,9 +1346,11 @@ http_start(gpointer data, GError **error)
 		return FALSE;
 	if (self->base_url == NULL)
 		self->base_url = derive_base_url(self);
-	g_info("%s: base-url %s, max-connections=%u, idle-timeout=%us%s", self->name,
-	       self->base_url != NULL ? self->base_url : "(none)", self->max_connections,
-	       self->idle_timeout, self->use_sendfile ? ", sendfile" : "");
+	g_info("%s: base-url %s, max-connections=%u (%u per client), idle-timeout=%us, "
+	       "header-timeout=%us%s",
+	       self->name, self->base_url != NULL ? self->base_url : "(none)",
+	       self->max_connections, self->max_per_client, self->idle_timeout,
+	       self->header_timeout, self->use_sendfile ? ", sendfile" : "");
 	return TRUE;
 }
 
@@ -1116,9 +1369,11 @@ http_stop(gpointer data)
 		self->ctx, NULL, self->name, "stopped",
 		"requests=%" G_GUINT64_FORMAT " 2xx=%" G_GUINT64_FORMAT " 3xx=%" G_GUINT64_FORMAT
 		" 4xx=%" G_GUINT64_FORMAT " 5xx=%" G_GUINT64_FORMAT " refused=%" G_GUINT64_FORMAT
+		" refused-per-client=%" G_GUINT64_FORMAT " header-timeouts=%" G_GUINT64_FORMAT
 		" aborted=%" G_GUINT64_FORMAT " bytes=%" G_GUINT64_FORMAT,
 		self->n_requests, self->n_status[2], self->n_status[3], self->n_status[4],
-		self->n_status[5], self->n_refused, self->n_aborted, self->bytes_sent);
+		self->n_status[5], self->n_refused, self->n_refused_per_client,
+		self->n_head_timeouts, self->n_aborted, self->bytes_sent);
 }
 
 static const PxedKey http_keys[] = {
@@ -1135,12 +1390,25 @@ static const PxedKey http_keys[] = {
 	 .min = 1,
 	 .max = 1000000,
 	 .description = "open connections at most; more are answered 503"},
+	{.name = "max-connections-per-client",
+	 .type = PXED_KEY_INT,
+	 .default_value = "32",
+	 .min = 1,
+	 .max = 1000000,
+	 .description = "open connections per client address at most; more are closed at once"},
 	{.name = "idle-timeout",
 	 .type = PXED_KEY_INT,
 	 .default_value = "60",
 	 .min = 1,
 	 .max = 86400,
 	 .description = "seconds a connection may wait on its peer before it is closed"},
+	{.name = "header-timeout",
+	 .type = PXED_KEY_INT,
+	 .default_value = "10",
+	 .min = 1,
+	 .max = 86400,
+	 .description = "seconds a request head may take, from its first byte (a new "
+			"connection: from its accept); then the connection is closed"},
 	{.name = "tls-certificate",
 	 .type = PXED_KEY_FILE,
 	 .description = "PEM certificate (chain): serve HTTPS; needs tls-key"},

@@ -434,3 +434,17 @@ pxed_http_status_for_error(const GError *error)
 		return SOUP_STATUS_FORBIDDEN;
 	return SOUP_STATUS_INTERNAL_SERVER_ERROR;
 }
+
+gboolean
+pxed_http_rate_limit_pass(PxedHttpRateLimit *limit, gint64 now_us, gint64 interval_us,
+			  guint64 *held_back)
+{
+	if (limit->next_us != 0 && now_us < limit->next_us) {
+		limit->held_back++;
+		return FALSE;
+	}
+	*held_back = limit->held_back;
+	limit->held_back = 0;
+	limit->next_us = now_us + interval_us;
+	return TRUE;
+}

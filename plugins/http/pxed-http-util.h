@@ -89,4 +89,23 @@ PxedClient *pxed_http_client_from_query(GHashTable *query, GInetAddress *peer);
 /* PXED_ERROR codes onto HTTP status codes (RFC 9110 §15). */
 guint pxed_http_status_for_error(const GError *error);
 
+/* A limit that a flood hits thousands of times a second must not flood the
+ * log as well: one line per interval, saying how many were held back. */
+typedef struct {
+	gint64 next_us;	   /* monotonic: when the next line may go out; 0: at once */
+	guint64 held_back; /* hits not logged since the last line */
+} PxedHttpRateLimit;
+
+/**
+ * pxed_http_rate_limit_pass:
+ * @limit: the limit's state, zero-initialized
+ * @now_us: the monotonic time
+ * @interval_us: the least time between two lines
+ * @held_back: (out): hits not logged since the last line
+ *
+ * Returns: %TRUE when a line may be logged now
+ */
+gboolean pxed_http_rate_limit_pass(PxedHttpRateLimit *limit, gint64 now_us, gint64 interval_us,
+				   guint64 *held_back);
+
 G_END_DECLS

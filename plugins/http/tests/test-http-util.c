@@ -383,6 +383,25 @@ test_replay_close_async(void)
 	close(peer);
 }
 
+/* One line per interval, then the count of the hits in between. */
+static void
+test_rate_limit(void)
+{
+	PxedHttpRateLimit limit = {0};
+	guint64 held = 99;
+
+	/* the first hit is logged at once, whatever the clock says */
+	g_assert_true(pxed_http_rate_limit_pass(&limit, 5, 1000, &held));
+	g_assert_cmpuint(held, ==, 0);
+	for (gint64 t = 6; t < 1005; t += 100)
+		g_assert_false(pxed_http_rate_limit_pass(&limit, t, 1000, &held));
+	g_assert_true(pxed_http_rate_limit_pass(&limit, 1005, 1000, &held));
+	g_assert_cmpuint(held, ==, 10);
+	g_assert_false(pxed_http_rate_limit_pass(&limit, 2004, 1000, &held));
+	g_assert_true(pxed_http_rate_limit_pass(&limit, 5000, 1000, &held));
+	g_assert_cmpuint(held, ==, 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -396,5 +415,6 @@ main(int argc, char **argv)
 	g_test_add_func("/http/util/status-for-error", test_status_for_error);
 	g_test_add_func("/http/util/replay", test_replay);
 	g_test_add_func("/http/util/replay-close-async", test_replay_close_async);
+	g_test_add_func("/http/util/rate-limit", test_rate_limit);
 	return g_test_run();
 }

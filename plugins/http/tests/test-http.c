@@ -4,6 +4,7 @@
  * port 0 serving a static root, driven by curl and by raw sockets.
  */
 #include <errno.h>
+#include <signal.h>
 #include <glib/gstdio.h>
 #include <gio/gio.h>
 
@@ -210,20 +211,65 @@ assert_same_file(const char *got_path, const char *name)
 
 /* ---- raw sockets, for clients that curl will not impersonate ---- */
 
+/* A connection to 127.0.0.1:@port from @source (another loopback address:
+ * 127.0.0.0/8 is all local), or from 127.0.0.1 when %NULL. */
 static GSocket *
-raw_connect(Fixture *f)
+raw_connect_port_from(guint16 port, const char *source)
 {
-	g_autoptr(GSocketAddress) addr =
-		g_inet_socket_address_new_from_string("127.0.0.1", f->port);
+	g_autoptr(GSocketAddress) addr = g_inet_socket_address_new_from_string("127.0.0.1", port);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GSocket) s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
 					    G_SOCKET_PROTOCOL_TCP, &error);
 
 	g_assert_no_error(error);
 	g_socket_set_timeout(s, 15); /* every wait in these tests is bounded */
+	if (source != NULL) {
+		g_autoptr(GSocketAddress) local = g_inet_socket_address_new_from_string(source, 0);
+		g_assert_true(g_socket_bind(s, local, FALSE, &error));
+		g_assert_no_error(error);
+	}
 	g_assert_true(g_socket_connect(s, addr, NULL, &error));
 	g_assert_no_error(error);
 	return g_steal_pointer(&s);
+}
+
+static GSocket *
+raw_connect(Fixture *f)
+{
+	return raw_connect_port_from(f->port, NULL);
+}
+
+/* Waits at most @timeout_ms for the server to close @s (end of stream, or a
+ * reset); whatever else arrives is read and dropped. */
+static gboolean
+raw_wait_closed(GSocket *s, guint timeout_ms)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+	for (;;) {
+		gint64 left = deadline - g_get_monotonic_time();
+		g_autoptr(GError) error = NULL;
+		char buf[4096];
+		gssize n;
+
+		if (left <= 0)
+			return FALSE;
+		if (!g_socket_condition_timed_wait(s, G_IO_IN, left, NULL, NULL))
+			return FALSE;
+		n = g_socket_receive(s, buf, sizeof(buf), NULL, &error);
+		if (n == 0 ||
+		    (n < 0 && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)))
+			return TRUE;
+	}
+}
+
+/* Sends @text, as a client that may find the connection closed: %FALSE then. */
+static gboolean
+raw_try_send(GSocket *s, const char *text)
+{
+	g_autoptr(GError) error = NULL;
+
+	return g_socket_send(s, text, strlen(text), NULL, &error) == (gssize)strlen(text);
 }
 
 static void
@@ -922,6 +968,151 @@ test_max_connections(Fixture *f, gconstpointer data)
 	g_assert_true(served);
 }
 
+/* How many lines of the daemon's log contain @needle. */
+static guint
+log_count(PxedTestDaemon *daemon, const char *needle)
+{
+	g_autofree char *log = pxed_test_daemon_get_log(daemon);
+	guint n = 0;
+
+	for (const char *at = strstr(log, needle); at != NULL; at = strstr(at + 1, needle))
+		n++;
+	return n;
+}
+
+/* Stops the daemon's instances (SIGTERM) and waits for the http instance's
+ * counters to say @counts. */
+static void
+assert_stopped_counts(PxedTestDaemon *daemon, const char *counts)
+{
+	pxed_test_daemon_signal(daemon, SIGTERM);
+	g_assert_true(pxed_test_daemon_wait_for_log(daemon, "source=http event=stopped", 10000));
+	if (!pxed_test_daemon_wait_for_log(daemon, counts, 1000)) {
+		g_autofree char *log = pxed_test_daemon_get_log(daemon);
+		g_printerr("%s\n", log);
+		g_assert_not_reached();
+	}
+}
+
+#define SLOWLORIS 20
+
+/* A slowloris from one address (127.0.0.2): more connections than
+ * max-connections (8), each with a request head that never ends. Only
+ * max-connections-per-client (4) of them are kept, the others are closed at
+ * once, and a client at another address (127.0.0.3) is served. */
+static void
+test_slowloris_per_client(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GPtrArray) flood = g_ptr_array_new_with_free_func(g_object_unref);
+	g_autoptr(GSocket) other = NULL;
+	g_autofree char *head = NULL;
+
+	for (guint i = 0; i < SLOWLORIS; i++) {
+		GSocket *s = raw_connect_port_from(f->port, "127.0.0.2");
+		raw_send(s, "GET /small.txt HTTP/1.1\r\nHost: x\r\n");
+		g_ptr_array_add(flood, s);
+	}
+	/* accepted in order: past the first four, the server closes them */
+	for (guint i = 4; i < SLOWLORIS; i++)
+		g_assert_true(raw_wait_closed(g_ptr_array_index(flood, i), 5000));
+	/* the first four it keeps (header-timeout is 60 s) */
+	for (guint i = 0; i < 4; i++)
+		g_assert_cmpint(g_socket_condition_check(g_ptr_array_index(flood, i), G_IO_IN), ==,
+				0);
+
+	other = raw_connect_port_from(f->port, "127.0.0.3");
+	raw_send(other, "GET /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	head = raw_read_head(other);
+	g_assert_true(g_str_has_prefix(head, "HTTP/1.1 200"));
+
+	/* one log line for the sixteen (a minute must pass for the next one),
+	 * and the count */
+	g_assert_true(pxed_test_daemon_wait_for_log(
+		f->daemon, "refused a connection from 127.0.0.2: max-connections-per-client=4",
+		5000));
+	g_assert_cmpuint(log_count(f->daemon, "max-connections-per-client=4 reached"), ==, 1);
+	assert_stopped_counts(f->daemon, "refused=0 refused-per-client=16 header-timeouts=0");
+}
+
+/* Sends a header line every 100 ms on @s until the server closes it (%TRUE)
+ * or @timeout_ms pass; @elapsed_ms gets the time taken. */
+static gboolean
+trickle_until_closed(GSocket *s, guint timeout_ms, gint64 *elapsed_ms)
+{
+	gint64 t0 = g_get_monotonic_time();
+	gboolean closed = FALSE;
+
+	for (guint i = 0; !closed && g_get_monotonic_time() - t0 < (gint64)timeout_ms * 1000; i++) {
+		g_autofree char *line =
+			i == 0 ? g_strdup("GET /small.txt HTTP/1.1\r\n")
+			       : g_strdup_printf("X-Slow-%u: this head never ends\r\n", i);
+		/* the pace of the trickle is what is under test: 100 ms, far
+		 * below idle-timeout */
+		closed = !raw_try_send(s, line) || raw_wait_closed(s, 100);
+	}
+	*elapsed_ms = (g_get_monotonic_time() - t0) / 1000;
+	return closed;
+}
+
+/* header-timeout=1, idle-timeout=2: a head that trickles in (a line every
+ * 100 ms, so no wait reaches idle-timeout) is cut off one second after it
+ * began: on a new connection, on a kept-alive one, and on one handed back
+ * after a sendfile body (idle-timeout + header-timeout after the response). A
+ * client that waits between requests is not: the deadline starts with the
+ * head. */
+static void
+test_header_timeout(Fixture *f, gconstpointer data)
+{
+	gint64 ms = 0;
+
+	/* a new connection */
+	{
+		g_autoptr(GSocket) s = raw_connect(f);
+		g_assert_true(trickle_until_closed(s, 6000, &ms));
+		g_test_message("new connection: closed after %" G_GINT64_FORMAT " ms", ms);
+		g_assert_cmpint(ms, >=, 900);
+		g_assert_cmpint(ms, <, 1900);
+	}
+	/* a kept-alive connection: a request, 1.5 s of quiet (more than
+	 * header-timeout, less than idle-timeout), a request, then a trickle */
+	{
+		g_autoptr(GSocket) s = raw_connect(f);
+		for (guint r = 0; r < 2; r++) {
+			g_autofree char *head = NULL;
+			raw_send(s, "GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+			head = raw_read_head(s);
+			g_assert_true(g_str_has_prefix(head, "HTTP/1.1 200"));
+			raw_read_body(s, "small.txt", 37, 0);
+			if (r == 0)
+				g_assert_false(raw_wait_closed(s, 1500));
+		}
+		g_assert_true(trickle_until_closed(s, 6000, &ms));
+		g_test_message("kept-alive connection: closed after %" G_GINT64_FORMAT " ms", ms);
+		g_assert_cmpint(ms, >=, 900);
+		g_assert_cmpint(ms, <, 1900);
+	}
+	/* handed back after a sendfile body: the same, within 3 s */
+	{
+		g_autoptr(GSocket) s = raw_connect(f);
+		for (guint r = 0; r < 2; r++) {
+			g_autofree char *head = NULL;
+			raw_send(s, "GET /mid.img HTTP/1.1\r\nHost: x\r\n\r\n");
+			head = raw_read_head(s);
+			g_assert_true(g_str_has_prefix(head, "HTTP/1.1 200"));
+			raw_read_body(s, "mid.img", MID_SIZE, 0);
+			if (r == 0)
+				g_assert_false(raw_wait_closed(s, 1500));
+		}
+		g_assert_true(trickle_until_closed(s, 6000, &ms));
+		g_test_message("handed-back connection: closed after %" G_GINT64_FORMAT " ms", ms);
+		g_assert_cmpint(ms, <, 3900);
+	}
+	/* the three are counted, and logged once */
+	g_assert_cmpuint(log_count(f->daemon, "no complete request head within header-timeout=1s"),
+			 ==, 1);
+	assert_stopped_counts(f->daemon, "refused-per-client=0 header-timeouts=3");
+}
+
 static void
 test_identity(Fixture *f, gconstpointer data)
 {
@@ -977,11 +1168,42 @@ test_ipv6(void)
 	pxed_test_tmpdir_free(g_steal_pointer(&work));
 }
 
+/* A self-signed certificate for 127.0.0.1 in @dir; %FALSE (the test
+ * skipped) without a TLS backend or openssl. */
+static gboolean
+make_test_certificate(const char *dir, char **cert, char **key)
+{
+	g_autofree char *openssl = g_find_program_in_path("openssl");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) out = NULL;
+	g_autofree char *err = NULL;
+	int status = -1;
+
+	if (!g_tls_backend_supports_tls(g_tls_backend_get_default())) {
+		g_test_skip("GIO has no TLS backend (apt-get install glib-networking)");
+		return FALSE;
+	}
+	if (openssl == NULL) {
+		g_test_skip("no openssl to make a test certificate (apt-get install openssl)");
+		return FALSE;
+	}
+	*cert = g_build_filename(dir, "cert.pem", NULL);
+	*key = g_build_filename(dir, "key.pem", NULL);
+	g_assert_true(pxed_test_run(
+		(const char *[]){openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+				 "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", *key, "-out",
+				 *cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+				 "subjectAltName=IP:127.0.0.1", NULL},
+		&out, &err, &status, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(status, ==, 0);
+	return TRUE;
+}
+
 static void
 test_tls(void)
 {
-	g_autofree char *openssl = g_find_program_in_path("openssl");
-	g_autofree char *dir = NULL;
+	g_autofree char *dir = pxed_test_tmpdir_new();
 	g_autofree char *cert = NULL;
 	g_autofree char *key = NULL;
 	g_autofree char *conf = NULL;
@@ -993,26 +1215,10 @@ test_tls(void)
 	g_autofree char *url = NULL;
 	int status = -1;
 
-	if (!g_tls_backend_supports_tls(g_tls_backend_get_default())) {
-		g_test_skip("GIO has no TLS backend (apt-get install glib-networking)");
+	if (!make_test_certificate(dir, &cert, &key)) {
+		pxed_test_tmpdir_free(g_steal_pointer(&dir));
 		return;
 	}
-	if (openssl == NULL) {
-		g_test_skip("no openssl to make a test certificate (apt-get install openssl)");
-		return;
-	}
-	dir = pxed_test_tmpdir_new();
-	cert = g_build_filename(dir, "cert.pem", NULL);
-	key = g_build_filename(dir, "key.pem", NULL);
-	g_assert_true(pxed_test_run(
-		(const char *[]){openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-				 "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out",
-				 cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-				 "subjectAltName=IP:127.0.0.1", NULL},
-		&out, &err, &status, &error));
-	g_assert_no_error(error);
-	g_assert_cmpint(status, ==, 0);
-
 	conf = g_strdup_printf("[http]\nlisten=127.0.0.1:0\ntls-certificate=%s\ntls-key=%s\n"
 			       "[static]\nroot=%s\n[pipeline]\nhttp=static\n",
 			       cert, key, shared_root);
@@ -1050,6 +1256,60 @@ test_tls(void)
 	pxed_test_tmpdir_free(g_steal_pointer(&dir));
 }
 
+/* A TLS handshake that trickles in (a byte of a ClientHello every 100 ms,
+ * far below idle-timeout) is cut off at header-timeout too, and the
+ * connection's descriptor goes with it. */
+static void
+test_tls_header_timeout(void)
+{
+	g_autofree char *dir = pxed_test_tmpdir_new();
+	g_autofree char *cert = NULL;
+	g_autofree char *key = NULL;
+	g_autofree char *conf = NULL;
+	g_autoptr(PxedTestDaemon) daemon = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSocket) s = NULL;
+	gboolean closed = FALSE;
+	guint before, now = 0;
+	gint64 t0, deadline;
+
+	if (!make_test_certificate(dir, &cert, &key)) {
+		pxed_test_tmpdir_free(g_steal_pointer(&dir));
+		return;
+	}
+	conf = g_strdup_printf("[http]\nlisten=127.0.0.1:0\ntls-certificate=%s\ntls-key=%s\n"
+			       "header-timeout=1\nidle-timeout=2\n"
+			       "[static]\nroot=%s\n[pipeline]\nhttp=static\n",
+			       cert, key, shared_root);
+	daemon = pxed_test_daemon_start(conf, NULL, &error);
+	g_assert_no_error(error);
+	before = count_fds(pxed_test_daemon_get_pid(daemon));
+
+	s = raw_connect_port_from(pxed_test_daemon_get_port(daemon, "http"), NULL);
+	t0 = g_get_monotonic_time();
+	/* a handshake record of 200 bytes (RFC 8446 §5.1), then its body */
+	closed = !raw_try_send(s, "\x16\x03\x01\x00\xc8\x01");
+	while (!closed && g_get_monotonic_time() - t0 < 6 * G_USEC_PER_SEC)
+		closed = !raw_try_send(s, "\x00") || raw_wait_closed(s, 100);
+	g_test_message("TLS handshake: closed after %" G_GINT64_FORMAT " ms",
+		       (g_get_monotonic_time() - t0) / 1000);
+	g_assert_true(closed);
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 1900 * 1000);
+
+	/* the server's end is closed too (libsoup closes it once the
+	 * handshake fails): wait for that, bounded */
+	deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	do {
+		now = count_fds(pxed_test_daemon_get_pid(daemon));
+		if (now <= before)
+			break;
+		g_usleep(10000);
+	} while (g_get_monotonic_time() < deadline);
+	g_assert_cmpuint(now, <=, before);
+	assert_stopped_counts(daemon, "header-timeouts=1");
+	pxed_test_tmpdir_free(g_steal_pointer(&dir));
+}
+
 static void
 test_tls_config_errors(void)
 {
@@ -1082,7 +1342,9 @@ main(int argc, char **argv)
 #define ADD(path, conf, fn) g_test_add(path, Fixture, conf, fixture_setup, fn, fixture_teardown)
 	ADD("/http/get-head", NULL, test_get_head);
 	g_test_add_func("/http/in-memory-keepalive", test_in_memory_keepalive);
-	ADD("/http/idle-close-no-leak", NULL, test_idle_close_no_leak);
+	/* these two open more connections at once than one client address may
+	 * by default: what they test is not that limit */
+	ADD("/http/idle-close-no-leak", "max-connections-per-client=1000", test_idle_close_no_leak);
 	ADD("/http/range", NULL, test_range);
 	ADD("/http/range/no-sendfile", "sendfile=false", test_range);
 	ADD("/http/conditional", NULL, test_conditional);
@@ -1090,7 +1352,7 @@ main(int argc, char **argv)
 	ADD("/http/traversal", NULL, test_traversal);
 	ADD("/http/download-40m", NULL, test_download_big);
 	ADD("/http/download-40m/no-sendfile", "sendfile=false", test_download_big);
-	ADD("/http/parallel-100", NULL, test_parallel);
+	ADD("/http/parallel-100", "max-connections-per-client=1000", test_parallel);
 	ADD("/http/keepalive", NULL, test_keepalive);
 	ADD("/http/stalled-clients", "idle-timeout=60", test_stalled);
 	ADD("/http/stalled-clients/no-sendfile", "idle-timeout=60\nsendfile=false", test_stalled);
@@ -1100,10 +1362,16 @@ main(int argc, char **argv)
 	    test_pipelined_slow);
 	ADD("/http/max-connections", "max-connections=2", test_max_connections);
 	ADD("/http/identity", NULL, test_identity);
+	ADD("/http/slowloris/per-client",
+	    "max-connections=8\nmax-connections-per-client=4\nheader-timeout=60",
+	    test_slowloris_per_client);
+	ADD("/http/slowloris/header-timeout", "header-timeout=1\nidle-timeout=2",
+	    test_header_timeout);
 #undef ADD
 	g_test_add_func("/http/ipv6", test_ipv6);
 	g_test_add_func("/http/tls", test_tls);
 	g_test_add_func("/http/tls/config-errors", test_tls_config_errors);
+	g_test_add_func("/http/tls/header-timeout", test_tls_header_timeout);
 
 	rc = g_test_run();
 	pxed_test_tmpdir_free(g_steal_pointer(&shared_dir));

@@ -59,6 +59,8 @@ profile=bench
 selector.mac=52:54:00:12:34:56
 [http]
 listen=127.0.0.1:$PXED_PORT
+# every benchmark connection comes from one address
+max-connections-per-client=1024
 [ipxe]
 base-url=http://127.0.0.1:8080
 [static]
