@@ -173,6 +173,22 @@ ip_string(guint32 address)
 	return dhcp_test_ip_string(address);
 }
 
+/* The daemon's last @n log lines, for a failure message. */
+static char *
+log_tail(Fixture *f, guint n)
+{
+	g_autofree char *log = pxed_test_daemon_get_log(f->daemon);
+	const char *p = log + strlen(log);
+	guint lines = 0;
+
+	while (p > log && lines <= n) {
+		p--;
+		if (*p == '\n')
+			lines++;
+	}
+	return g_strdup(p);
+}
+
 /* An ACK a storm client received: it must not hold an address another MAC was
  * ACKed (3). */
 static void
@@ -251,12 +267,12 @@ check_reply(Fixture *f, const PxedDhcpMessage *reply)
 		g_autofree char *mac = client_mac_string(check->client);
 		g_autofree char *want = ip_string(c->address);
 		g_autofree char *got = ip_string(reply->yiaddr);
-		g_autofree char *log = pxed_test_daemon_get_log(f->daemon);
+		g_autofree char *log = log_tail(f, 40);
 		const guint8 *text = NULL;
 		gsize len = 0;
 
 		text = pxed_dhcp_message_get_option(reply, PXED_DHCP_OPTION_MESSAGE, &len);
-		g_printerr("%s\n", log);
+		g_printerr("pxed's last lines:%s\n", log);
 		g_error("lease lost after kill %u: %s was ACKed %s; asked again (%s), the restarted "
 			"server answered %s %s%s%.*s",
 			f->life - 1, mac, want, pxed_dhcp_type_to_string(check->type),
@@ -463,8 +479,8 @@ check_by_dhcp(Fixture *f, guint first)
 			gint64 now = g_get_monotonic_time();
 
 			if (now >= deadline) {
-				g_autofree char *log = pxed_test_daemon_get_log(f->daemon);
-				g_error("%u read-back questions unanswered within %u ms; pxed:\n%s",
+				g_autofree char *log = log_tail(f, 40);
+				g_error("%u read-back questions unanswered within %u ms; pxed:%s",
 					f->checks_pending, CHECK_DEADLINE_MS, log);
 			}
 			for (guint n = base; n < f->checks->len; n++) {
