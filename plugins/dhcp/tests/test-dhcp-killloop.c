@@ -151,8 +151,7 @@ message(guint8 type, const guint8 mac[6], guint32 xid)
 }
 
 static void
-send_client(Fixture *f, guint8 type, guint index, guint32 xid, guint32 server_id,
-	    guint32 requested)
+send_client(Fixture *f, guint8 type, guint index, guint32 xid, guint32 server_id, guint32 requested)
 {
 	guint8 mac[6];
 	g_autoptr(PxedDhcpMessage) msg = NULL;
@@ -210,8 +209,8 @@ record_ack(Fixture *f, guint index, guint32 address)
 		g_autofree char *a = ip_string(address);
 		g_autofree char *first = client_mac_string(other - 1);
 		g_autofree char *second = client_mac_string(index);
-		g_error("%s was ACKed to two MACs: %s (daemon life %u), then %s (life %u)", a, first,
-			g_array_index(f->clients, Client, other - 1).life, second, f->life);
+		g_error("%s was ACKed to two MACs: %s (daemon life %u), then %s (life %u)", a,
+			first, g_array_index(f->clients, Client, other - 1).life, second, f->life);
 	}
 	c->state = CLIENT_BOUND;
 	c->address = address;
@@ -273,8 +272,8 @@ check_reply(Fixture *f, const PxedDhcpMessage *reply)
 
 		text = pxed_dhcp_message_get_option(reply, PXED_DHCP_OPTION_MESSAGE, &len);
 		g_printerr("pxed's last lines:%s\n", log);
-		g_error("lease lost after kill %u: %s was ACKed %s; asked again (%s), the restarted "
-			"server answered %s %s%s%.*s",
+		g_error("lease lost after kill %u: %s was ACKed %s; asked again (%s), "
+			"the restarted server answered %s %s%s%.*s",
 			f->life - 1, mac, want, pxed_dhcp_type_to_string(check->type),
 			pxed_dhcp_type_to_string(type), got, text != NULL ? ": " : "", (int)len,
 			text != NULL ? (const char *)text : "");
@@ -491,9 +490,11 @@ check_by_dhcp(Fixture *f, guint first)
 				    (check->sent != 0 && now - check->sent < RESEND_MS * 1000))
 					continue;
 				c = &g_array_index(f->clients, Client, check->client);
-				/* INIT-REBOOT: requested address, no server identifier, no ciaddr */
+				/* the INIT-REBOOT REQUEST names the address (no server id,
+				 * no ciaddr); the DISCOVER names none: only the server's
+				 * record of the lease can give the same one back */
 				send_client(f, check->type, check->client, XID_CHECK | n, 0,
-					    c->address);
+					    check->type == PXED_DHCP_REQUEST ? c->address : 0);
 				check->sent = now;
 			}
 			pump(f, RESEND_MS);
