@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kill -9 loop: pxed serves DHCP in a network namespace this test makes
- * ("srv", srv0 10.250.0.1/16) to a storm of synthetic clients in "cli" (raw
- * UDP from port 68, full DISCOVER/OFFER/REQUEST/ACK, one new client every
- * 1/NEW_CLIENTS_PER_SECOND s). KILLS times, after a random STORM_MIN_MS to
+ * ("srv", srv0 10.250.0.1/16) to a storm of synthetic clients in "cli" (UDP
+ * broadcasts from port 68, full DISCOVER/OFFER/REQUEST/ACK, one new client
+ * every 1/NEW_CLIENTS_PER_SECOND s). KILLS times, after a random STORM_MIN_MS to
  * STORM_MAX_MS of storm, the daemon gets SIGKILL and is started again on the
  * same state folder. The plugin sends an ACK only once its lease is written
  * and fdatasync()ed, so after every kill:
@@ -385,7 +385,9 @@ wait_serving(Fixture *f)
 	}
 }
 
-/* (1) for one log: at most one damaged record, and only a torn last line. */
+/* (1) for one log: at most one damaged record, and only a torn last line (the
+ * store reports "no end of line" only for the file's last line); any other
+ * word from the lease store (a failed write, a damaged record) fails. */
 static guint
 count_damage(const char *what, const char *const *lines)
 {
