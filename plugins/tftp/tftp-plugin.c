@@ -3,9 +3,9 @@
 /*
  * The tftp protocol plugin: listening sockets, a port of its own for every
  * transfer, files from the core's `tftp` pipeline, events to the core's log.
- * The protocol itself lives in tftp-packet.c (wire format) and tftp-session.c
- * (the transfer state machine); this file moves datagrams between them and
- * the kernel.
+ * The protocol itself lives in tftp-packet.c (wire format), tftp-negotiate.c
+ * (what options are granted) and tftp-session.c (the transfer state
+ * machine); this file moves datagrams between them and the kernel.
  *
  * An instance has one GSource on the core's main context: it watches an
  * epoll set holding the listening sockets, every transfer's sockets and one
@@ -35,6 +35,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "tftp-negotiate.h"
 #include "tftp-packet.h"
 #include "tftp-session.h"
 
@@ -115,10 +116,7 @@ struct _TftpServer {
 
 	GPtrArray *listen; /* GInetSocketAddress */
 	guint max_sessions;
-	guint timeout;
-	guint retries;
-	guint max_blksize;
-	guint max_windowsize;
+	PxedTftpPolicy policy; /* what option negotiation grants */
 
 	GPtrArray *listeners;  /* TftpListener* */
 	GHashTable *transfers; /* TftpPeer* → TftpTransfer*, both owned by the transfer */
@@ -1095,54 +1093,6 @@ request_refused(TftpListener *listener, const TftpPeer *peer, const TftpLocal *l
 			   reason, code, peer_text);
 }
 
-/* RFC 2347-2349, 7440: what the server agrees to, never more than asked. */
-static void
-negotiate(TftpServer *server, const PxedTftpPacket *request, guint64 size,
-	  PxedTftpSessionParams *params)
-{
-	const PxedTftpOptions *asked = &request->options;
-	PxedTftpOptions *ack = &params->oack;
-
-	memset(params, 0, sizeof(*params));
-	params->mode = request->mode;
-	params->blksize = PXED_TFTP_DEFAULT_BLKSIZE;
-	params->windowsize = 1;
-	params->timeout_us = (gint64)server->timeout * G_USEC_PER_SEC;
-	params->retries = server->retries;
-
-	if (asked->present & PXED_TFTP_OPT_BLKSIZE) {
-		/* RFC 2348: the server may answer a smaller size. */
-		params->blksize = MIN(asked->blksize, server->max_blksize);
-		ack->blksize = params->blksize;
-		ack->present |= PXED_TFTP_OPT_BLKSIZE;
-	}
-	if (asked->present & PXED_TFTP_OPT_TIMEOUT) {
-		/* RFC 2349 §2: accepted as is; it bounds our retransmission timer. */
-		params->timeout_us = (gint64)asked->timeout * G_USEC_PER_SEC;
-		ack->timeout = asked->timeout;
-		ack->present |= PXED_TFTP_OPT_TIMEOUT;
-	}
-	if ((asked->present & PXED_TFTP_OPT_TSIZE) && request->mode == PXED_TFTP_MODE_OCTET &&
-	    size > 0) {
-		/* RFC 2349 §4: the size in octets. In netascii the size on the
-		 * wire is only known once the file has been read through, so
-		 * the option is left out, as tftp-hpa does. So is "tsize 0":
-		 * curl refuses an OACK that carries it, and an empty file tells
-		 * its size with its one empty block anyway. */
-		ack->tsize = size;
-		ack->present |= PXED_TFTP_OPT_TSIZE;
-	}
-	if (asked->present & PXED_TFTP_OPT_WINDOWSIZE) {
-		/* RFC 7440 §3: the server may answer a smaller window. */
-		params->windowsize = MIN(asked->windowsize, server->max_windowsize);
-		ack->windowsize = params->windowsize;
-		ack->present |= PXED_TFTP_OPT_WINDOWSIZE;
-	}
-	/* RFC 2347: an OACK only when at least one option is acknowledged;
-	 * otherwise the transfer starts with DATA 1 as in RFC 1350. */
-	params->send_oack = ack->present != 0;
-}
-
 static void
 handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const TftpPeer *peer,
 		    const TftpLocal *local, guint32 request_hash)
@@ -1206,7 +1156,7 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 		return;
 	}
 
-	negotiate(server, request, pxed_file_get_size(file), &params);
+	pxed_tftp_negotiate(&server->policy, request, pxed_file_get_size(file), &params);
 	t = g_new0(TftpTransfer, 1);
 	t->server = server_ref(server);
 	t->heap_index = -1;
@@ -1490,10 +1440,10 @@ tftp_instance_new(PxedInstance *instance, GError **error)
 	self->name = g_strdup(pxed_instance_get_name(instance));
 	self->listen = g_steal_pointer(&listen);
 	self->max_sessions = (guint)pxed_instance_get_int(instance, "max-sessions");
-	self->timeout = (guint)pxed_instance_get_int(instance, "timeout");
-	self->retries = (guint)pxed_instance_get_int(instance, "retries");
-	self->max_blksize = (guint)pxed_instance_get_int(instance, "max-blksize");
-	self->max_windowsize = (guint)pxed_instance_get_int(instance, "max-windowsize");
+	self->policy.timeout = (guint)pxed_instance_get_int(instance, "timeout");
+	self->policy.retries = (guint)pxed_instance_get_int(instance, "retries");
+	self->policy.max_blksize = (guint)pxed_instance_get_int(instance, "max-blksize");
+	self->policy.max_windowsize = (guint)pxed_instance_get_int(instance, "max-windowsize");
 	self->listeners = g_ptr_array_new();
 	self->transfers = g_hash_table_new(peer_hash, peer_equal);
 	self->heap = g_ptr_array_new();
