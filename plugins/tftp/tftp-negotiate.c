@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-void
+guint32
 pxed_tftp_negotiate(const PxedTftpPolicy *policy, const PxedTftpPacket *request, guint64 size,
 		    PxedTftpSessionParams *params)
 {
@@ -16,6 +16,7 @@ pxed_tftp_negotiate(const PxedTftpPolicy *policy, const PxedTftpPacket *request,
 	params->windowsize = 1;
 	params->timeout_us = (gint64)policy->timeout * G_USEC_PER_SEC;
 	params->retries = policy->retries;
+	params->unacked_retries = policy->unacked_retries;
 
 	if (asked->present & PXED_TFTP_OPT_BLKSIZE) {
 		/* RFC 2348: the server may answer a smaller size. */
@@ -23,8 +24,14 @@ pxed_tftp_negotiate(const PxedTftpPolicy *policy, const PxedTftpPacket *request,
 		ack->blksize = params->blksize;
 		ack->present |= PXED_TFTP_OPT_BLKSIZE;
 	}
-	if (asked->present & PXED_TFTP_OPT_TIMEOUT) {
-		/* RFC 2349 §2: accepted as is; it bounds our retransmission timer. */
+	if ((asked->present & PXED_TFTP_OPT_TIMEOUT) && asked->timeout <= policy->max_timeout) {
+		/* RFC 2349: "the specified timeout value must match the value
+		 * specified by the client" — the server cannot answer a lower
+		 * one, only accept the value or leave the option out of the
+		 * OACK (RFC 2347), keeping its own timer. A value above the
+		 * ceiling is left out: a client's timeout is also how long an
+		 * unanswered transfer holds its session (retries times it), and
+		 * 255 s would let a few requests hold sessions for half an hour. */
 		params->timeout_us = (gint64)asked->timeout * G_USEC_PER_SEC;
 		ack->timeout = asked->timeout;
 		ack->present |= PXED_TFTP_OPT_TIMEOUT;
@@ -48,4 +55,5 @@ pxed_tftp_negotiate(const PxedTftpPolicy *policy, const PxedTftpPacket *request,
 	/* RFC 2347: an OACK only when at least one option is acknowledged;
 	 * otherwise the transfer starts with DATA 1 as in RFC 1350. */
 	params->send_oack = ack->present != 0;
+	return asked->present & ~ack->present;
 }

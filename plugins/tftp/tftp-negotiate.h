@@ -16,10 +16,12 @@ G_BEGIN_DECLS
 
 /* The server's side of the bargain (its configuration keys). */
 typedef struct {
-	guint timeout;	      /* seconds: the retransmission timer's ceiling */
-	guint retries;	      /* at the full timeout, before giving up */
-	guint max_blksize;    /* the largest blksize granted */
-	guint max_windowsize; /* the largest windowsize granted */
+	guint timeout;	       /* seconds: the retransmission timer's ceiling */
+	guint max_timeout;     /* seconds: the largest timeout option accepted */
+	guint retries;	       /* at the full timeout, before giving up */
+	guint unacked_retries; /* resends to a peer that acknowledged nothing yet */
+	guint max_blksize;     /* the largest blksize granted */
+	guint max_windowsize;  /* the largest windowsize granted */
 } PxedTftpPolicy;
 
 /**
@@ -30,8 +32,11 @@ typedef struct {
  *   @params->oack and @params->send_oack
  *
  * Never grants more than the client asked nor more than @policy allows.
+ *
+ * Returns: the options (PxedTftpOptionFlags) the client asked for with a
+ *   valid value that are left out of the OACK
  */
-void pxed_tftp_negotiate(const PxedTftpPolicy *policy, const PxedTftpPacket *request, guint64 size,
-			 PxedTftpSessionParams *params);
+guint32 pxed_tftp_negotiate(const PxedTftpPolicy *policy, const PxedTftpPacket *request,
+			    guint64 size, PxedTftpSessionParams *params);
 
 G_END_DECLS

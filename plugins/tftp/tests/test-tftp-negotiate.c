@@ -12,13 +12,14 @@
 
 static const PxedTftpPolicy default_policy = {
 	.timeout = 1,
+	.max_timeout = 5,
 	.retries = 5,
 	.max_blksize = PXED_TFTP_MAX_BLKSIZE,
 	.max_windowsize = 64,
 };
 
 /* Builds the RRQ a client would send, parses it, negotiates it. */
-static void
+static guint32
 negotiate(const PxedTftpPolicy *policy, const char *mode, const PxedTftpOptions *asked,
 	  const char *const *extra, guint64 size, PxedTftpSessionParams *params)
 {
@@ -31,7 +32,15 @@ negotiate(const PxedTftpPolicy *policy, const char *mode, const PxedTftpOptions 
 	g_assert_cmpuint(len, >, 0);
 	g_assert_true(pxed_tftp_packet_parse(buf, len, &request, &error));
 	g_assert_no_error(error);
-	pxed_tftp_negotiate(policy, &request, size, params);
+	return pxed_tftp_negotiate(policy, &request, size, params);
+}
+
+/* An octet request for a 100 000-byte file. */
+static guint32
+negotiate_octet(const PxedTftpPolicy *policy, const PxedTftpOptions *asked,
+		PxedTftpSessionParams *params)
+{
+	return negotiate(policy, "octet", asked, NULL, 100000, params);
 }
 
 static void
@@ -70,8 +79,11 @@ test_unknown_options(void)
 static void
 test_blksize(void)
 {
-	const PxedTftpPolicy small = {
-		.timeout = 1, .retries = 5, .max_blksize = 1468, .max_windowsize = 64};
+	const PxedTftpPolicy small = {.timeout = 1,
+				      .max_timeout = 5,
+				      .retries = 5,
+				      .max_blksize = 1468,
+				      .max_windowsize = 64};
 	const guint asks[] = {8, 512, 1468, 1469, 65464};
 	const guint want[] = {8, 512, 1468, 1468, 1468};
 
@@ -111,16 +123,49 @@ test_windowsize(void)
 static void
 test_timeout(void)
 {
-	PxedTftpOptions asked = {.present = PXED_TFTP_OPT_TIMEOUT, .timeout = 3};
+	const guint accepted[] = {1, 3, 5};
 	PxedTftpSessionParams p;
 
-	/* RFC 2349: accepted with the very value asked; it replaces the
-	 * server's own ceiling for the retransmission timer. */
-	negotiate(&default_policy, "octet", &asked, NULL, 100000, &p);
-	g_assert_true(p.send_oack);
-	g_assert_cmpuint(p.oack.present, ==, PXED_TFTP_OPT_TIMEOUT);
-	g_assert_cmpuint(p.oack.timeout, ==, 3);
-	g_assert_cmpint(p.timeout_us, ==, 3 * G_USEC_PER_SEC);
+	/* RFC 2349: accepted with the very value asked, up to the ceiling; it
+	 * replaces the server's own for the retransmission timer. */
+	for (guint i = 0; i < G_N_ELEMENTS(accepted); i++) {
+		PxedTftpOptions asked = {.present = PXED_TFTP_OPT_TIMEOUT, .timeout = accepted[i]};
+		g_assert_cmpuint(negotiate_octet(&default_policy, &asked, &p), ==, 0);
+		g_assert_true(p.send_oack);
+		g_assert_cmpuint(p.oack.present, ==, PXED_TFTP_OPT_TIMEOUT);
+		g_assert_cmpuint(p.oack.timeout, ==, accepted[i]);
+		g_assert_cmpint(p.timeout_us, ==, accepted[i] * G_USEC_PER_SEC);
+	}
+}
+
+static void
+test_timeout_ceiling(void)
+{
+	const guint above[] = {6, 60, 255};
+
+	/* Above max-timeout the option is declined: RFC 2349 lets the server
+	 * answer no other value than the client's, so it is left out of the
+	 * OACK (RFC 2347) and the server keeps its own timeout. Alone, it
+	 * leaves no OACK at all; beside another option, the OACK has that one. */
+	for (guint i = 0; i < G_N_ELEMENTS(above); i++) {
+		PxedTftpOptions asked = {.present = PXED_TFTP_OPT_TIMEOUT, .timeout = above[i]};
+		PxedTftpOptions both = {.present = PXED_TFTP_OPT_TIMEOUT | PXED_TFTP_OPT_BLKSIZE,
+					.timeout = above[i],
+					.blksize = 1468};
+		PxedTftpSessionParams p;
+
+		g_assert_cmpuint(negotiate_octet(&default_policy, &asked, &p), ==,
+				 PXED_TFTP_OPT_TIMEOUT);
+		g_assert_false(p.send_oack);
+		g_assert_cmpint(p.timeout_us, ==, default_policy.timeout * G_USEC_PER_SEC);
+
+		g_assert_cmpuint(negotiate_octet(&default_policy, &both, &p), ==,
+				 PXED_TFTP_OPT_TIMEOUT);
+		g_assert_true(p.send_oack);
+		g_assert_cmpuint(p.oack.present, ==, PXED_TFTP_OPT_BLKSIZE);
+		g_assert_cmpuint(p.blksize, ==, 1468);
+		g_assert_cmpint(p.timeout_us, ==, default_policy.timeout * G_USEC_PER_SEC);
+	}
 }
 
 static void
@@ -146,8 +191,11 @@ test_tsize(void)
 static void
 test_everything(void)
 {
-	const PxedTftpPolicy policy = {
-		.timeout = 2, .retries = 7, .max_blksize = 4096, .max_windowsize = 32};
+	const PxedTftpPolicy policy = {.timeout = 2,
+				       .max_timeout = 4,
+				       .retries = 7,
+				       .max_blksize = 4096,
+				       .max_windowsize = 32};
 	PxedTftpOptions asked = {
 		.present = PXED_TFTP_OPT_BLKSIZE | PXED_TFTP_OPT_TIMEOUT | PXED_TFTP_OPT_TSIZE |
 			   PXED_TFTP_OPT_WINDOWSIZE,
@@ -188,6 +236,7 @@ main(int argc, char **argv)
 	g_test_add_func("/tftp/negotiate/blksize", test_blksize);
 	g_test_add_func("/tftp/negotiate/windowsize", test_windowsize);
 	g_test_add_func("/tftp/negotiate/timeout", test_timeout);
+	g_test_add_func("/tftp/negotiate/timeout-ceiling", test_timeout_ceiling);
 	g_test_add_func("/tftp/negotiate/tsize", test_tsize);
 	g_test_add_func("/tftp/negotiate/everything", test_everything);
 	return g_test_run();
