@@ -25,6 +25,7 @@ typedef enum {
 	PXED_TFTP_ERROR_TIMEOUT,   /* the peer stopped answering */
 	PXED_TFTP_ERROR_PEER,	   /* the peer sent an ERROR packet */
 	PXED_TFTP_ERROR_IO,	   /* reading the file or sending failed */
+	PXED_TFTP_ERROR_UNACKED,   /* the peer never acknowledged anything */
 } PxedTftpError;
 
 /* RFC 1350 §5, RFC 2347 (OACK). */

@@ -3,9 +3,9 @@
 /*
  * The tftp protocol plugin: listening sockets, a port of its own for every
  * transfer, files from the core's `tftp` pipeline, events to the core's log.
- * The protocol itself lives in tftp-packet.c (wire format) and tftp-session.c
- * (the transfer state machine); this file moves datagrams between them and
- * the kernel.
+ * The protocol itself lives in tftp-packet.c (wire format), tftp-negotiate.c
+ * (what options are granted) and tftp-session.c (the transfer state
+ * machine); this file moves datagrams between them and the kernel.
  *
  * An instance has one GSource on the core's main context: it watches an
  * epoll set holding the listening sockets, every transfer's sockets and one
@@ -35,6 +35,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "tftp-negotiate.h"
 #include "tftp-packet.h"
 #include "tftp-session.h"
 
@@ -88,6 +89,26 @@ typedef struct {
 	struct sockaddr_storage ss;
 } TftpPeer;
 
+/* A client's address without the port: the key of its share of the
+ * sessions (one machine may use many ports, never many addresses on a LAN
+ * where it has one lease). Also the value: it counts the sessions held. */
+typedef struct {
+	int family;
+	guint32 scope_id;
+	guint8 addr[16]; /* IPv4: the first 4 bytes */
+	guint sessions;
+} TftpShare;
+
+/* A limit that is hit says so in the log at most once per this interval,
+ * with the number of hits it did not report: a flood of refusals must not
+ * turn into a flood of log lines. */
+#define LIMIT_LOG_INTERVAL_US (10 * G_USEC_PER_SEC)
+
+typedef struct {
+	gint64 logged_at; /* 0: never */
+	guint64 unlogged;
+} TftpLimitLog;
+
 /* The address a request arrived at, for binding the transfer's socket to
  * it (multi-homed hosts: the client only accepts answers from there). */
 typedef struct {
@@ -115,13 +136,12 @@ struct _TftpServer {
 
 	GPtrArray *listen; /* GInetSocketAddress */
 	guint max_sessions;
-	guint timeout;
-	guint retries;
-	guint max_blksize;
-	guint max_windowsize;
+	guint max_sessions_per_client;
+	PxedTftpPolicy policy; /* what option negotiation grants */
 
 	GPtrArray *listeners;  /* TftpListener* */
 	GHashTable *transfers; /* TftpPeer* → TftpTransfer*, both owned by the transfer */
+	GHashTable *shares;    /* TftpShare*, key and value; one per address with sessions */
 	guint8 *scratch;
 	guint8 *rxbuf;
 	guint8 *rxsmall;
@@ -145,6 +165,12 @@ struct _TftpServer {
 	guint64 failed;
 	guint64 bad_packets;
 	guint64 unknown_tid;
+	guint64 refused_per_client; /* max-sessions-per-client hit */
+	guint64 timeout_declined;   /* a timeout option above max-timeout */
+	guint64 unacked;	    /* transfers given up by unacked-retries */
+	TftpLimitLog per_client_log;
+	TftpLimitLog timeout_log;
+	TftpLimitLog unacked_log;
 };
 
 struct _TftpTransfer {
@@ -160,6 +186,7 @@ struct _TftpTransfer {
 	gint64 heap_key; /* the deadline it is filed under (maybe earlier than the real one) */
 	gboolean ended;
 	TftpPeer peer;
+	TftpShare *share; /* the client address's session count, held once */
 	guint32 request_hash;
 	PxedClient *client;
 	char *path;	 /* escaped for logs */
@@ -207,6 +234,7 @@ server_unref(TftpServer *self)
 	g_ptr_array_unref(self->listeners);
 	g_ptr_array_unref(self->listen);
 	g_hash_table_unref(self->transfers);
+	g_hash_table_unref(self->shares);
 	g_clear_pointer(&self->main_context, g_main_context_unref);
 	g_free(self->scratch);
 	g_free(self->rxbuf);
@@ -256,6 +284,96 @@ peer_equal(gconstpointer a, gconstpointer b)
 		       memcmp(&p->sin6_addr, &q->sin6_addr, sizeof(p->sin6_addr)) == 0;
 	}
 	return FALSE;
+}
+
+static void
+share_key_from_peer(TftpShare *key, const TftpPeer *peer)
+{
+	memset(key, 0, sizeof(*key));
+	key->family = peer->ss.ss_family;
+	if (peer->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&peer->ss;
+		memcpy(key->addr, &a->sin_addr, sizeof(a->sin_addr));
+	} else if (peer->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&peer->ss;
+		memcpy(key->addr, &a->sin6_addr, sizeof(a->sin6_addr));
+		key->scope_id = a->sin6_scope_id;
+	}
+}
+
+static guint
+share_hash(gconstpointer key)
+{
+	const TftpShare *s = key;
+	guint h = (guint)s->family * 31 + s->scope_id;
+
+	for (guint i = 0; i < sizeof(s->addr); i++)
+		h = h * 31 + s->addr[i];
+	return h;
+}
+
+static gboolean
+share_equal(gconstpointer a, gconstpointer b)
+{
+	const TftpShare *x = a;
+	const TftpShare *y = b;
+
+	return x->family == y->family && x->scope_id == y->scope_id &&
+	       memcmp(x->addr, y->addr, sizeof(x->addr)) == 0;
+}
+
+/* Sessions the peer's address holds now. */
+static guint
+share_count(TftpServer *server, const TftpPeer *peer)
+{
+	TftpShare key;
+	TftpShare *share;
+
+	share_key_from_peer(&key, peer);
+	share = g_hash_table_lookup(server->shares, &key);
+	return share != NULL ? share->sessions : 0;
+}
+
+/* At admission: one allocation for an address's first session, none after. */
+static TftpShare *
+share_take(TftpServer *server, const TftpPeer *peer)
+{
+	TftpShare key;
+	TftpShare *share;
+
+	share_key_from_peer(&key, peer);
+	share = g_hash_table_lookup(server->shares, &key);
+	if (share == NULL) {
+		share = g_memdup2(&key, sizeof(key));
+		g_hash_table_add(server->shares, share);
+	}
+	share->sessions++;
+	return share;
+}
+
+static void
+share_release(TftpServer *server, TftpShare *share)
+{
+	g_assert(share->sessions > 0);
+	if (--share->sessions == 0)
+		g_hash_table_remove(server->shares, share); /* frees it */
+}
+
+/* Whether a limit's hit is to be logged now; else it is counted in
+ * @log->unlogged, which the next line reports (and resets). */
+static gboolean
+limit_log_due(TftpLimitLog *log, guint64 *unlogged)
+{
+	gint64 now = g_get_monotonic_time();
+
+	if (log->logged_at != 0 && now - log->logged_at < LIMIT_LOG_INTERVAL_US) {
+		log->unlogged++;
+		return FALSE;
+	}
+	log->logged_at = now;
+	*unlogged = log->unlogged;
+	log->unlogged = 0;
+	return TRUE;
 }
 
 static GInetAddress *
@@ -600,7 +718,22 @@ transfer_report(TftpTransfer *t, PxedTftpSessionState state)
 				   stats.retransmits, stats.timeouts, stats.cwnd_min, t->peer_text);
 	} else {
 		const GError *error = pxed_tftp_session_get_error(t->session);
+		guint64 unlogged;
+
 		server->failed++;
+		if (g_error_matches(error, PXED_TFTP_ERROR, PXED_TFTP_ERROR_UNACKED)) {
+			/* What a request with a forged source address looks like
+			 * (or a client gone before its first ACK). */
+			server->unacked++;
+			if (limit_log_due(&server->unacked_log, &unlogged))
+				g_warning("%s: %s acknowledged nothing, transfer given up after "
+					  "unacked-retries=%u (%" G_GUINT64_FORMAT
+					  " more since the last such message, %" G_GUINT64_FORMAT
+					  " in all)",
+					  server->name, t->peer_text,
+					  server->policy.unacked_retries, unlogged,
+					  server->unacked);
+		}
 		pxed_context_event(server->ctx, t->client, server->name, "transfer-failed",
 				   "file=%s reason=\"%s\" bytes=%" G_GUINT64_FORMAT
 				   " duration=%.3fs retransmits=%" G_GUINT64_FORMAT " peer=%s",
@@ -663,6 +796,8 @@ transfer_end(TftpTransfer *t, PxedTftpSessionState state)
 		return;
 	t->ended = TRUE;
 	g_hash_table_remove(server->transfers, &t->peer);
+	if (t->share != NULL)
+		share_release(server, g_steal_pointer(&t->share));
 	heap_remove(server, t);
 	transfer_unwatch_direct(t);
 	/* (its sockets leave the epoll set when they are closed) */
@@ -1095,54 +1230,6 @@ request_refused(TftpListener *listener, const TftpPeer *peer, const TftpLocal *l
 			   reason, code, peer_text);
 }
 
-/* RFC 2347-2349, 7440: what the server agrees to, never more than asked. */
-static void
-negotiate(TftpServer *server, const PxedTftpPacket *request, guint64 size,
-	  PxedTftpSessionParams *params)
-{
-	const PxedTftpOptions *asked = &request->options;
-	PxedTftpOptions *ack = &params->oack;
-
-	memset(params, 0, sizeof(*params));
-	params->mode = request->mode;
-	params->blksize = PXED_TFTP_DEFAULT_BLKSIZE;
-	params->windowsize = 1;
-	params->timeout_us = (gint64)server->timeout * G_USEC_PER_SEC;
-	params->retries = server->retries;
-
-	if (asked->present & PXED_TFTP_OPT_BLKSIZE) {
-		/* RFC 2348: the server may answer a smaller size. */
-		params->blksize = MIN(asked->blksize, server->max_blksize);
-		ack->blksize = params->blksize;
-		ack->present |= PXED_TFTP_OPT_BLKSIZE;
-	}
-	if (asked->present & PXED_TFTP_OPT_TIMEOUT) {
-		/* RFC 2349 §2: accepted as is; it bounds our retransmission timer. */
-		params->timeout_us = (gint64)asked->timeout * G_USEC_PER_SEC;
-		ack->timeout = asked->timeout;
-		ack->present |= PXED_TFTP_OPT_TIMEOUT;
-	}
-	if ((asked->present & PXED_TFTP_OPT_TSIZE) && request->mode == PXED_TFTP_MODE_OCTET &&
-	    size > 0) {
-		/* RFC 2349 §4: the size in octets. In netascii the size on the
-		 * wire is only known once the file has been read through, so
-		 * the option is left out, as tftp-hpa does. So is "tsize 0":
-		 * curl refuses an OACK that carries it, and an empty file tells
-		 * its size with its one empty block anyway. */
-		ack->tsize = size;
-		ack->present |= PXED_TFTP_OPT_TSIZE;
-	}
-	if (asked->present & PXED_TFTP_OPT_WINDOWSIZE) {
-		/* RFC 7440 §3: the server may answer a smaller window. */
-		params->windowsize = MIN(asked->windowsize, server->max_windowsize);
-		ack->windowsize = params->windowsize;
-		ack->present |= PXED_TFTP_OPT_WINDOWSIZE;
-	}
-	/* RFC 2347: an OACK only when at least one option is acknowledged;
-	 * otherwise the transfer starts with DATA 1 as in RFC 1350. */
-	params->send_oack = ack->present != 0;
-}
-
 static void
 handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const TftpPeer *peer,
 		    const TftpLocal *local, guint32 request_hash)
@@ -1156,6 +1243,8 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 	PxedTftpSessionParams params;
 	TftpTransfer *t;
 	TftpTransfer *existing;
+	guint32 declined;
+	guint held;
 
 	existing = g_hash_table_lookup(server->transfers, peer);
 	if (existing != NULL) {
@@ -1196,6 +1285,30 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 				message, "max-sessions reached");
 		return;
 	}
+	/* A fair share: one address cannot take every session and lock the
+	 * other machines out. A booting machine fetches a file or two at once
+	 * (firmware, iPXE); the cap is far above that. */
+	held = share_count(server, peer);
+	if (held >= server->max_sessions_per_client) {
+		g_autofree char *message =
+			g_strdup_printf("Server busy: %u transfers from your address in progress "
+					"(max-sessions-per-client), try again later",
+					held);
+		guint64 unlogged;
+
+		server->refused_per_client++;
+		if (limit_log_due(&server->per_client_log, &unlogged)) {
+			g_autofree char *peer_text = peer_to_text(peer);
+			g_warning("%s: %s holds %u transfers, max-sessions-per-client=%u: request "
+				  "refused (%" G_GUINT64_FORMAT " more refused since the last "
+				  "such message, %" G_GUINT64_FORMAT " in all)",
+				  server->name, peer_text, held, server->max_sessions_per_client,
+				  unlogged, server->refused_per_client);
+		}
+		request_refused(listener, peer, local, client, path, PXED_TFTP_ERR_UNDEFINED,
+				message, "max-sessions-per-client reached");
+		return;
+	}
 
 	file = pxed_context_open_file(server->ctx, PXED_VIA_TFTP, client, request->filename, NULL,
 				      &error);
@@ -1206,7 +1319,22 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 		return;
 	}
 
-	negotiate(server, request, pxed_file_get_size(file), &params);
+	declined = pxed_tftp_negotiate(&server->policy, request, pxed_file_get_size(file), &params);
+	if (declined & PXED_TFTP_OPT_TIMEOUT) {
+		guint64 unlogged;
+
+		server->timeout_declined++;
+		if (limit_log_due(&server->timeout_log, &unlogged)) {
+			g_autofree char *peer_text = peer_to_text(peer);
+			g_warning("%s: %s asked for timeout=%u, above max-timeout=%u: option "
+				  "declined, the server's timeout=%u used (%" G_GUINT64_FORMAT
+				  " more since the last such message, %" G_GUINT64_FORMAT
+				  " in all)",
+				  server->name, peer_text, request->options.timeout,
+				  server->policy.max_timeout, server->policy.timeout, unlogged,
+				  server->timeout_declined);
+		}
+	}
 	t = g_new0(TftpTransfer, 1);
 	t->server = server_ref(server);
 	t->heap_index = -1;
@@ -1246,6 +1374,7 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 			g_warning("%s: epoll: %s", server->name, g_strerror(errno));
 	}
 	g_hash_table_insert(server->transfers, &t->peer, t);
+	t->share = share_take(server, peer);
 
 	if (params.mode == PXED_TFTP_MODE_OCTET)
 		pxed_context_event(server->ctx, t->client, server->name, "transfer-start",
@@ -1490,12 +1619,17 @@ tftp_instance_new(PxedInstance *instance, GError **error)
 	self->name = g_strdup(pxed_instance_get_name(instance));
 	self->listen = g_steal_pointer(&listen);
 	self->max_sessions = (guint)pxed_instance_get_int(instance, "max-sessions");
-	self->timeout = (guint)pxed_instance_get_int(instance, "timeout");
-	self->retries = (guint)pxed_instance_get_int(instance, "retries");
-	self->max_blksize = (guint)pxed_instance_get_int(instance, "max-blksize");
-	self->max_windowsize = (guint)pxed_instance_get_int(instance, "max-windowsize");
+	self->max_sessions_per_client =
+		(guint)pxed_instance_get_int(instance, "max-sessions-per-client");
+	self->policy.timeout = (guint)pxed_instance_get_int(instance, "timeout");
+	self->policy.max_timeout = (guint)pxed_instance_get_int(instance, "max-timeout");
+	self->policy.retries = (guint)pxed_instance_get_int(instance, "retries");
+	self->policy.unacked_retries = (guint)pxed_instance_get_int(instance, "unacked-retries");
+	self->policy.max_blksize = (guint)pxed_instance_get_int(instance, "max-blksize");
+	self->policy.max_windowsize = (guint)pxed_instance_get_int(instance, "max-windowsize");
 	self->listeners = g_ptr_array_new();
 	self->transfers = g_hash_table_new(peer_hash, peer_equal);
+	self->shares = g_hash_table_new_full(share_hash, share_equal, g_free, NULL);
 	self->heap = g_ptr_array_new();
 	self->finished = g_ptr_array_new();
 	self->epfd = -1;
@@ -1513,14 +1647,16 @@ tftp_stop(gpointer data)
 	for (guint i = 0; i < self->listeners->len; i++)
 		listener_free(g_ptr_array_index(self->listeners, i));
 	g_ptr_array_set_size(self->listeners, 0);
-	pxed_context_event(self->ctx, NULL, self->name, "stopped",
-			   "requests=%" G_GUINT64_FORMAT " completed=%" G_GUINT64_FORMAT
-			   " failed=%" G_GUINT64_FORMAT " refused=%" G_GUINT64_FORMAT
-			   " bad-packets=%" G_GUINT64_FORMAT " unknown-tid=%" G_GUINT64_FORMAT
-			   " spun-acks=%" G_GUINT64_FORMAT " in-flight=%u",
-			   self->requests, self->completed, self->failed, self->refused,
-			   self->bad_packets, self->unknown_tid, self->spun,
-			   g_hash_table_size(self->transfers));
+	pxed_context_event(
+		self->ctx, NULL, self->name, "stopped",
+		"requests=%" G_GUINT64_FORMAT " completed=%" G_GUINT64_FORMAT
+		" failed=%" G_GUINT64_FORMAT " refused=%" G_GUINT64_FORMAT
+		" bad-packets=%" G_GUINT64_FORMAT " unknown-tid=%" G_GUINT64_FORMAT
+		" refused-per-client=%" G_GUINT64_FORMAT " timeout-declined=%" G_GUINT64_FORMAT
+		" unacked=%" G_GUINT64_FORMAT " spun-acks=%" G_GUINT64_FORMAT " in-flight=%u",
+		self->requests, self->completed, self->failed, self->refused, self->bad_packets,
+		self->unknown_tid, self->refused_per_client, self->timeout_declined, self->unacked,
+		self->spun, g_hash_table_size(self->transfers));
 }
 
 static void
@@ -1602,13 +1738,28 @@ static const PxedKey tftp_keys[] = {
 	 .min = 1,
 	 .max = 65536,
 	 .description = "transfers at once; more requests get an error until one ends"},
+	{.name = "max-sessions-per-client",
+	 .type = PXED_KEY_INT,
+	 .default_value = "8",
+	 .min = 1,
+	 .max = 65536,
+	 .description = "transfers at once from one client address; more requests from it get "
+			"an error until one ends, so one host cannot take every session"},
 	{.name = "timeout",
 	 .type = PXED_KEY_INT,
 	 .default_value = "1",
 	 .min = 1,
 	 .max = 255,
 	 .description = "seconds, the longest wait before a retransmission (the adaptive "
-			"timer is shorter on a fast network); a client's timeout option wins"},
+			"timer is shorter on a fast network); a client's timeout option up to "
+			"max-timeout wins"},
+	{.name = "max-timeout",
+	 .type = PXED_KEY_INT,
+	 .default_value = "5",
+	 .min = 1,
+	 .max = 255,
+	 .description = "seconds, the largest timeout option (RFC 2349) accepted; a larger one "
+			"is left out of the OACK and the server's timeout is used"},
 	{.name = "retries",
 	 .type = PXED_KEY_INT,
 	 .default_value = "5",
@@ -1616,6 +1767,14 @@ static const PxedKey tftp_keys[] = {
 	 .max = 100,
 	 .description = "retransmissions at the full timeout without progress before a "
 			"transfer is abandoned"},
+	{.name = "unacked-retries",
+	 .type = PXED_KEY_INT,
+	 .default_value = "1",
+	 .min = 0,
+	 .max = 100,
+	 .description = "retransmissions of the first packet (OACK or DATA 1) to a client that "
+			"has acknowledged nothing yet, before the transfer is given up; bounds "
+			"what a request with a forged source address makes the server send"},
 	{.name = "max-blksize",
 	 .type = PXED_KEY_INT,
 	 .default_value = "65464",

@@ -47,6 +47,8 @@ struct _PxedTftpSession {
 	GError *error;
 	gboolean oack_pending; /* OACK sent, ACK 0 not received yet */
 	gboolean oack_resent;
+	gboolean peer_acked;   /* any ACK of something sent: the peer is real */
+	guint unacked_resends; /* resends before that */
 
 	/* Blocks are numbered 1, 2, … without rollover here; the wire carries
 	 * the low 16 bits. */
@@ -186,6 +188,7 @@ pxed_tftp_session_new(const PxedTftpSessionParams *params, PxedFile *file, guint
 	self->transmit = transmit;
 	self->user_data = user_data;
 	self->state = PXED_TFTP_SESSION_RUNNING;
+	self->peer_acked = self->p.unacked_retries == PXED_TFTP_UNACKED_UNBOUNDED;
 
 	/* RFC 1350 §6: a block shorter than blksize ends the transfer, so a
 	 * file that is a multiple of it ends with an empty block. */
@@ -482,6 +485,10 @@ start_window(PxedTftpSession *self, guint64 first, gboolean lost, gint64 now)
 	 * after the last acknowledged. */
 	self->next = first;
 	self->window_end = MIN(first + self->p.windowsize - 1, self->last_block);
+	/* A peer that has acknowledged nothing may not exist (a forged source
+	 * address): one block, not a window, until it does. */
+	if (!self->peer_acked)
+		self->window_end = first;
 	self->window_fresh = first > self->max_sent;
 	self->gen_prev_max = self->max_sent;
 	self->window_lost = lost;
@@ -606,6 +613,7 @@ handle_ack(PxedTftpSession *self, guint16 wire, gint64 now)
 			return;
 		}
 		self->oack_pending = FALSE;
+		self->peer_acked = TRUE;
 		if (!self->oack_resent)
 			rtt_sample(self, now - self->oack_sent_at);
 		self->tries = 0;
@@ -634,6 +642,7 @@ handle_ack(PxedTftpSession *self, guint16 wire, gint64 now)
 	if (block == self->window_end && self->window_fresh && self->window_sent_at != NEVER)
 		rtt_sample(self, now - self->window_sent_at);
 	self->acked = block;
+	self->peer_acked = TRUE;
 	self->stats.blocks = block;
 	self->stats.bytes = bytes_through(self, block);
 	self->tries = 0;
@@ -722,6 +731,18 @@ pxed_tftp_session_timer(PxedTftpSession *self, gint64 now)
 	 * the configured or negotiated timeout; only waits at that full timeout
 	 * count against the retries, so fast early resends cost nothing. */
 	self->stats.timeouts++;
+	if (!self->peer_acked && self->unacked_resends >= self->p.unacked_retries) {
+		/* Every resend to a victim of a forged request multiplies what
+		 * the forger's one packet is worth: few of them, early fast
+		 * ones included. A real client repeats its request anyway. */
+		session_fail(self, g_error_new(PXED_TFTP_ERROR, PXED_TFTP_ERROR_UNACKED,
+					       "the client acknowledged nothing after %u "
+					       "retransmissions (unacked-retries)",
+					       self->unacked_resends));
+		return self->state;
+	}
+	if (!self->peer_acked)
+		self->unacked_resends++;
 	if (self->rto >= self->p.timeout_us && ++self->tries > self->p.retries) {
 		session_fail(self, g_error_new(PXED_TFTP_ERROR, PXED_TFTP_ERROR_TIMEOUT,
 					       "no answer from the client after %u retries",

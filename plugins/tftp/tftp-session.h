@@ -25,6 +25,8 @@ G_BEGIN_DECLS
 
 typedef struct _PxedTftpSession PxedTftpSession;
 
+#define PXED_TFTP_UNACKED_UNBOUNDED G_MAXUINT
+
 typedef struct {
 	PxedTftpMode mode;
 	guint blksize;	  /* 8..65464 */
@@ -35,6 +37,13 @@ typedef struct {
 	/* How many retransmissions at the full timeout, without progress, before
 	 * the session gives up. */
 	guint retries;
+	/* How many times the first packet (the OACK, or DATA 1) is resent while
+	 * the peer has acknowledged nothing, before the session gives up; and
+	 * until that first ACK, a window holds one block. A request with a
+	 * forged source address is answered to its victim, who acknowledges
+	 * nothing: this bounds what one such request makes the server send.
+	 * PXED_TFTP_UNACKED_UNBOUNDED: the peer is trusted from the start. */
+	guint unacked_retries;
 	/* RFC 2347: when set, the session starts with an OACK carrying these
 	 * options and waits for ACK 0 before sending data. */
 	gboolean send_oack;

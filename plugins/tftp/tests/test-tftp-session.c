@@ -134,6 +134,9 @@ params_default(void)
 		.windowsize = 1,
 		.timeout_us = G_USEC_PER_SEC,
 		.retries = 3,
+		/* The peer is trusted from the start: the tests of windows and
+		 * losses start with a window; those of the bound set it. */
+		.unacked_retries = PXED_TFTP_UNACKED_UNBOUNDED,
 	};
 	return p;
 }
@@ -936,6 +939,123 @@ test_negotiated_timeout(void)
 	g_assert_cmpuint(wire_count(w), ==, 4);
 }
 
+/* Runs the timer until the session ends; returns how many expiries it took. */
+static guint
+run_silent(PxedTftpSession *s)
+{
+	guint expiries = 0;
+
+	while (pxed_tftp_session_get_state(s) == PXED_TFTP_SESSION_RUNNING) {
+		gint64 deadline = pxed_tftp_session_get_deadline(s);
+		g_assert_cmpint(deadline, >=, 0);
+		pxed_tftp_session_timer(s, deadline);
+		g_assert_cmpuint(++expiries, <, 100);
+	}
+	return expiries;
+}
+
+static void
+test_unacked_bound(void)
+{
+	/* A peer that never acknowledges (the victim of a forged request):
+	 * the first packet goes out 1 + unacked_retries times, then the
+	 * session gives up — early fast resends count as well. */
+	for (guint n = 0; n <= 3; n++) {
+		for (guint oack = 0; oack <= 1; oack++) {
+			g_autoptr(Wire) w = wire_new();
+			g_autoptr(PxedFile) file = pattern_file(512 * 100);
+			PxedTftpSessionParams p = params_default();
+			g_autoptr(PxedTftpSession) s = NULL;
+			g_autoptr(GPtrArray) pkts = NULL;
+
+			p.unacked_retries = n;
+			p.retries = 5;
+			p.timeout_us = 5 * G_USEC_PER_SEC;
+			if (oack) {
+				p.windowsize = 16;
+				p.send_oack = TRUE;
+				p.oack.present = PXED_TFTP_OPT_WINDOWSIZE;
+				p.oack.windowsize = 16;
+			}
+			s = session_new(&p, file, w);
+			pxed_tftp_session_start(s, 0);
+			run_silent(s);
+			g_assert_error((GError *)pxed_tftp_session_get_error(s), PXED_TFTP_ERROR,
+				       PXED_TFTP_ERROR_UNACKED);
+			pkts = wire_take(w);
+			g_assert_cmpuint(pkts->len, ==, 1 + n);
+			for (guint i = 0; i < pkts->len; i++) {
+				if (oack)
+					g_assert_cmpuint(packet_opcode(pkts->pdata[i]), ==,
+							 PXED_TFTP_OP_OACK);
+				else
+					g_assert_cmpuint(packet_block(pkts->pdata[i]), ==, 1);
+			}
+		}
+	}
+}
+
+static void
+test_unacked_one_block(void)
+{
+	g_autoptr(Wire) w = wire_new();
+	g_autoptr(PxedFile) file = pattern_file(512 * 100);
+	PxedTftpSessionParams p = params_default();
+	g_autoptr(PxedTftpSession) s = NULL;
+	g_autoptr(GPtrArray) first = NULL;
+	g_autoptr(GPtrArray) window = NULL;
+
+	/* A window without an OACK before it (the session does not rely on
+	 * the negotiation for this): one block until the peer has answered,
+	 * then whole windows. */
+	p.windowsize = 16;
+	p.unacked_retries = 1;
+	s = session_new(&p, file, w);
+	pxed_tftp_session_start(s, 0);
+	first = wire_take(w);
+	g_assert_cmpuint(first->len, ==, 1);
+	g_assert_cmpuint(packet_block(first->pdata[0]), ==, 1);
+	/* Its resend is one block too. */
+	pxed_tftp_session_timer(s, pxed_tftp_session_get_deadline(s));
+	g_clear_pointer(&first, g_ptr_array_unref);
+	first = wire_take(w);
+	g_assert_cmpuint(first->len, ==, 1);
+	g_assert_cmpuint(packet_block(first->pdata[0]), ==, 1);
+	ack(s, 1, 1100 * MS);
+	window = wire_take(w);
+	/* (the timeout above halved the burst: the window's first half now,
+	 * the rest paced) */
+	g_assert_cmpuint(window->len, ==, 8);
+	g_assert_cmpuint(packet_block(window->pdata[0]), ==, 2);
+	g_assert_cmpuint(packet_block(window->pdata[7]), ==, 9);
+}
+
+static void
+test_acked_then_retries(void)
+{
+	g_autoptr(Wire) w = wire_new();
+	g_autoptr(PxedFile) file = pattern_file(4000);
+	PxedTftpSessionParams p = params_default();
+	g_autoptr(PxedTftpSession) s = NULL;
+	g_autoptr(GPtrArray) pkts = NULL;
+
+	/* Once the peer has acknowledged something it is real: a silence
+	 * later is a lossy link, and the ordinary retries apply. */
+	p.unacked_retries = 0;
+	p.retries = 2;
+	p.timeout_us = G_USEC_PER_SEC;
+	s = session_new(&p, file, w);
+	pxed_tftp_session_start(s, 0);
+	ack(s, 1, MS);
+	run_silent(s);
+	g_assert_error((GError *)pxed_tftp_session_get_error(s), PXED_TFTP_ERROR,
+		       PXED_TFTP_ERROR_TIMEOUT);
+	pkts = wire_take(w);
+	/* DATA 1, DATA 2, and DATA 2 resent: backoff from the 20 ms floor
+	 * up to 1 s (6 early), then 2 at the full timeout. */
+	g_assert_cmpuint(pkts->len, ==, 2 + 6 + 2);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -957,5 +1077,8 @@ main(int argc, char **argv)
 	g_test_add_func("/tftp/session/socket-full", test_socket_full);
 	g_test_add_func("/tftp/session/fd-file", test_fd_file);
 	g_test_add_func("/tftp/session/negotiated-timeout", test_negotiated_timeout);
+	g_test_add_func("/tftp/session/unacked-bound", test_unacked_bound);
+	g_test_add_func("/tftp/session/unacked-one-block", test_unacked_one_block);
+	g_test_add_func("/tftp/session/acked-then-retries", test_acked_then_retries);
 	return g_test_run();
 }

@@ -169,11 +169,11 @@ fixture_teardown(Fixture *f, gconstpointer data)
 	pxed_test_tmpdir_free(f->out);
 }
 
-/* The last log line of @event for the transfer from local port @port. */
+/* The first log line of @event for the transfer from @address, local port @port. */
 static char *
-wait_event(Fixture *f, const char *event, guint16 port)
+wait_event_from(Fixture *f, const char *event, const char *address, guint16 port)
 {
-	g_autofree char *needle = g_strdup_printf("peer=127.0.0.1:%u", port);
+	g_autofree char *needle = g_strdup_printf("peer=%s:%u", address, port);
 	g_autofree char *ev = g_strdup_printf("event=%s ", event);
 	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
 
@@ -189,6 +189,12 @@ wait_event(Fixture *f, const char *event, guint16 port)
 		pxed_test_daemon_wait_for_log(f->daemon, ev, 200);
 	}
 	return NULL;
+}
+
+static char *
+wait_event(Fixture *f, const char *event, guint16 port)
+{
+	return wait_event_from(f, event, "127.0.0.1", port);
 }
 
 static void
@@ -215,8 +221,9 @@ typedef struct {
 	guint16 local_port;
 } Sock;
 
+/* @from: an IPv4 loopback address to send from, or NULL for 127.0.0.1 / [::1]. */
 static Sock *
-sock_open(gboolean v6)
+sock_open_from(gboolean v6, const char *from)
 {
 	Sock *s = g_new0(Sock, 1);
 	struct sockaddr_storage ss = {0};
@@ -234,6 +241,8 @@ sock_open(gboolean v6)
 		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
 		a->sin_family = AF_INET;
 		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (from != NULL)
+			g_assert_cmpint(inet_pton(AF_INET, from, &a->sin_addr), ==, 1);
 		len = sizeof(*a);
 	}
 	g_assert_cmpint(bind(s->fd, (struct sockaddr *)&ss, len), ==, 0);
@@ -246,6 +255,12 @@ sock_open(gboolean v6)
 	s->local_port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 				 : ((struct sockaddr_in *)&ss)->sin_port);
 	return s;
+}
+
+static Sock *
+sock_open(gboolean v6)
+{
+	return sock_open_from(v6, NULL);
 }
 
 static void
@@ -340,6 +355,7 @@ typedef struct {
 	gboolean tsize;
 	guint timeout; /* 0: not asked */
 	gboolean v6;
+	const char *from;     /* IPv4 loopback address to send from; NULL: 127.0.0.1 */
 	guint dup_acks;	      /* extra copies of every ACK */
 	guint drop_ack_every; /* drop the first ACK of every Nth block */
 } GetOptions;
@@ -402,7 +418,7 @@ client_ack(GetState *st, guint64 block)
 static gboolean
 tftp_get(guint16 port, const GetOptions *o, GetResult *r)
 {
-	g_autoptr(Sock) sock = sock_open(o->v6);
+	g_autoptr(Sock) sock = sock_open_from(o->v6, o->from);
 	g_autoptr(GHashTable) dropped =
 		g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	g_autofree guint8 *buf = g_malloc(65536);
@@ -709,7 +725,7 @@ test_options(Fixture *f, gconstpointer data)
 				.blksize = 65464,
 				.windowsize = 1000,
 				.tsize = TRUE,
-				.timeout = 7};
+				.timeout = 4};
 		g_auto(GetResult) r;
 		assert_get(f->port, &o, "small.bin", &r);
 		g_assert_true(r.oack);
@@ -717,7 +733,7 @@ test_options(Fixture *f, gconstpointer data)
 		g_assert_cmpuint(r.options.blksize, ==, 4096);	   /* max-blksize */
 		g_assert_cmpuint(r.options.windowsize, ==, 32);	   /* max-windowsize */
 		g_assert_cmpuint(r.options.tsize, ==, SMALL_SIZE); /* RFC 2349 */
-		g_assert_cmpuint(r.options.timeout, ==, 7);	   /* echoed */
+		g_assert_cmpuint(r.options.timeout, ==, 4);	   /* echoed */
 	}
 	{
 		/* tsize has no meaning in netascii (not known before the end). */
@@ -1102,8 +1118,8 @@ test_max_sessions(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(message, "max-sessions"));
 	g_assert_nonnull(strstr(message, "busy"));
 
-	/* They give up after their retries (timeout=1, retries=1: about
-	 * three seconds); then there is room again. */
+	/* Never acknowledged, they give up after unacked-retries (timeout=1:
+	 * about two seconds); then there is room again. */
 	failed_a = wait_event(f, "transfer-failed", a->local_port);
 	failed_b = wait_event(f, "transfer-failed", b->local_port);
 	g_assert_nonnull(failed_a);
@@ -1172,6 +1188,185 @@ test_events(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(done, " duration="));
 }
 
+/* ---- limits under abuse ---- */
+
+static const guint8 client_error[] = "\0\5\0\0bye";
+
+/* Datagrams already waiting on @s, each read; never waits. */
+static guint
+drain(Sock *s, guint64 *bytes)
+{
+	guint8 buf[2048];
+	guint16 from;
+	guint n = 0;
+	gssize len;
+
+	*bytes = 0;
+	while ((len = sock_recv(s, buf, sizeof(buf), &from, 0)) >= 0) {
+		n++;
+		*bytes += (guint64)len;
+	}
+	return n;
+}
+
+static guint
+count_in_log(Fixture *f, const char *needle)
+{
+	g_autofree char *log = pxed_test_daemon_get_log(f->daemon);
+	guint n = 0;
+
+	for (const char *at = strstr(log, needle); at != NULL; at = strstr(at + 1, needle))
+		n++;
+	return n;
+}
+
+static void
+test_per_client(Fixture *f, gconstpointer data)
+{
+	Sock *held[3];
+	guint16 tids[3];
+	g_autoptr(Sock) extra = sock_open(FALSE);
+	g_autofree char *message = NULL;
+	guint8 buf[1024];
+	guint16 from;
+	PxedTftpPacket packet;
+	gssize n;
+
+	/* max-sessions-per-client=3: three transfers from 127.0.0.1 that are
+	 * never acknowledged hold the address's share. */
+	for (guint i = 0; i < G_N_ELEMENTS(held); i++) {
+		held[i] = sock_open(FALSE);
+		send_request(held[i], f->port, PXED_TFTP_OP_RRQ, "small.bin", "octet", NULL);
+		g_assert_cmpint(sock_recv(held[i], buf, sizeof(buf), &tids[i], 5000), ==, 516);
+	}
+	/* A fourth, from another port of the same address: busy, said
+	 * clearly; and again, with one log line for all of them. */
+	for (guint i = 0; i < 3; i++) {
+		g_clear_pointer(&message, g_free);
+		send_request(extra, f->port, PXED_TFTP_OP_RRQ, "small.bin", "octet", NULL);
+		g_assert_cmpuint(expect_error(extra, &message), ==, PXED_TFTP_ERR_UNDEFINED);
+		g_assert_nonnull(strstr(message, "busy"));
+		g_assert_nonnull(strstr(message, "max-sessions-per-client"));
+	}
+
+	/* Another machine is not locked out by it. */
+	{
+		GetOptions o = {.path = "small.bin", .from = "127.0.0.2"};
+		g_auto(GetResult) r;
+		g_autofree char *done = NULL;
+		assert_get(f->port, &o, "small.bin", &r);
+		/* (the log is in order: what the refusals logged is there now) */
+		done = wait_event_from(f, "transfer-complete", "127.0.0.2", r.local_port);
+		g_assert_nonnull(done);
+	}
+	g_assert_cmpuint(count_in_log(f, "reason=\"max-sessions-per-client reached\""), ==, 3);
+	g_assert_cmpuint(count_in_log(f, "max-sessions-per-client=3: request refused"), ==, 1);
+
+	/* One of the three ends: its share is given back, the address may
+	 * start a transfer again. */
+	sock_send(held[0], tids[0], client_error, sizeof(client_error));
+	assert_event(f, "transfer-failed", held[0]->local_port);
+	send_request(extra, f->port, PXED_TFTP_OP_RRQ, "small.bin", "octet", NULL);
+	n = sock_recv(extra, buf, sizeof(buf), &from, 5000);
+	g_assert_cmpint(n, ==, 516);
+	g_assert_true(pxed_tftp_packet_parse(buf, (gsize)n, &packet, NULL));
+	g_assert_cmpint(packet.opcode, ==, PXED_TFTP_OP_DATA);
+	sock_send(extra, from, client_error, sizeof(client_error));
+	assert_event(f, "transfer-failed", extra->local_port);
+	for (guint i = 1; i < G_N_ELEMENTS(held); i++) {
+		sock_send(held[i], tids[i], client_error, sizeof(client_error));
+		assert_event(f, "transfer-failed", held[i]->local_port);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(held); i++)
+		sock_close(held[i]);
+}
+
+static void
+test_max_timeout(Fixture *f, gconstpointer data)
+{
+	{
+		/* At the ceiling (max-timeout=5): granted, echoed (RFC 2349). */
+		GetOptions o = {.path = "small.bin", .blksize = 1468, .timeout = 5};
+		g_auto(GetResult) r;
+		assert_get(f->port, &o, "small.bin", &r);
+		g_assert_true(r.oack);
+		g_assert_cmpuint(r.options.present, ==,
+				 PXED_TFTP_OPT_BLKSIZE | PXED_TFTP_OPT_TIMEOUT);
+		g_assert_cmpuint(r.options.timeout, ==, 5);
+	}
+	{
+		/* 255 s: RFC 2349 allows no other value in the OACK than the
+		 * client's, so the option is left out; the rest is granted and
+		 * the file arrives. */
+		GetOptions o = {.path = "small.bin", .blksize = 1468, .timeout = 255};
+		g_auto(GetResult) r;
+		assert_get(f->port, &o, "small.bin", &r);
+		g_assert_true(r.oack);
+		g_assert_cmpuint(r.options.present, ==, PXED_TFTP_OPT_BLKSIZE);
+		g_assert_cmpuint(r.options.blksize, ==, 1468);
+	}
+	{
+		/* Alone, it leaves nothing to acknowledge: no OACK (RFC 2347). */
+		GetOptions o = {.path = "small.bin", .timeout = 6};
+		g_auto(GetResult) r;
+		assert_get(f->port, &o, "small.bin", &r);
+		g_assert_false(r.oack);
+		g_assert_cmpuint(r.first_opcode, ==, PXED_TFTP_OP_DATA);
+		/* (the log is in order: both refusals' lines are there now) */
+		assert_event(f, "transfer-complete", r.local_port);
+	}
+	/* Two declined, one log line. */
+	g_assert_cmpuint(count_in_log(f, "above max-timeout=5"), ==, 1);
+}
+
+static void
+test_unacked(Fixture *f, gconstpointer data)
+{
+	const struct {
+		guint blksize;
+		guint windowsize;
+		guint16 first_opcode;
+	} runs[] = {
+		{0, 0, PXED_TFTP_OP_DATA},	/* RFC 1350: DATA 1 */
+		{1468, 16, PXED_TFTP_OP_OACK},	/* an OACK for a window */
+		{65464, 64, PXED_TFTP_OP_OACK}, /* the largest blocks and window */
+	};
+
+	/* A request whose answer is never acknowledged — what a request with
+	 * a forged source address gets its victim: at most 1 + unacked-retries
+	 * (1) packets, counted once the server has ended the transfer. */
+	for (guint i = 0; i < G_N_ELEMENTS(runs); i++) {
+		g_autoptr(Sock) s = sock_open(FALSE);
+		PxedTftpOptions asked = {0};
+		guint8 first[2048];
+		guint16 tid;
+		gssize n;
+		g_autofree char *failed = NULL;
+		guint64 bytes;
+		guint packets;
+
+		if (runs[i].windowsize > 0) {
+			asked.present = PXED_TFTP_OPT_BLKSIZE | PXED_TFTP_OPT_WINDOWSIZE;
+			asked.blksize = runs[i].blksize;
+			asked.windowsize = runs[i].windowsize;
+		}
+		send_request(s, f->port, PXED_TFTP_OP_RRQ, "big.bin", "octet", &asked);
+		n = sock_recv(s, first, sizeof(first), &tid, 5000);
+		g_assert_cmpint(n, >, 0);
+		g_assert_cmpuint((first[0] << 8) | first[1], ==, runs[i].first_opcode);
+		failed = wait_event(f, "transfer-failed", s->local_port);
+		g_assert_nonnull(failed);
+		packets = 1 + drain(s, &bytes);
+		bytes += (guint64)n;
+		g_test_message("window %u: %u packets, %" G_GUINT64_FORMAT " bytes",
+			       runs[i].windowsize, packets, bytes);
+		g_assert_cmpuint(packets, <=, 2);
+		g_assert_cmpuint(bytes, <=, 2 * 516);
+		g_assert_nonnull(strstr(failed, "acknowledged nothing"));
+	}
+	g_assert_true(pxed_test_daemon_wait_for_log(f->daemon, "unacked-retries=1", 5000));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1199,8 +1394,9 @@ main(int argc, char **argv)
 		   fixture_teardown);
 	g_test_add("/tftp/client/windowsize", Fixture, NULL, fixture_setup, test_windowsize,
 		   fixture_teardown);
-	g_test_add("/tftp/client/parallel-50", Fixture, NULL, fixture_setup, test_parallel,
-		   fixture_teardown);
+	/* 50 clients on one address: a share of 50 sessions. */
+	g_test_add("/tftp/client/parallel-50", Fixture, "max-sessions-per-client=50", fixture_setup,
+		   test_parallel, fixture_teardown);
 	g_test_add("/tftp/path-escapes", Fixture, NULL, fixture_setup, test_path_escapes,
 		   fixture_teardown);
 	g_test_add("/tftp/not-found", Fixture, NULL, fixture_setup, test_not_found,
@@ -1213,6 +1409,12 @@ main(int argc, char **argv)
 		   fixture_teardown);
 	g_test_add("/tftp/max-sessions", Fixture, "max-sessions=2\ntimeout=1\nretries=1",
 		   fixture_setup, test_max_sessions, fixture_teardown);
+	g_test_add("/tftp/limits/per-client", Fixture, "max-sessions-per-client=3", fixture_setup,
+		   test_per_client, fixture_teardown);
+	g_test_add("/tftp/limits/max-timeout", Fixture, "max-timeout=5", fixture_setup,
+		   test_max_timeout, fixture_teardown);
+	g_test_add("/tftp/limits/unacked", Fixture, "timeout=1\nretries=5\nunacked-retries=1",
+		   fixture_setup, test_unacked, fixture_teardown);
 	g_test_add("/tftp/repeated-request", Fixture, NULL, fixture_setup, test_repeated_request,
 		   fixture_teardown);
 	g_test_add("/tftp/events", Fixture, NULL, fixture_setup, test_events, fixture_teardown);

@@ -108,6 +108,7 @@ start_pxed() { # name of the instance log
 	state-dir=$work/state
 	[tftp]
 	listen=127.0.0.1:0
+	max-sessions-per-client=1024
 	[static]
 	root=$work/root
 	[pipeline]
