@@ -430,13 +430,17 @@ flatten_metadata(GHashTable *out, const char *prefix, JsonNode *node)
 	g_hash_table_replace(out, g_strdup(prefix), json_to_string(node, FALSE));
 }
 
+/* @data: the file's contents when the caller has them, else %NULL: read @path */
 static JsonObject *
-read_json_object(const char *path, JsonParser *parser, GPtrArray *problems)
+read_json_object(const char *path, const char *data, gsize len, JsonParser *parser,
+		 GPtrArray *problems)
 {
 	g_autoptr(GError) error = NULL;
 	JsonNode *root;
+	gboolean ok = data != NULL ? json_parser_load_from_data(parser, data, (gssize)len, &error)
+				   : json_parser_load_from_file(parser, path, &error);
 
-	if (!json_parser_load_from_file(parser, path, &error)) {
+	if (!ok) {
 		/* json-glib names the file and the line itself */
 		g_ptr_array_add(problems,
 				g_str_has_prefix(error->message, path)
@@ -462,10 +466,11 @@ member_string(JsonObject *o, const char *name)
 }
 
 static void
-load_matchbox_profile(PxedInventory *self, const char *dir, const char *path, GPtrArray *problems)
+load_matchbox_profile(PxedInventory *self, const char *dir, const char *path, const char *data,
+		      gsize len, GPtrArray *problems)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
-	JsonObject *o = read_json_object(path, parser, problems);
+	JsonObject *o = read_json_object(path, data, len, parser, problems);
 	JsonObject *boot;
 	const char *id;
 	Profile *p;
@@ -538,10 +543,11 @@ load_matchbox_profile(PxedInventory *self, const char *dir, const char *path, GP
 }
 
 static void
-load_matchbox_group(PxedInventory *self, const char *path, GPtrArray *problems)
+load_matchbox_group(PxedInventory *self, const char *path, const char *data, gsize len,
+		    GPtrArray *problems)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
-	JsonObject *o = read_json_object(path, parser, problems);
+	JsonObject *o = read_json_object(path, data, len, parser, problems);
 	const char *id;
 	Group *g;
 
@@ -608,9 +614,23 @@ pxed_inventory_load_matchbox(PxedInventory *self, const char *dir, GPtrArray *pr
 	guint before = problems->len;
 
 	for (guint i = 0; i < profiles->len; i++)
-		load_matchbox_profile(self, dir, g_ptr_array_index(profiles, i), problems);
+		load_matchbox_profile(self, dir, g_ptr_array_index(profiles, i), NULL, 0, problems);
 	for (guint i = 0; i < groups->len; i++)
-		load_matchbox_group(self, g_ptr_array_index(groups, i), problems);
+		load_matchbox_group(self, g_ptr_array_index(groups, i), NULL, 0, problems);
+	return problems->len == before;
+}
+
+gboolean
+pxed_inventory_load_matchbox_data(PxedInventory *self, const char *dir, PxedMatchboxKind kind,
+				  const char *path, const char *data, gsize len,
+				  GPtrArray *problems)
+{
+	guint before = problems->len;
+
+	if (kind == PXED_MATCHBOX_PROFILE)
+		load_matchbox_profile(self, dir, path, data, len, problems);
+	else
+		load_matchbox_group(self, path, data, len, problems);
 	return problems->len == before;
 }
 
