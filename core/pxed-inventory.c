@@ -465,6 +465,57 @@ member_string(JsonObject *o, const char *name)
 	return json_node_get_string(n);
 }
 
+/* json-glib's typed getters (json_object_get_object_member() …) log a
+ * critical and return NULL for a member of another type: a data folder's
+ * JSON is checked here instead, and a member of the wrong type is a problem. */
+static gboolean
+member_object(JsonObject *o, const char *name, const char *path, JsonObject **out,
+	      GPtrArray *problems)
+{
+	JsonNode *n = json_object_get_member(o, name);
+
+	*out = NULL;
+	if (n == NULL || JSON_NODE_HOLDS_NULL(n))
+		return TRUE;
+	if (!JSON_NODE_HOLDS_OBJECT(n)) {
+		g_ptr_array_add(problems, g_strdup_printf("%s: \"%s\" is not an object", path, name));
+		return FALSE;
+	}
+	*out = json_node_get_object(n);
+	return TRUE;
+}
+
+/* A list of strings (NULL-terminated), or %NULL with a problem when the
+ * member is not one; an absent member is an empty list. */
+static char **
+member_strings(JsonObject *o, const char *name, const char *path, GPtrArray *problems)
+{
+	JsonNode *n = json_object_get_member(o, name);
+	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+	JsonArray *a;
+
+	if (n != NULL && !JSON_NODE_HOLDS_NULL(n)) {
+		if (!JSON_NODE_HOLDS_ARRAY(n)) {
+			g_ptr_array_add(problems, g_strdup_printf("%s: \"%s\" is not a list",
+								  path, name));
+			return NULL;
+		}
+		a = json_node_get_array(n);
+		for (guint i = 0; i < json_array_get_length(a); i++) {
+			JsonNode *e = json_array_get_element(a, i);
+			if (!JSON_NODE_HOLDS_VALUE(e) ||
+			    json_node_get_value_type(e) != G_TYPE_STRING) {
+				g_ptr_array_add(problems,
+						g_strdup_printf("%s: \"%s\" item %u is not a string",
+								path, name, i));
+				return NULL;
+			}
+			g_strv_builder_add(b, json_node_get_string(e));
+		}
+	}
+	return g_strv_builder_end(b);
+}
+
 static void
 load_matchbox_profile(PxedInventory *self, const char *dir, const char *path, const char *data,
 		      gsize len, GPtrArray *problems)
@@ -499,25 +550,20 @@ load_matchbox_profile(PxedInventory *self, const char *dir, const char *path, co
 	}
 	p = profile_new(id, path);
 	g_hash_table_replace(self->profiles, p->name, p);
-	boot = json_object_has_member(o, "boot") ? json_object_get_object_member(o, "boot") : NULL;
+	member_object(o, "boot", path, &boot, problems);
 	if (boot != NULL) {
+		g_auto(GStrv) args = NULL;
 		p->kernel = g_strdup(member_string(boot, "kernel"));
 		if (json_object_has_member(boot, "initrd")) {
-			JsonArray *a = json_object_get_array_member(boot, "initrd");
-			g_autoptr(GStrvBuilder) b = g_strv_builder_new();
-			for (guint i = 0; a != NULL && i < json_array_get_length(a); i++)
-				g_strv_builder_add(b, json_array_get_string_element(a, i));
-			g_strfreev(p->initrds);
-			p->initrds = g_strv_builder_end(b);
+			char **initrds = member_strings(boot, "initrd", path, problems);
+			if (initrds != NULL) {
+				g_strfreev(p->initrds);
+				p->initrds = initrds;
+			}
 		}
-		if (json_object_has_member(boot, "args")) {
-			JsonArray *a = json_object_get_array_member(boot, "args");
-			g_autoptr(GString) args = g_string_new(NULL);
-			for (guint i = 0; a != NULL && i < json_array_get_length(a); i++)
-				g_string_append_printf(args, "%s%s", i ? " " : "",
-						       json_array_get_string_element(a, i));
-			p->args = g_string_free(g_steal_pointer(&args), FALSE);
-		}
+		if (json_object_has_member(boot, "args") &&
+		    (args = member_strings(boot, "args", path, problems)) != NULL)
+			p->args = g_strjoinv(" ", args);
 	}
 	for (guint i = 0; i < G_N_ELEMENTS(refs); i++) {
 		const char *ref = member_string(o, refs[i].member);
@@ -548,6 +594,7 @@ load_matchbox_group(PxedInventory *self, const char *path, const char *data, gsi
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
 	JsonObject *o = read_json_object(path, data, len, parser, problems);
+	JsonObject *sel = NULL;
 	const char *id;
 	Group *g;
 
@@ -565,9 +612,12 @@ load_matchbox_group(PxedInventory *self, const char *path, const char *data, gsi
 		group_free(g);
 		return;
 	}
-	if (json_object_has_member(o, "selector")) {
-		JsonObject *sel = json_object_get_object_member(o, "selector");
-		g_autoptr(GList) members = sel != NULL ? json_object_get_members(sel) : NULL;
+	if (!member_object(o, "selector", path, &sel, problems)) {
+		group_free(g);
+		return;
+	}
+	if (sel != NULL) {
+		g_autoptr(GList) members = json_object_get_members(sel);
 		for (GList *l = members; l != NULL; l = l->next) {
 			g_autoptr(GError) error = NULL;
 			const char *value = member_string(sel, l->data);
