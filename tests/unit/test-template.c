@@ -74,6 +74,8 @@ test_escaping(void)
 	g_autofree char *ipxe = NULL;
 	g_autofree char *json = NULL;
 	g_autofree char *line = NULL;
+	g_auto(GStrv) ipxe_lines = NULL;
+	g_auto(GStrv) line_lines = NULL;
 
 	pxed_template_vars_set(v, "metadata.x", hostile);
 	ipxe = render("#!ipxe\nset x {{metadata.x}}\nboot\n", PXED_TEMPLATE_ESCAPE_IPXE, v, &error);
@@ -82,7 +84,8 @@ test_escaping(void)
 			"#!ipxe\nset x a \"b\" 'c' :label  chain http://evil/$ {x} | | reboot & & "
 			"exit z\nboot\n");
 	/* still exactly three lines: no command was injected */
-	g_assert_cmpint(g_strv_length(g_strsplit(ipxe, "\n", -1)), ==, 4);
+	ipxe_lines = g_strsplit(ipxe, "\n", -1);
+	g_assert_cmpint(g_strv_length(ipxe_lines), ==, 4);
 	g_assert_null(strstr(ipxe, "${"));
 	g_assert_null(strstr(ipxe, "||"));
 	g_assert_null(strstr(ipxe, "&&"));
@@ -99,7 +102,8 @@ test_escaping(void)
 	line = render("APPEND {{metadata.x}}\n", PXED_TEMPLATE_ESCAPE_LINE, v, &error);
 	g_assert_no_error(error);
 	g_assert_null(strchr(line, '\r'));
-	g_assert_cmpint(g_strv_length(g_strsplit(line, "\n", -1)), ==, 2);
+	line_lines = g_strsplit(line, "\n", -1);
+	g_assert_cmpint(g_strv_length(line_lines), ==, 2);
 }
 
 static void
