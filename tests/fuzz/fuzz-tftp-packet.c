@@ -9,6 +9,12 @@
 
 #include "fuzz-common.h"
 #include "tftp-packet.h"
+/* Option negotiation as a pure function (RFC 2347-2349, RFC 7440): fuzzed
+ * as soon as the engine has it. */
+#if __has_include("tftp-negotiate.h")
+#include "tftp-negotiate.h"
+#define FUZZ_NEGOTIATE 1
+#endif
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -16,6 +22,41 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	pxed_fuzz_init();
 	return 0;
 }
+
+#ifdef FUZZ_NEGOTIATE
+/* Never more than the client asked, nor more than the policy allows; the
+ * OACK names only options the client sent. */
+static void
+check_negotiation(const PxedTftpPacket *request, guint64 size)
+{
+	static const PxedTftpPolicy policy = {
+		.timeout = 5,
+		.max_timeout = 5,
+		.retries = 5,
+		.unacked_retries = 1,
+		.max_blksize = 1468,
+		.max_windowsize = 16,
+	};
+	PxedTftpSessionParams params;
+	const PxedTftpOptions *asked = &request->options;
+
+	memset(&params, 0, sizeof(params));
+	pxed_tftp_negotiate(&policy, request, size, &params);
+	g_assert_cmpuint(params.blksize, >=, PXED_TFTP_MIN_BLKSIZE);
+	g_assert_cmpuint(params.blksize, <=, MAX(policy.max_blksize, PXED_TFTP_DEFAULT_BLKSIZE));
+	g_assert_cmpuint(params.windowsize, >=, 1);
+	g_assert_cmpuint(params.windowsize, <=, policy.max_windowsize);
+	if (!params.send_oack)
+		return;
+	g_assert_cmpuint(params.oack.present & ~asked->present, ==, 0);
+	if (params.oack.present & PXED_TFTP_OPT_BLKSIZE)
+		g_assert_cmpuint(params.oack.blksize, <=, asked->blksize);
+	if (params.oack.present & PXED_TFTP_OPT_WINDOWSIZE)
+		g_assert_cmpuint(params.oack.windowsize, <=, asked->windowsize);
+	if (params.oack.present & PXED_TFTP_OPT_TIMEOUT)
+		g_assert_cmpuint(params.oack.timeout, <=, policy.max_timeout);
+}
+#endif
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -45,6 +86,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_assert_nonnull(packet.filename);
 	g_assert_cmpuint(strlen(packet.filename), <, size);
 	g_assert_cmpuint(packet.options.n_ignored, <=, packet.options.n_options);
+#ifdef FUZZ_NEGOTIATE
+	if (packet.opcode == PXED_TFTP_OP_RRQ)
+		check_negotiation(&packet, (guint64)size * 1000);
+#endif
 
 	/* no option accepted: the server sends no OACK (RFC 2347: it answers
 	 * with the first DATA block) */
