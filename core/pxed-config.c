@@ -153,8 +153,19 @@ pxed_config_load_data(PxedConfig *self, const char *filename, const char *data, 
 	g_autoptr(GHashTable) lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GError) error = NULL;
 	g_auto(GStrv) groups = NULL;
+	const char *bad = NULL;
 	guint bad_line;
 
+	/* GKeyFile hands out no string that is not UTF-8 (g_key_file_get_string()
+	 * fails): a fragment must be UTF-8 throughout, or keys would validate
+	 * here and then read as unset. */
+	if (!g_utf8_validate(data, -1, &bad)) {
+		guint line = 1;
+		for (const char *p = data; p < bad; p++)
+			line += *p == '\n';
+		g_ptr_array_add(problems, g_strdup_printf("%s:%u: not valid UTF-8", filename, line));
+		return FALSE;
+	}
 	bad_line = scan_lines(data, lines);
 	if (bad_line != 0) {
 		g_ptr_array_add(problems,

@@ -429,13 +429,17 @@ flatten_metadata(GHashTable *out, const char *prefix, JsonNode *node)
 	g_hash_table_replace(out, g_strdup(prefix), json_to_string(node, FALSE));
 }
 
+/* @data: the file's contents when the caller has them, else %NULL: read @path */
 static JsonObject *
-read_json_object(const char *path, JsonParser *parser, GPtrArray *problems)
+read_json_object(const char *path, const char *data, gsize len, JsonParser *parser,
+		 GPtrArray *problems)
 {
 	g_autoptr(GError) error = NULL;
 	JsonNode *root;
+	gboolean ok = data != NULL ? json_parser_load_from_data(parser, data, (gssize)len, &error)
+				   : json_parser_load_from_file(parser, path, &error);
 
-	if (!json_parser_load_from_file(parser, path, &error)) {
+	if (!ok) {
 		/* json-glib names the file and the line itself */
 		g_ptr_array_add(problems,
 				g_str_has_prefix(error->message, path)
@@ -460,11 +464,63 @@ member_string(JsonObject *o, const char *name)
 	return json_node_get_string(n);
 }
 
+/* json-glib's typed getters (json_object_get_object_member() …) log a
+ * critical and return NULL for a member of another type: a data folder's
+ * JSON is checked here instead, and a member of the wrong type is a problem. */
+static gboolean
+member_object(JsonObject *o, const char *name, const char *path, JsonObject **out,
+	      GPtrArray *problems)
+{
+	JsonNode *n = json_object_get_member(o, name);
+
+	*out = NULL;
+	if (n == NULL || JSON_NODE_HOLDS_NULL(n))
+		return TRUE;
+	if (!JSON_NODE_HOLDS_OBJECT(n)) {
+		g_ptr_array_add(problems, g_strdup_printf("%s: \"%s\" is not an object", path, name));
+		return FALSE;
+	}
+	*out = json_node_get_object(n);
+	return TRUE;
+}
+
+/* A list of strings (NULL-terminated), or %NULL with a problem when the
+ * member is not one; an absent member is an empty list. */
+static char **
+member_strings(JsonObject *o, const char *name, const char *path, GPtrArray *problems)
+{
+	JsonNode *n = json_object_get_member(o, name);
+	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+	JsonArray *a;
+
+	if (n != NULL && !JSON_NODE_HOLDS_NULL(n)) {
+		if (!JSON_NODE_HOLDS_ARRAY(n)) {
+			g_ptr_array_add(problems, g_strdup_printf("%s: \"%s\" is not a list",
+								  path, name));
+			return NULL;
+		}
+		a = json_node_get_array(n);
+		for (guint i = 0; i < json_array_get_length(a); i++) {
+			JsonNode *e = json_array_get_element(a, i);
+			if (!JSON_NODE_HOLDS_VALUE(e) ||
+			    json_node_get_value_type(e) != G_TYPE_STRING) {
+				g_ptr_array_add(problems,
+						g_strdup_printf("%s: \"%s\" item %u is not a string",
+								path, name, i));
+				return NULL;
+			}
+			g_strv_builder_add(b, json_node_get_string(e));
+		}
+	}
+	return g_strv_builder_end(b);
+}
+
 static void
-load_matchbox_profile(PxedInventory *self, const char *dir, const char *path, GPtrArray *problems)
+load_matchbox_profile(PxedInventory *self, const char *dir, const char *path, const char *data,
+		      gsize len, GPtrArray *problems)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
-	JsonObject *o = read_json_object(path, parser, problems);
+	JsonObject *o = read_json_object(path, data, len, parser, problems);
 	JsonObject *boot;
 	const char *id;
 	Profile *p;
@@ -493,25 +549,20 @@ load_matchbox_profile(PxedInventory *self, const char *dir, const char *path, GP
 	}
 	p = profile_new(id, path);
 	g_hash_table_replace(self->profiles, p->name, p);
-	boot = json_object_has_member(o, "boot") ? json_object_get_object_member(o, "boot") : NULL;
+	member_object(o, "boot", path, &boot, problems);
 	if (boot != NULL) {
+		g_auto(GStrv) args = NULL;
 		p->kernel = g_strdup(member_string(boot, "kernel"));
 		if (json_object_has_member(boot, "initrd")) {
-			JsonArray *a = json_object_get_array_member(boot, "initrd");
-			g_autoptr(GStrvBuilder) b = g_strv_builder_new();
-			for (guint i = 0; a != NULL && i < json_array_get_length(a); i++)
-				g_strv_builder_add(b, json_array_get_string_element(a, i));
-			g_strfreev(p->initrds);
-			p->initrds = g_strv_builder_end(b);
+			char **initrds = member_strings(boot, "initrd", path, problems);
+			if (initrds != NULL) {
+				g_strfreev(p->initrds);
+				p->initrds = initrds;
+			}
 		}
-		if (json_object_has_member(boot, "args")) {
-			JsonArray *a = json_object_get_array_member(boot, "args");
-			g_autoptr(GString) args = g_string_new(NULL);
-			for (guint i = 0; a != NULL && i < json_array_get_length(a); i++)
-				g_string_append_printf(args, "%s%s", i ? " " : "",
-						       json_array_get_string_element(a, i));
-			p->args = g_string_free(g_steal_pointer(&args), FALSE);
-		}
+		if (json_object_has_member(boot, "args") &&
+		    (args = member_strings(boot, "args", path, problems)) != NULL)
+			p->args = g_strjoinv(" ", args);
 	}
 	for (guint i = 0; i < G_N_ELEMENTS(refs); i++) {
 		const char *ref = member_string(o, refs[i].member);
@@ -537,10 +588,12 @@ load_matchbox_profile(PxedInventory *self, const char *dir, const char *path, GP
 }
 
 static void
-load_matchbox_group(PxedInventory *self, const char *path, GPtrArray *problems)
+load_matchbox_group(PxedInventory *self, const char *path, const char *data, gsize len,
+		    GPtrArray *problems)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
-	JsonObject *o = read_json_object(path, parser, problems);
+	JsonObject *o = read_json_object(path, data, len, parser, problems);
+	JsonObject *sel = NULL;
 	const char *id;
 	Group *g;
 
@@ -558,9 +611,12 @@ load_matchbox_group(PxedInventory *self, const char *path, GPtrArray *problems)
 		group_free(g);
 		return;
 	}
-	if (json_object_has_member(o, "selector")) {
-		JsonObject *sel = json_object_get_object_member(o, "selector");
-		g_autoptr(GList) members = sel != NULL ? json_object_get_members(sel) : NULL;
+	if (!member_object(o, "selector", path, &sel, problems)) {
+		group_free(g);
+		return;
+	}
+	if (sel != NULL) {
+		g_autoptr(GList) members = json_object_get_members(sel);
 		for (GList *l = members; l != NULL; l = l->next) {
 			g_autoptr(GError) error = NULL;
 			const char *value = member_string(sel, l->data);
@@ -607,9 +663,23 @@ pxed_inventory_load_matchbox(PxedInventory *self, const char *dir, GPtrArray *pr
 	guint before = problems->len;
 
 	for (guint i = 0; i < profiles->len; i++)
-		load_matchbox_profile(self, dir, g_ptr_array_index(profiles, i), problems);
+		load_matchbox_profile(self, dir, g_ptr_array_index(profiles, i), NULL, 0, problems);
 	for (guint i = 0; i < groups->len; i++)
-		load_matchbox_group(self, g_ptr_array_index(groups, i), problems);
+		load_matchbox_group(self, g_ptr_array_index(groups, i), NULL, 0, problems);
+	return problems->len == before;
+}
+
+gboolean
+pxed_inventory_load_matchbox_data(PxedInventory *self, const char *dir, PxedMatchboxKind kind,
+				  const char *path, const char *data, gsize len,
+				  GPtrArray *problems)
+{
+	guint before = problems->len;
+
+	if (kind == PXED_MATCHBOX_PROFILE)
+		load_matchbox_profile(self, dir, path, data, len, problems);
+	else
+		load_matchbox_group(self, path, data, len, problems);
 	return problems->len == before;
 }
 

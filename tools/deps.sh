@@ -3,6 +3,9 @@
 
 PXED_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libsoup-3.0-dev
 libjson-glib-dev glib-networking"
+# The fuzz targets (tests/fuzz, tools/run-fuzz): libFuzzer ships with clang's
+# runtime libraries.
+PXED_FUZZ_PACKAGES="clang libclang-rt-14-dev"
 # Real clients and tools the integration tests drive. None of them may start a
 # system service: dnsmasq-base (the binary only), never dnsmasq (its service
 # would answer DHCP on the host).

@@ -3,7 +3,8 @@
 
 /*
  * Pure HTTP helpers of the http plugin: no sockets, no main loop, so that unit
- * tests (and a fuzzer) can call them directly with crafted input.
+ * tests and the fuzz target tests/fuzz/fuzz-http.c call them directly with
+ * crafted input.
  */
 
 #include <pxed/pxed.h>

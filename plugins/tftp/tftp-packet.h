@@ -4,8 +4,8 @@
 /*
  * The TFTP wire format: parsing every packet a server can receive into a
  * struct and building every packet it sends. Pure functions over byte buffers,
- * no sockets, no allocation on the parse path: what the fuzzer and the unit
- * tests call directly.
+ * no sockets, no allocation on the parse path: what the unit tests and the
+ * fuzz target tests/fuzz/fuzz-tftp-packet.c call directly.
  *
  * RFC 1350 (TFTP rev. 2), RFC 2347 (option extension), RFC 2348 (blksize),
  * RFC 2349 (timeout, tsize), RFC 7440 (windowsize).

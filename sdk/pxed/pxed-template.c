@@ -152,6 +152,9 @@ parse_nodes(Parser *ps, GPtrArray *out, char **stop, guint *stop_line, GError **
 
 		if (tag[0] == '#')
 			continue; /* comment */
+		/* nothing to split into a name and filters below */
+		if (tag[0] == '\0')
+			return fail(ps, line, error, "an empty '{{}}'");
 		if (g_str_equal(tag, "end") || g_str_equal(tag, "else")) {
 			*stop = g_steal_pointer(&tag);
 			*stop_line = line;

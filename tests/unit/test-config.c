@@ -110,6 +110,23 @@ test_merge_parse_error(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(g_ptr_array_index(problems, 0), ==, expected);
 }
 
+/* Found by tests/fuzz/fuzz-config: GKeyFile reads such a fragment, but hands
+ * out no string of it, so a key validated as present read back as NULL (a
+ * group's `profile` then crashed the inventory). Refused, with the line. */
+static void
+test_merge_not_utf8(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PxedConfig) config = pxed_config_new();
+	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+
+	g_assert_false(pxed_config_load_data(
+		config, "10-bin.conf", "[profile:p]\nkernel=/k\n[group:g]\nprofile=\x92\x90\n",
+		problems));
+	g_assert_cmpuint(problems->len, ==, 1);
+	g_assert_cmpstr(g_ptr_array_index(problems, 0), ==, "10-bin.conf:4: not valid UTF-8");
+	g_assert_cmpuint(pxed_config_get_files(config)->len, ==, 0);
+}
+
 /* ---- invalid configurations: each names the exact place ---- */
 
 typedef struct {
@@ -297,6 +314,8 @@ main(int argc, char **argv)
 		   fixture_teardown);
 	g_test_add("/config/merge/override-dir", Fixture, NULL, fixture_setup,
 		   test_merge_override_dir, fixture_teardown);
+	g_test_add("/config/merge/not-utf8", Fixture, NULL, fixture_setup, test_merge_not_utf8,
+		   fixture_teardown);
 	g_test_add("/config/merge/parse-error", Fixture, NULL, fixture_setup,
 		   test_merge_parse_error, fixture_teardown);
 	g_test_add("/config/override-points-at-later-file", Fixture, NULL, fixture_setup,

@@ -342,6 +342,45 @@ test_matchbox_missing_profile(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(g_ptr_array_index(problems, 0), ==, expected);
 }
 
+/* Found by tests/fuzz/fuzz-matchbox: members of the wrong JSON type went to
+ * json-glib's typed getters, which log a critical (fatal in the tests and
+ * the fuzzer) and return NULL; a number in `args` became "(null)". Each is
+ * a problem naming the file and the member. */
+static void
+test_matchbox_wrong_types(Fixture *f, gconstpointer data)
+{
+	static const struct {
+		const char *file;
+		const char *json;
+		const char *problem;
+	} cases[] = {
+		{"profiles/boot.json", "{\"id\": \"boot\", \"boot\": 1}",
+		 "profiles/boot.json: \"boot\" is not an object"},
+		{"profiles/initrd.json",
+		 "{\"id\": \"initrd\", \"boot\": {\"initrd\": \"one\"}}",
+		 "profiles/initrd.json: \"initrd\" is not a list"},
+		{"profiles/args.json",
+		 "{\"id\": \"args\", \"boot\": {\"args\": [\"a\", 2]}}",
+		 "profiles/args.json: \"args\" item 1 is not a string"},
+		{"groups/sel.json", "{\"id\": \"sel\", \"profile\": \"boot\", \"selector\": [1]}",
+		 "groups/sel.json: \"selector\" is not an object"},
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(PxedInventory) inventory = pxed_inventory_new();
+		g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+		PxedMatchboxKind kind = g_str_has_prefix(cases[i].file, "groups/")
+						? PXED_MATCHBOX_GROUP
+						: PXED_MATCHBOX_PROFILE;
+
+		g_assert_false(pxed_inventory_load_matchbox_data(inventory, f->dir, kind,
+								 cases[i].file, cases[i].json,
+								 strlen(cases[i].json), problems));
+		g_assert_cmpuint(problems->len, ==, 1);
+		g_assert_cmpstr(g_ptr_array_index(problems, 0), ==, cases[i].problem);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -353,6 +392,8 @@ main(int argc, char **argv)
 		   teardown);
 	g_test_add("/inventory/matchbox", Fixture, NULL, setup, test_matchbox, teardown);
 	g_test_add("/inventory/matchbox-bad", Fixture, NULL, setup, test_matchbox_bad, teardown);
+	g_test_add("/inventory/matchbox-wrong-types", Fixture, NULL, setup,
+		   test_matchbox_wrong_types, teardown);
 	g_test_add("/inventory/matchbox-missing-profile", Fixture, NULL, setup,
 		   test_matchbox_missing_profile, teardown);
 	for (guint i = 0; i < G_N_ELEMENTS(bad_cases); i++) {

@@ -129,6 +129,10 @@ test_errors(void)
 		{"{{if a == b}}{{end}}", "t.tmpl:1: compare with a \"quoted\" text: if a == b"},
 		{"{{ foo bar }}", "t.tmpl:1: 'foo bar' is not a variable name"},
 		{"{{ if }}", "t.tmpl:1: 'if' is not a variable name"},
+		/* found by tests/fuzz/fuzz-template: a critical from g_strstrip(NULL) */
+		{"a\n{{}}", "t.tmpl:2: an empty '{{}}'"},
+		{"{{ \t }}", "t.tmpl:1: an empty '{{}}'"},
+		{"{{ | url }}", "t.tmpl:1: '' is not a variable name"},
 	};
 	g_autoptr(PxedTemplateVars) v = sample_vars();
 
