@@ -6,10 +6,11 @@
  *
  * Input: byte 0 picks the escape, then the template text up to the first NUL,
  * then NUL-separated values for `a`, `b`, `metadata.c` and the list `l`.
- * Besides "no crash", the escape's promise is checked on `{{a}}` alone: no
- * line break, `${`, `||` or `&&` for iPXE, no line break for PXELINUX, no
- * raw control character or unescaped quote for JSON.
+ * Besides "no crash", the escape's promise is checked on `{{a}}` alone: one
+ * token with no metacharacter for iPXE and PXELINUX, one JSON string equal to
+ * the value for ignition, one quoted scalar on one line for cloud-config.
  */
+#include <json-glib/json-glib.h>
 #include <pxed/pxed.h>
 #include <string.h>
 
@@ -35,23 +36,36 @@ check_escape(const char *value, PxedTemplateEscape escape, PxedTemplateVars *var
 	g_assert_nonnull(out);
 	switch (escape) {
 	case PXED_TEMPLATE_ESCAPE_IPXE:
-		g_assert_null(strpbrk(out, "\r\n"));
-		g_assert_null(strstr(out, "${"));
-		g_assert_null(strstr(out, "||"));
-		g_assert_null(strstr(out, "&&"));
-		break;
 	case PXED_TEMPLATE_ESCAPE_LINE:
-		g_assert_null(strpbrk(out, "\r\n"));
-		break;
-	case PXED_TEMPLATE_ESCAPE_JSON:
+		/* one token: nothing iPXE's tokenizer or the kernel's command line
+		 * parser gives a meaning, no control character, no leading option */
 		for (const char *p = out; *p != '\0'; p++) {
-			g_assert_cmpint((guchar)*p, >=, 0x20);
-			if (*p == '\\') {
-				g_assert_true(p[1] != '\0');
-				p++;
-			} else {
-				g_assert_cmpint(*p, !=, '"');
-			}
+			g_assert_cmpint((guchar)*p, >, 0x20);
+			g_assert_cmpint((guchar)*p, <, 0x7f);
+			g_assert_null(strchr("\";#$&{|}\\", *p));
+		}
+		g_assert_true(out[0] != '-' && out[0] != ':');
+		break;
+	case PXED_TEMPLATE_ESCAPE_JSON: {
+		/* a value standing alone is one whole JSON string */
+		g_autoptr(JsonParser) parser = json_parser_new();
+		JsonNode *root;
+		g_assert_true(json_parser_load_from_data(parser, out, -1, NULL));
+		root = json_parser_get_root(parser);
+		g_assert_nonnull(root);
+		g_assert_cmpint(json_node_get_value_type(root), ==, G_TYPE_STRING);
+		if (g_utf8_validate(value, -1, NULL))
+			g_assert_cmpstr(json_node_get_string(root), ==, value);
+		break;
+	}
+	case PXED_TEMPLATE_ESCAPE_YAML:
+		/* where a scalar starts: one "…" scalar, on one line */
+		g_assert_null(strpbrk(out, "\r\n"));
+		if (value[0] != '\0') {
+			gsize len = strlen(out);
+			g_assert_cmpuint(len, >=, 2);
+			g_assert_cmpint(out[0], ==, '"');
+			g_assert_cmpint(out[len - 1], ==, '"');
 		}
 		break;
 	case PXED_TEMPLATE_ESCAPE_NONE:
@@ -75,7 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	escape = data[0] % 4;
+	escape = data[0] % 5;
 	/* NUL-terminated pieces; a trailing piece without NUL counts too */
 	copy = g_malloc(size);
 	memcpy(copy, data + 1, size - 1);
