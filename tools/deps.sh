@@ -2,7 +2,7 @@
 # packages the build and the tests need, if any is missing.
 
 PXED_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libsoup-3.0-dev
-libjson-glib-dev glib-networking"
+libjson-glib-dev glib-networking libyaml-dev"
 # The fuzz targets (tests/fuzz, tools/run-fuzz): libFuzzer ships with clang's
 # runtime libraries.
 PXED_FUZZ_PACKAGES="clang libclang-rt-14-dev"
