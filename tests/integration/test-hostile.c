@@ -40,11 +40,11 @@
 
 #include "dhcp-test-net.h"
 
-#define SERVER "10.250.0.1"
-#define ATTACKER "10.250.0.66"
-#define VICTIM_MAC "52:54:00:aa:00:01"
+#define SERVER	    "10.250.0.1"
+#define ATTACKER    "10.250.0.66"
+#define VICTIM_MAC  "52:54:00:aa:00:01"
 #define KERNEL_SIZE (4 * 1024 * 1024)
-#define WAIT_MS 30000
+#define WAIT_MS	    30000
 
 typedef struct {
 	DhcpTestNet *net;
@@ -332,12 +332,12 @@ tftp_attacker(gpointer data)
 	Fixture *f = data;
 	static const guint8 rrq[] = "\0\1node/vmlinuz\0octet";
 	static const guint8 *const junk[] = {
-		(const guint8 *)"\0\1",			    /* RRQ, no name */
-		(const guint8 *)"\0\11nonsense",	    /* opcode 9 */
-		(const guint8 *)"\0\1no-terminator",	    /* name never ends */
+		(const guint8 *)"\0\1",			   /* RRQ, no name */
+		(const guint8 *)"\0\11nonsense",	   /* opcode 9 */
+		(const guint8 *)"\0\1no-terminator",	   /* name never ends */
 		(const guint8 *)"\0\1a\0octet\0blksize\0", /* option without value */
-		(const guint8 *)"\0\4\0\1",		    /* ACK to the listener */
-		(const guint8 *)"\0\5\0\0oops",		    /* ERROR to the listener */
+		(const guint8 *)"\0\4\0\1",		   /* ACK to the listener */
+		(const guint8 *)"\0\5\0\0oops",		   /* ERROR to the listener */
 	};
 	static const gsize junk_len[] = {2, 10, 15, 17, 4, 8};
 	int spare = attacker_udp(f);
@@ -421,8 +421,9 @@ slowloris(gpointer data)
 
 		for (guint i = 0; i < G_N_ELEMENTS(fds); i++) {
 			char text[64];
-			int n = line == 0 ? g_snprintf(text, sizeof(text), "GET /ipxe HTTP/1.1\r\n")
-					  : g_snprintf(text, sizeof(text), "X-Slow-%u: x\r\n", line);
+			int n = line == 0
+					? g_snprintf(text, sizeof(text), "GET /ipxe HTTP/1.1\r\n")
+					: g_snprintf(text, sizeof(text), "X-Slow-%u: x\r\n", line);
 			/* closed by the server: connect again and start over */
 			if (send(fds[i], text, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
 			    errno != EAGAIN && errno != ENOTCONN && errno != EINPROGRESS) {
@@ -694,6 +695,111 @@ test_hostile(Fixture *f, gconstpointer data)
 	g_assert_cmpint(g_get_monotonic_time() - started, <, 90 * G_USEC_PER_SEC);
 }
 
+/* ---- a RELEASE for another machine's lease ----
+ *
+ * RFC 2131 §4.4.6: a client releases its lease in a unicast from the address
+ * it holds (ciaddr). A RELEASE naming another machine's MAC and address, sent
+ * from anywhere else, would free that machine's address for whoever asks for
+ * it next — and with it the identity pxed ties to the address. */
+
+static const char release_conf[] = "[dhcp]\n"
+				   "interface=srv0\n"
+				   "range=10.250.0.100;10.250.0.199\n"
+				   "lease-time=600\n";
+
+/* DISCOVER (asking for @want when set) + REQUEST; the acknowledged address. */
+static guint32
+obtain(int fd, guint8 a, guint8 b, guint32 xid, guint32 want)
+{
+	g_autoptr(PxedDhcpMessage) discover = dhcp_test_request(PXED_DHCP_DISCOVER, a, b, xid);
+	g_autoptr(PxedDhcpMessage) offer = NULL;
+	g_autoptr(PxedDhcpMessage) request = dhcp_test_request(PXED_DHCP_REQUEST, a, b, xid);
+	g_autoptr(PxedDhcpMessage) ack = NULL;
+
+	if (want != 0)
+		pxed_dhcp_message_set_option_ipv4(discover, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+						  want);
+	dhcp_test_send(fd, discover, "255.255.255.255", 67);
+	offer = dhcp_test_receive(fd, xid, 5000, NULL, NULL);
+	g_assert_nonnull(offer);
+	g_assert_cmpuint(pxed_dhcp_message_get_type(offer), ==, PXED_DHCP_OFFER);
+	pxed_dhcp_message_set_option_ipv4(request, PXED_DHCP_OPTION_SERVER_ID,
+					  dhcp_test_ip(SERVER));
+	pxed_dhcp_message_set_option_ipv4(request, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+					  offer->yiaddr);
+	dhcp_test_send(fd, request, "255.255.255.255", 67);
+	ack = dhcp_test_receive(fd, xid, 5000, NULL, NULL);
+	g_assert_nonnull(ack);
+	g_assert_cmpuint(pxed_dhcp_message_get_type(ack), ==, PXED_DHCP_ACK);
+	return ack->yiaddr;
+}
+
+static void
+send_release(int fd, guint8 a, guint8 b, guint32 address)
+{
+	g_autoptr(PxedDhcpMessage) release = dhcp_test_request(PXED_DHCP_RELEASE, a, b, 0x7e1e);
+
+	release->flags = 0;
+	release->ciaddr = address;
+	pxed_dhcp_message_set_option_ipv4(release, PXED_DHCP_OPTION_SERVER_ID,
+					  dhcp_test_ip(SERVER));
+	dhcp_test_send(fd, release, SERVER, 67);
+}
+
+static void
+test_forged_release(Fixture *f, gconstpointer data)
+{
+	const char *cli;
+	int any;
+	int victim_fd;
+	guint32 victim;
+	guint32 taken;
+	g_autofree char *victim_ip = NULL;
+	g_autofree char *log = NULL;
+
+	if (!dhcp_test_net_isolate(NULL))
+		return;
+	f->net = dhcp_test_net_new();
+	dhcp_test_net_add_ns(f->net, "srv");
+	cli = dhcp_test_net_add_ns(f->net, "cli");
+	dhcp_test_net_veth(f->net, "srv", "srv0", "cli", "cli0");
+	dhcp_test_net_ip(f->net, "-n %s addr add " SERVER "/24 dev srv0",
+			 dhcp_test_net_ns(f->net, "srv"));
+	dhcp_test_net_ip(f->net, "-n %s addr add 10.250.0.66/24 dev cli0", cli);
+	f->daemon = dhcp_test_net_start_pxed(f->net, "srv", release_conf, NULL);
+	any = dhcp_test_net_udp(f->net, "cli", "cli0", NULL, 68);
+
+	/* the victim, 52:54:00:00:30:01, holds a lease */
+	victim = obtain(any, 0x30, 0x01, 0x3001, 0);
+	victim_ip = dhcp_test_ip_string(victim);
+	/* the attacker, from 10.250.0.66, releases it in the victim's name */
+	send_release(any, 0x30, 0x01, victim);
+	/* then asks for that very address (processed after the RELEASE: one queue) */
+	taken = obtain(any, 0x31, 0x01, 0x3101, victim);
+	g_assert_cmpuint(taken, !=, victim);
+	/* counted, and said in the log */
+	g_assert_true(pxed_test_daemon_wait_for_log(f->daemon, "RELEASE of ", 5000));
+	log = pxed_test_daemon_get_log(f->daemon);
+	g_assert_nonnull(
+		strstr(log, "from 10.250.0.66 ignored: not sent from the address it releases"));
+
+	/* the victim itself releases from its address: that one counts */
+	dhcp_test_net_ip(f->net, "-n %s addr add %s/24 dev cli0", cli, victim_ip);
+	victim_fd = dhcp_test_net_udp(f->net, "cli", "cli0", victim_ip, 68);
+	send_release(victim_fd, 0x30, 0x01, victim);
+	taken = obtain(any, 0x32, 0x01, 0x3201, victim);
+	g_assert_cmpuint(taken, ==, victim);
+	close(victim_fd);
+	close(any);
+	pxed_test_daemon_signal(f->daemon, SIGTERM);
+	g_assert_true(pxed_test_daemon_wait_for_log(f->daemon, " dhcp: stopped;", 10000));
+	g_free(log);
+	log = pxed_test_daemon_get_log(f->daemon);
+	g_assert_cmpuint(
+		count_before(log, " dhcp: stopped;", " RELEASEs not from the released address"), ==,
+		1);
+}
+
 static void
 setup(Fixture *f, gconstpointer data)
 {
@@ -726,6 +832,8 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add("/integration/hostile/boot-under-attack", Fixture, NULL, setup, test_hostile,
+		   teardown);
+	g_test_add("/integration/hostile/forged-release", Fixture, NULL, setup, test_forged_release,
 		   teardown);
 	return g_test_run();
 }
