@@ -440,6 +440,16 @@ slowloris(gpointer data)
 	return NULL;
 }
 
+/* The end of pxed's log: a flood's full log would drown the message. */
+static char *
+log_tail(Fixture *f)
+{
+	g_autofree char *log = pxed_test_daemon_get_log(f->daemon);
+	gsize len = strlen(log);
+
+	return g_strdup(len > 8000 ? log + len - 8000 : log);
+}
+
 /* ---- the victim ---- */
 
 static char *
@@ -465,7 +475,7 @@ victim_curl(Fixture *f, const char *url, const char *out)
 	dhcp_test_net_read_until(curl, "\x01never\x01", 40000, text);
 	g_assert_true(pxed_test_wait_process(curl, 5000));
 	if (!g_subprocess_get_if_exited(curl) || g_subprocess_get_exit_status(curl) != 0) {
-		g_autofree char *log = pxed_test_daemon_get_log(f->daemon);
+		g_autofree char *log = log_tail(f);
 		g_error("curl %s failed: %s\npxed:\n%s", url, text->str, log);
 	}
 	return g_string_free(g_steal_pointer(&text), FALSE);
@@ -611,7 +621,7 @@ test_hostile(Fixture *f, gconstpointer data)
 		udhcpc = dhcp_test_net_spawn(f->net, "vic", argv);
 	}
 	if (!dhcp_test_net_read_until(udhcpc, "event=bound", WAIT_MS, out)) {
-		g_autofree char *text = pxed_test_daemon_get_log(f->daemon);
+		g_autofree char *text = log_tail(f);
 		g_error("the victim got no lease; udhcpc said:\n%s\npxed:\n%s", out->str, text);
 	}
 	g_assert_true(pxed_test_wait_process(udhcpc, 10000));
@@ -629,7 +639,7 @@ test_hostile(Fixture *f, gconstpointer data)
 	/* the proxy has refused the attacker's word for the victim's address
 	 * before the victim asks for anything by that address */
 	if (!pxed_test_daemon_wait_for_log(f->daemon, "notes refused or contested", WAIT_MS)) {
-		g_autofree char *text = pxed_test_daemon_get_log(f->daemon);
+		g_autofree char *text = log_tail(f);
 		g_error("no refused note after %d forged INFORMs:\n%s",
 			g_atomic_int_get(&f->informs_sent), text);
 	}
