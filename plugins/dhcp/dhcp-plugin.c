@@ -440,6 +440,38 @@ declined(GObject *source, GAsyncResult *result, gpointer user_data)
 
 /* ---- receiving ---- */
 
+/* RFC 2131 §4.4.6 (and §4.4.4): a client releases its lease in a unicast
+ * from the address it holds, ciaddr; a relay never forwards one. A RELEASE
+ * from any other address is someone releasing another machine's lease in its
+ * name — with a plain UDP socket, as chaddr and ciaddr are only payload — so
+ * that the address, and the identity pxed ties to it, goes to whoever asks
+ * next. Forging the source address too takes a raw socket: that stays open
+ * (see the README's residual risks). */
+static gboolean
+release_forged(Dhcp *self, const PxedDhcpMessage *request, const DhcpPeer *peer, const char *from)
+{
+	DhcpServer *server = self->server;
+	DhcpLogLimit *limit = &server->log_release;
+	gint64 now = g_get_monotonic_time() / G_USEC_PER_SEC;
+	char released[INET_ADDRSTRLEN];
+
+	if (pxed_dhcp_message_get_type(request) != PXED_DHCP_RELEASE ||
+	    peer->address == request->ciaddr)
+		return FALSE;
+	server->stats.release_forged++;
+	if (now < limit->next) {
+		limit->quiet++;
+		return TRUE;
+	}
+	inet_ntop(AF_INET, &request->ciaddr, released, sizeof(released));
+	g_message("%s: RELEASE of %s from %s ignored: not sent from the address it releases "
+		  "(%" G_GUINT64_FORMAT " more in the last minute, %" G_GUINT64_FORMAT " in all)",
+		  self->name, released, from, limit->quiet, server->stats.release_forged);
+	limit->next = now + 60; /* one line a minute, as for the other limits */
+	limit->quiet = 0;
+	return TRUE;
+}
+
 static void
 handle_datagram(Dhcp *self, const guint8 *data, gsize len, const DhcpPeer *peer)
 {
@@ -458,6 +490,8 @@ handle_datagram(Dhcp *self, const guint8 *data, gsize len, const DhcpPeer *peer)
 	}
 	if (request->op != PXED_DHCP_OP_REQUEST)
 		return; /* another server's reply, seen through a broadcast */
+	if (release_forged(self, request, peer, from))
+		return;
 	outcome = dhcp_server_handle(self->server, request, g_get_real_time() / G_USEC_PER_SEC);
 	type = outcome->request_type;
 	if (type >= PXED_DHCP_DISCOVER && type <= PXED_DHCP_INFORM && type != PXED_DHCP_OFFER &&
@@ -550,10 +584,11 @@ dhcp_stop(gpointer data)
 	       " pool exhausted, %" G_GUINT64_FORMAT
 	       " new clients over the limit, %" G_GUINT64_FORMAT
 	       " DISCOVERs over the per-MAC limit, %" G_GUINT64_FORMAT
-	       " replies without an option 82 too long",
+	       " replies without an option 82 too long, %" G_GUINT64_FORMAT
+	       " RELEASEs not from the released address",
 	       self->name, s->received, s->malformed, s->offers, s->acks, s->naks,
 	       s->unknown_address, s->exhausted, s->new_clients_limited, s->mac_limited,
-	       s->relay_agent_dropped);
+	       s->relay_agent_dropped, s->release_forged);
 }
 
 static gboolean

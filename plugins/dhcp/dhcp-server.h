@@ -84,6 +84,7 @@ typedef struct {
 	guint64 mac_untracked;	     /* DISCOVERs past a full per-MAC table */
 	guint64 relay_agent_dropped; /* replies sent without the option 82 that did not fit */
 	guint64 unknown_address;     /* REQUESTs NAKed for an address never offered */
+	guint64 release_forged;	     /* RELEASEs not sent from the address they release */
 	guint64 probes;		     /* addresses checked by allocations (a test hook) */
 } DhcpStats;
 
@@ -112,6 +113,7 @@ typedef struct {
 	DhcpLogLimit log_mac;
 	DhcpLogLimit log_exhausted;
 	DhcpLogLimit log_relay_agent;
+	DhcpLogLimit log_release;
 } DhcpServer;
 
 DhcpServer *dhcp_server_new(const char *name, PxedContext *ctx);
