@@ -38,23 +38,15 @@ struct _Proxy {
 };
 
 static const PxedKey proxy_keys[] = {
-	{"interface",
-	 PXED_KEY_STRING,
-	 NULL,
-	 0,
-	 0,
-	 PXED_KEY_FLAG_REQUIRED,
-	 "the one network interface served; nothing is sent or received on any other",
-	 {NULL}},
-	{"server-address",
-	 PXED_KEY_IPV4,
-	 NULL,
-	 0,
-	 0,
-	 0,
-	 "option 54 and default next-server (default: the interface's address)",
-	 {NULL}},
-	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
+	{.name = "interface",
+	 .type = PXED_KEY_STRING,
+	 .flags = PXED_KEY_FLAG_REQUIRED,
+	 .description =
+		 "the one network interface served; nothing is sent or received on any other"},
+	{.name = "server-address",
+	 .type = PXED_KEY_IPV4,
+	 .description = "option 54 and default next-server (default: the interface's address)"},
+	{.name = NULL},
 };
 
 static gpointer
