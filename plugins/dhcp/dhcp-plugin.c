@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 
+#include "dhcp-keys.h"
 #include "dhcp-net.h"
 #include "dhcp-server.h"
 
@@ -37,11 +38,7 @@ typedef struct {
 } Dhcp;
 
 static const PxedKey dhcp_keys[] = {
-	{.name = "interface",
-	 .type = PXED_KEY_STRING,
-	 .flags = PXED_KEY_FLAG_REQUIRED,
-	 .description =
-		 "the one network interface served; nothing is sent or received on any other"},
+	PXED_DHCP_KEY_INTERFACE,
 	{.name = "range",
 	 .type = PXED_KEY_STRING_LIST,
 	 .description =
@@ -62,9 +59,7 @@ static const PxedKey dhcp_keys[] = {
 	 .type = PXED_KEY_STRING,
 	 .default_value = "leases",
 	 .description = "the lease store, relative to the state folder"},
-	{.name = "server-address",
-	 .type = PXED_KEY_IPV4,
-	 .description = "option 54 and default next-server (default: the interface's address)"},
+	PXED_DHCP_KEY_SERVER_ADDRESS,
 	{.name = "authoritative",
 	 .type = PXED_KEY_BOOLEAN,
 	 .default_value = "true",

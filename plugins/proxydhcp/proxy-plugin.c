@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 
+#include "dhcp-keys.h"
 #include "dhcp-net.h"
 #include "proxy-server.h"
 
@@ -38,14 +39,8 @@ struct _Proxy {
 };
 
 static const PxedKey proxy_keys[] = {
-	{.name = "interface",
-	 .type = PXED_KEY_STRING,
-	 .flags = PXED_KEY_FLAG_REQUIRED,
-	 .description =
-		 "the one network interface served; nothing is sent or received on any other"},
-	{.name = "server-address",
-	 .type = PXED_KEY_IPV4,
-	 .description = "option 54 and default next-server (default: the interface's address)"},
+	PXED_DHCP_KEY_INTERFACE,
+	PXED_DHCP_KEY_SERVER_ADDRESS,
 	{.name = NULL},
 };
 
