@@ -3,6 +3,7 @@
  * pxed — the network boot daemon: arguments, logging, signals, main loop.
  */
 #include "pxed-core.h"
+#include "pxed-io.h"
 
 #include <glib-unix.h>
 #include <errno.h>
@@ -68,27 +69,13 @@ level_name(GLogLevelFlags level)
 	}
 }
 
-static void
-write_all(int fd, const char *data, gsize len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return; /* nowhere left to say it */
-		data += n;
-		len -= (gsize)n;
-	}
-}
-
 /* Called with state->lock held. */
 static void
 log_flush_locked(PxedLogState *state)
 {
 	if (state->pending == NULL || state->pending->len == 0)
 		return;
-	write_all(STDERR_FILENO, state->pending->str, state->pending->len);
+	(void)pxed_write_all(STDERR_FILENO, state->pending->str, state->pending->len);
 	g_string_truncate(state->pending, 0);
 }
 
@@ -122,7 +109,8 @@ log_fatal_signal(int sig, siginfo_t *info, void *context)
 
 	if (state != NULL && g_mutex_trylock(&state->lock)) {
 		if (state->pending != NULL && state->pending->len > 0) {
-			write_all(STDERR_FILENO, state->pending->str, state->pending->len);
+			(void)pxed_write_all(STDERR_FILENO, state->pending->str,
+					     state->pending->len);
 			state->pending->len = 0; /* no g_string_*(): not in a handler */
 		}
 		g_mutex_unlock(&state->lock);
@@ -237,7 +225,7 @@ log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoint
 		g_string_append(line, message ? message : "");
 		g_string_append_c(line, '\n');
 		if (state->pending == NULL) {
-			write_all(STDERR_FILENO, line->str, line->len);
+			(void)pxed_write_all(STDERR_FILENO, line->str, line->len);
 			g_string_free(line, TRUE);
 		} else if (now_too) {
 			log_flush_locked(state);
