@@ -28,14 +28,14 @@ typedef struct {
 	char *ifname;
 	char *lease_file;
 	guint32 server_address; /* configured, or 0: the interface's */
-	DhcpServer *server;
+	PxedDhcpServer *server;
 	/* while started */
 	DhcpInterface iface;
 	DhcpSocket *socket;
 	GSource *source;
 	GSource *sweep;
 	gboolean running;
-} Dhcp;
+} PxedDhcp;
 
 static const PxedKey dhcp_keys[] = {
 	PXED_DHCP_KEY_INTERFACE,
@@ -101,15 +101,15 @@ static const PxedKey dhcp_keys[] = {
 	{.name = NULL},
 };
 
-static Dhcp *
-dhcp_ref(Dhcp *self)
+static PxedDhcp *
+dhcp_ref(PxedDhcp *self)
 {
 	g_atomic_int_inc(&self->refcount);
 	return self;
 }
 
 static void
-dhcp_unref(Dhcp *self)
+dhcp_unref(PxedDhcp *self)
 {
 	if (!g_atomic_int_dec_and_test(&self->refcount))
 		return;
@@ -120,20 +120,20 @@ dhcp_unref(Dhcp *self)
 	g_free(self);
 }
 
-static DhcpPool *
+static PxedDhcpPool *
 pool_new(const char *name)
 {
-	DhcpPool *pool = g_new0(DhcpPool, 1);
+	PxedDhcpPool *pool = g_new0(PxedDhcpPool, 1);
 
 	pool->name = g_strdup(name);
-	pool->ranges = g_array_new(FALSE, FALSE, sizeof(DhcpRange));
+	pool->ranges = g_array_new(FALSE, FALSE, sizeof(PxedDhcpRange));
 	pool->routers = g_array_new(FALSE, FALSE, sizeof(guint32));
 	pool->dns = g_array_new(FALSE, FALSE, sizeof(guint32));
 	return pool;
 }
 
 static gboolean
-pool_set(DhcpPool *pool, const char *what, const char *value, const char *key, GError **error)
+pool_set(PxedDhcpPool *pool, const char *what, const char *value, const char *key, GError **error)
 {
 	g_auto(GStrv) items = g_strsplit(value, ";", -1);
 	g_autoptr(GError) local = NULL;
@@ -172,7 +172,7 @@ pool_set(DhcpPool *pool, const char *what, const char *value, const char *key, G
 
 /* pool.NAME.KEY=VALUE groups into one pool per NAME. */
 static gboolean
-read_relay_pools(Dhcp *self, PxedInstance *instance, GError **error)
+read_relay_pools(PxedDhcp *self, PxedInstance *instance, GError **error)
 {
 	g_autoptr(GHashTable) values = pxed_instance_get_prefixed(instance, "pool.");
 	g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(values), (GCompareFunc)strcmp);
@@ -183,7 +183,7 @@ read_relay_pools(Dhcp *self, PxedInstance *instance, GError **error)
 		const char *name = key + strlen("pool.");
 		const char *dot = strrchr(name, '.');
 		g_autofree char *pool_name = NULL;
-		DhcpPool *pool;
+		PxedDhcpPool *pool;
 
 		if (dot == NULL || dot == name || dot[1] == '\0') {
 			g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
@@ -202,7 +202,7 @@ read_relay_pools(Dhcp *self, PxedInstance *instance, GError **error)
 			return FALSE;
 	}
 	for (guint i = 0; i < self->server->pools->len; i++) {
-		DhcpPool *pool = g_ptr_array_index(self->server->pools, i);
+		PxedDhcpPool *pool = g_ptr_array_index(self->server->pools, i);
 		g_autoptr(GError) local = NULL;
 		if (pool->name[0] == '\0')
 			continue;
@@ -226,9 +226,9 @@ read_relay_pools(Dhcp *self, PxedInstance *instance, GError **error)
 }
 
 static gboolean
-read_local_pool(Dhcp *self, PxedInstance *instance, GError **error)
+read_local_pool(PxedDhcp *self, PxedInstance *instance, GError **error)
 {
-	g_autoptr(DhcpPool) pool = pool_new("");
+	g_autoptr(PxedDhcpPool) pool = pool_new("");
 	static const char *const keys[] = {"subnet", "range", "router", "dns", "domain"};
 
 	for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
@@ -253,7 +253,7 @@ read_local_pool(Dhcp *self, PxedInstance *instance, GError **error)
 static gpointer
 dhcp_new(PxedInstance *instance, GError **error)
 {
-	Dhcp *self = g_new0(Dhcp, 1);
+	PxedDhcp *self = g_new0(PxedDhcp, 1);
 	g_autofree char *server_address = NULL;
 
 	self->refcount = 1;
@@ -326,8 +326,8 @@ type_event(guint8 type)
 }
 
 static void
-send_reply(Dhcp *self, const PxedDhcpMessage *request, const PxedDhcpMessage *reply, gsize max_size,
-	   PxedClient *client, const char *reason)
+send_reply(PxedDhcp *self, const PxedDhcpMessage *request, const PxedDhcpMessage *reply,
+	   gsize max_size, PxedClient *client, const char *reason)
 {
 	g_autoptr(GError) error = NULL;
 	const char *where;
@@ -354,13 +354,13 @@ send_reply(Dhcp *self, const PxedDhcpMessage *request, const PxedDhcpMessage *re
 }
 
 typedef struct {
-	Dhcp *self;
+	PxedDhcp *self;
 	PxedDhcpMessage *request;
-	DhcpOutcome *outcome;
-} Commit;
+	PxedDhcpOutcome *outcome;
+} PxedDhcpCommit;
 
 static void
-commit_free(Commit *commit)
+commit_free(PxedDhcpCommit *commit)
 {
 	dhcp_unref(commit->self);
 	pxed_dhcp_message_free(commit->request);
@@ -372,8 +372,8 @@ commit_free(Commit *commit)
 static void
 committed(GObject *source, GAsyncResult *result, gpointer user_data)
 {
-	Commit *commit = user_data;
-	Dhcp *self = commit->self;
+	PxedDhcpCommit *commit = user_data;
+	PxedDhcp *self = commit->self;
 	g_autoptr(GError) error = NULL;
 
 	if (!pxed_context_lease_put_finish(self->ctx, result, &error)) {
@@ -402,7 +402,7 @@ committed(GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 declined(GObject *source, GAsyncResult *result, gpointer user_data)
 {
-	Dhcp *self = user_data;
+	PxedDhcp *self = user_data;
 	g_autoptr(GError) error = NULL;
 
 	if (!pxed_context_lease_put_finish(self->ctx, result, &error))
@@ -413,11 +413,11 @@ declined(GObject *source, GAsyncResult *result, gpointer user_data)
 /* ---- receiving ---- */
 
 static void
-handle_datagram(Dhcp *self, const guint8 *data, gsize len, const DhcpPeer *peer)
+handle_datagram(PxedDhcp *self, const guint8 *data, gsize len, const DhcpPeer *peer)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(PxedDhcpMessage) request = pxed_dhcp_message_parse(data, len, &error);
-	g_autoptr(DhcpOutcome) outcome = NULL;
+	g_autoptr(PxedDhcpOutcome) outcome = NULL;
 	char from[INET_ADDRSTRLEN];
 	guint8 type;
 
@@ -450,7 +450,7 @@ handle_datagram(Dhcp *self, const guint8 *data, gsize len, const DhcpPeer *peer)
 	if (outcome->reply == NULL)
 		return;
 	if (outcome->commit != NULL) {
-		Commit *commit = g_new0(Commit, 1);
+		PxedDhcpCommit *commit = g_new0(PxedDhcpCommit, 1);
 		commit->self = dhcp_ref(self);
 		commit->request = g_steal_pointer(&request);
 		commit->outcome = g_steal_pointer(&outcome);
@@ -465,7 +465,7 @@ handle_datagram(Dhcp *self, const guint8 *data, gsize len, const DhcpPeer *peer)
 static gboolean
 readable(gint fd, GIOCondition condition, gpointer user_data)
 {
-	Dhcp *self = user_data;
+	PxedDhcp *self = user_data;
 
 	for (guint round = 0; round < RX_BUDGET / DHCP_SOCKET_BATCH; round++) {
 		guint n = dhcp_socket_receive_batch(self->socket);
@@ -490,7 +490,7 @@ readable(gint fd, GIOCondition condition, gpointer user_data)
 static gboolean
 sweep(gpointer user_data)
 {
-	Dhcp *self = user_data;
+	PxedDhcp *self = user_data;
 
 	dhcp_server_expire_offers(self->server, g_get_real_time() / G_USEC_PER_SEC);
 	return G_SOURCE_CONTINUE;
@@ -501,8 +501,8 @@ sweep(gpointer user_data)
 static void
 dhcp_stop(gpointer data)
 {
-	Dhcp *self = data;
-	DhcpStats *s = &self->server->stats;
+	PxedDhcp *self = data;
+	PxedDhcpStats *s = &self->server->stats;
 
 	if (!self->running)
 		return;
@@ -531,8 +531,8 @@ dhcp_stop(gpointer data)
 static gboolean
 dhcp_start(gpointer data, GError **error)
 {
-	Dhcp *self = data;
-	DhcpPool *local = NULL;
+	PxedDhcp *self = data;
+	PxedDhcpPool *local = NULL;
 	g_autoptr(GError) local_error = NULL;
 
 	if (!dhcp_interface_lookup(self->ifname, &self->iface, error))

@@ -24,13 +24,13 @@ typedef enum {
 	BIND_AUTO,   /* when pxed keeps leases (a [dhcp] instance runs) */
 	BIND_ALWAYS, /* without leases nothing is bound: every such request is refused */
 	BIND_NEVER,
-} BindSecrets;
+} PxedIpxeBindSecrets;
 
 typedef enum {
 	NO_MATCH_EXIT,
 	NO_MATCH_RETRY,
 	NO_MATCH_MENU,
-} NoMatch;
+} PxedIpxeNoMatch;
 
 typedef struct {
 	char *name;
@@ -40,12 +40,12 @@ typedef struct {
 	char *efi_ia32_file;
 	char *efi_x64_file;
 	char *efi_arm64_file;
-	NoMatch no_match;
+	PxedIpxeNoMatch no_match;
 	gint64 retry_seconds;
 	PxedTemplate *machine_script; /* built-in, for profiles without ipxe-template */
 	PxedTemplate *no_match_script;
 	PxedFile *chain_file; /* boot.ipxe: the same for every client, rendered once */
-	BindSecrets bind_secrets;
+	PxedIpxeBindSecrets bind_secrets;
 	guint64 secrets_refused;  /* requests refused by bind-secrets-to-lease */
 	guint64 secrets_reported; /* ... as many as the last log line counted */
 	gint64 secrets_logged;	  /* monotonic µs of that line */

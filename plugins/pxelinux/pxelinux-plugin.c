@@ -123,10 +123,10 @@ typedef enum {
 	NAME_MAC,
 	NAME_HEX_IP,
 	NAME_DEFAULT,
-} NameKind;
+} PxedPxelinuxNameKind;
 
 /* What a pxelinux.cfg name says about the machine asking. */
-static NameKind
+static PxedPxelinuxNameKind
 classify(const char *name, PxedClient *client)
 {
 	gsize len = strlen(name);
@@ -217,7 +217,7 @@ pxelinux_open_file(gpointer data, PxedFileRequest *request, PxedFile **file, GEr
 	g_autoptr(PxedMachine) fallback = NULL;
 	g_autoptr(GError) local = NULL;
 	const char *name;
-	NameKind kind;
+	PxedPxelinuxNameKind kind;
 
 	if (!g_str_has_prefix(path, self->folder))
 		return PXED_RESULT_DECLINE;
