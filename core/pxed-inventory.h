@@ -32,9 +32,6 @@ gboolean pxed_inventory_owns_group(const char *group);
  * names), builds the index. Appends one line per problem. */
 gboolean pxed_inventory_load(PxedInventory *self, PxedConfig *config, GPtrArray *problems);
 
-/* Reads a matchbox data folder (groups/, profiles/, ignition/, cloud/, generic/). */
-gboolean pxed_inventory_load_matchbox(PxedInventory *self, const char *dir, GPtrArray *problems);
-
 /* After every source is read: references, ties, the index. */
 gboolean pxed_inventory_finish(PxedInventory *self, GPtrArray *problems);
 
