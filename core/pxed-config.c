@@ -373,7 +373,8 @@ fragment_dir(PxedConfig *self, const char *group, const char *key)
 	return w != NULL ? g_path_get_dirname(w->file) : NULL;
 }
 
-static const PxedKey enabled_key = {"enabled", PXED_KEY_BOOLEAN, "true", 0, 0, 0, NULL, {NULL}};
+static const PxedKey enabled_key = {
+	.name = "enabled", .type = PXED_KEY_BOOLEAN, .default_value = "true"};
 
 gboolean
 pxed_config_validate_group(PxedConfig *self, const char *group, const PxedKey *keys,

@@ -20,31 +20,17 @@ G_STATIC_ASSERT(EVENTS_MAX_SIZE_MIB * 1024 * 1024 == PXED_EVENTS_MAX_SIZE_DEFAUL
 G_STATIC_ASSERT(EVENTS_MIN_FREE_MIB * 1024 * 1024 == PXED_EVENTS_MIN_FREE_DEFAULT);
 
 static const PxedKey core_keys[] = {
-	{"plugin-path",
-	 PXED_KEY_STRING_LIST,
-	 NULL,
-	 0,
-	 0,
-	 0,
-	 "extra plugin folders, searched before the installed one",
-	 {NULL}},
-	{"state-dir", PXED_KEY_PATH, NULL, 0, 0, 0, "leases and the event log", {NULL}},
-	{"user",
-	 PXED_KEY_STRING,
-	 NULL,
-	 0,
-	 0,
-	 0,
-	 "drop privileges to this user after binding",
-	 {NULL}},
-	{"log-level",
-	 PXED_KEY_STRING,
-	 "info",
-	 0,
-	 0,
-	 0,
-	 "error, warning, message, info or debug",
-	 {NULL}},
+	{.name = "plugin-path",
+	 .type = PXED_KEY_STRING_LIST,
+	 .description = "extra plugin folders, searched before the installed one"},
+	{.name = "state-dir", .type = PXED_KEY_PATH, .description = "leases and the event log"},
+	{.name = "user",
+	 .type = PXED_KEY_STRING,
+	 .description = "drop privileges to this user after binding"},
+	{.name = "log-level",
+	 .type = PXED_KEY_STRING,
+	 .default_value = "info",
+	 .description = "error, warning, message, info or debug"},
 	{.name = "identity-by-address",
 	 .type = PXED_KEY_BOOLEAN,
 	 .default_value = "true",
@@ -78,21 +64,20 @@ static const PxedKey core_keys[] = {
 	 .min = 0,
 	 .max = 90,
 	 .description = "the same reserve as a share of the file system; the larger applies"},
-	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
+	{.name = NULL},
 };
 
 static const PxedKey pipeline_keys[] = {
-	{"boot",
-	 PXED_KEY_STRING_LIST,
-	 NULL,
-	 0,
-	 0,
-	 0,
-	 "backends deciding DHCP boot answers",
-	 {NULL}},
-	{"tftp", PXED_KEY_STRING_LIST, NULL, 0, 0, 0, "backends serving files over TFTP", {NULL}},
-	{"http", PXED_KEY_STRING_LIST, NULL, 0, 0, 0, "backends serving files over HTTP", {NULL}},
-	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
+	{.name = "boot",
+	 .type = PXED_KEY_STRING_LIST,
+	 .description = "backends deciding DHCP boot answers"},
+	{.name = "tftp",
+	 .type = PXED_KEY_STRING_LIST,
+	 .description = "backends serving files over TFTP"},
+	{.name = "http",
+	 .type = PXED_KEY_STRING_LIST,
+	 .description = "backends serving files over HTTP"},
+	{.name = NULL},
 };
 
 typedef struct {
@@ -628,8 +613,8 @@ static gboolean
 check_enabled(PxedConfig *config, const char *group, GPtrArray *problems)
 {
 	static const PxedKey enabled[] = {
-		{"enabled", PXED_KEY_BOOLEAN, "true", 0, 0, 0, NULL, {NULL}},
-		{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
+		{.name = "enabled", .type = PXED_KEY_BOOLEAN, .default_value = "true"},
+		{.name = NULL},
 	};
 	g_autofree char *value =
 		g_key_file_get_value(pxed_config_get_keyfile(config), group, "enabled", NULL);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pxed-events.h"
+#include "pxed-io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -257,7 +258,6 @@ drop_pending(PxedEvents *self, const char *why)
 void
 pxed_events_flush(PxedEvents *self)
 {
-	gsize done = 0;
 	struct stat st;
 
 	if (self->path == NULL || self->pending->len == 0)
@@ -295,22 +295,15 @@ pxed_events_flush(PxedEvents *self)
 				  " events dropped in all)",
 				  self->path, self->dropped);
 	}
-	while (done < self->pending->len) {
-		ssize_t n = write(self->fd, self->pending->str + done, self->pending->len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int err = n < 0 ? errno : ENOSPC;
-			guint64 held_back = 0;
-			/* A full disk must not stop boots: say so, drop the batch. */
-			self->dropped += self->pending_events;
-			if (rate_limit_pass(&self->write_limit, &held_back))
-				g_warning("event log: write failed: %s (%" G_GUINT64_FORMAT
-					  " events dropped in all)",
-					  g_strerror(err), self->dropped);
-			break;
-		}
-		done += (gsize)n;
+	if (!pxed_write_all(self->fd, self->pending->str, self->pending->len)) {
+		int err = errno;
+		guint64 held_back = 0;
+		/* A full disk must not stop boots: say so, drop the batch. */
+		self->dropped += self->pending_events;
+		if (rate_limit_pass(&self->write_limit, &held_back))
+			g_warning("event log: write failed: %s (%" G_GUINT64_FORMAT
+				  " events dropped in all)",
+				  g_strerror(err), self->dropped);
 	}
 out:
 	g_string_truncate(self->pending, 0);

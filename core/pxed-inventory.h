@@ -32,21 +32,6 @@ gboolean pxed_inventory_owns_group(const char *group);
  * names), builds the index. Appends one line per problem. */
 gboolean pxed_inventory_load(PxedInventory *self, PxedConfig *config, GPtrArray *problems);
 
-/* Reads a matchbox data folder (groups/, profiles/, ignition/, cloud/, generic/). */
-gboolean pxed_inventory_load_matchbox(PxedInventory *self, const char *dir, GPtrArray *problems);
-
-typedef enum {
-	PXED_MATCHBOX_PROFILE, /* profiles/NAME.json */
-	PXED_MATCHBOX_GROUP,   /* groups/NAME.json */
-} PxedMatchboxKind;
-
-/* One matchbox JSON document whose text the caller already has (the fuzzer,
- * tests); @path names it in problems, @dir is the data folder its template
- * references are read from. */
-gboolean pxed_inventory_load_matchbox_data(PxedInventory *self, const char *dir,
-					   PxedMatchboxKind kind, const char *path,
-					   const char *data, gsize len, GPtrArray *problems);
-
 /* After every source is read: references, ties, the index. */
 gboolean pxed_inventory_finish(PxedInventory *self, GPtrArray *problems);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pxed-store.h"
+#include "pxed-io.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -268,21 +269,6 @@ index_lease(FileStore *self, PxedLease *lease)
 }
 
 static gboolean
-write_all(int fd, const char *data, gsize len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return FALSE;
-		data += n;
-		len -= (gsize)n;
-	}
-	return TRUE;
-}
-
-static gboolean
 sync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -305,7 +291,7 @@ rewrite_file(IoOp *op, const char *path, const char *dir)
 
 	if (fd < 0)
 		return FALSE;
-	if (!write_all(fd, op->data->str, op->data->len) || fdatasync(fd) != 0) {
+	if (!pxed_write_all(fd, op->data->str, op->data->len) || fdatasync(fd) != 0) {
 		int saved = errno;
 		close(fd);
 		unlink(tmp);
@@ -327,7 +313,7 @@ io_run(IoOp *op, const char *path, const char *dir)
 
 	errno = 0;
 	if (op->kind == IO_APPEND)
-		ok = write_all(op->fd, op->data->str, op->data->len) && fdatasync(op->fd) == 0;
+		ok = pxed_write_all(op->fd, op->data->str, op->data->len) && fdatasync(op->fd) == 0;
 	else
 		ok = rewrite_file(op, path, dir);
 	if (!ok) {

@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 
+#include "dhcp-keys.h"
 #include "dhcp-net.h"
 #include "dhcp-server.h"
 
@@ -27,68 +28,43 @@ typedef struct {
 	char *ifname;
 	char *lease_file;
 	guint32 server_address; /* configured, or 0: the interface's */
-	DhcpServer *server;
+	PxedDhcpServer *server;
 	/* while started */
 	DhcpInterface iface;
 	DhcpSocket *socket;
 	GSource *source;
 	GSource *sweep;
 	gboolean running;
-} Dhcp;
+} PxedDhcp;
 
 static const PxedKey dhcp_keys[] = {
-	{"interface",
-	 PXED_KEY_STRING,
-	 NULL,
-	 0,
-	 0,
-	 PXED_KEY_FLAG_REQUIRED,
-	 "the one network interface served; nothing is sent or received on any other",
-	 {NULL}},
-	{"range",
-	 PXED_KEY_STRING_LIST,
-	 NULL,
-	 0,
-	 0,
-	 0,
-	 "addresses handed out on the interface's subnet: FIRST;LAST or FIRST-LAST;…",
-	 {NULL}},
-	{"subnet",
-	 PXED_KEY_STRING,
-	 NULL,
-	 0,
-	 0,
-	 0,
-	 "the interface's subnet as ADDRESS/PREFIX (default: the interface's own)",
-	 {NULL}},
-	{"router", PXED_KEY_STRING_LIST, NULL, 0, 0, 0, "option 3", {NULL}},
-	{"dns", PXED_KEY_STRING_LIST, NULL, 0, 0, 0, "option 6", {NULL}},
-	{"domain", PXED_KEY_STRING, NULL, 0, 0, 0, "option 15", {NULL}},
-	{"lease-time", PXED_KEY_INT, "3600", 60, 31536000, 0, "lease length in seconds", {NULL}},
-	{"lease-file",
-	 PXED_KEY_STRING,
-	 "leases",
-	 0,
-	 0,
-	 0,
-	 "the lease store, relative to the state folder",
-	 {NULL}},
-	{"server-address",
-	 PXED_KEY_IPV4,
-	 NULL,
-	 0,
-	 0,
-	 0,
-	 "option 54 and default next-server (default: the interface's address)",
-	 {NULL}},
-	{"authoritative",
-	 PXED_KEY_BOOLEAN,
-	 "true",
-	 0,
-	 0,
-	 0,
-	 "NAK requests for addresses this server has no record of (RFC 2131 §4.3.2)",
-	 {NULL}},
+	PXED_DHCP_KEY_INTERFACE,
+	{.name = "range",
+	 .type = PXED_KEY_STRING_LIST,
+	 .description =
+		 "addresses handed out on the interface's subnet: FIRST;LAST or FIRST-LAST;…"},
+	{.name = "subnet",
+	 .type = PXED_KEY_STRING,
+	 .description = "the interface's subnet as ADDRESS/PREFIX (default: the interface's own)"},
+	{.name = "router", .type = PXED_KEY_STRING_LIST, .description = "option 3"},
+	{.name = "dns", .type = PXED_KEY_STRING_LIST, .description = "option 6"},
+	{.name = "domain", .type = PXED_KEY_STRING, .description = "option 15"},
+	{.name = "lease-time",
+	 .type = PXED_KEY_INT,
+	 .default_value = "3600",
+	 .min = 60,
+	 .max = 31536000,
+	 .description = "lease length in seconds"},
+	{.name = "lease-file",
+	 .type = PXED_KEY_STRING,
+	 .default_value = "leases",
+	 .description = "the lease store, relative to the state folder"},
+	PXED_DHCP_KEY_SERVER_ADDRESS,
+	{.name = "authoritative",
+	 .type = PXED_KEY_BOOLEAN,
+	 .default_value = "true",
+	 .description =
+		 "NAK requests for addresses this server has no record of (RFC 2131 §4.3.2)"},
 	/* Fair shares under abuse (README.md, "Defences"): a new client takes an
 	 * address for the offer hold, so a flood of made-up hardware addresses
 	 * would take the whole range; one machine repeating DISCOVERs costs a
@@ -118,26 +94,22 @@ static const PxedKey dhcp_keys[] = {
 	 .min = 1,
 	 .max = 100000,
 	 .description = "DISCOVERs answered at once from one hardware address"},
-	{"pool.",
-	 PXED_KEY_STRING,
-	 NULL,
-	 0,
-	 0,
-	 PXED_KEY_FLAG_PREFIX,
-	 "relayed subnets: pool.NAME.subnet, .range, .router, .dns, .domain",
-	 {NULL}},
-	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
+	{.name = "pool.",
+	 .type = PXED_KEY_STRING,
+	 .flags = PXED_KEY_FLAG_PREFIX,
+	 .description = "relayed subnets: pool.NAME.subnet, .range, .router, .dns, .domain"},
+	{.name = NULL},
 };
 
-static Dhcp *
-dhcp_ref(Dhcp *self)
+static PxedDhcp *
+dhcp_ref(PxedDhcp *self)
 {
 	g_atomic_int_inc(&self->refcount);
 	return self;
 }
 
 static void
-dhcp_unref(Dhcp *self)
+dhcp_unref(PxedDhcp *self)
 {
 	if (!g_atomic_int_dec_and_test(&self->refcount))
 		return;
@@ -148,20 +120,20 @@ dhcp_unref(Dhcp *self)
 	g_free(self);
 }
 
-static DhcpPool *
+static PxedDhcpPool *
 pool_new(const char *name)
 {
-	DhcpPool *pool = g_new0(DhcpPool, 1);
+	PxedDhcpPool *pool = g_new0(PxedDhcpPool, 1);
 
 	pool->name = g_strdup(name);
-	pool->ranges = g_array_new(FALSE, FALSE, sizeof(DhcpRange));
+	pool->ranges = g_array_new(FALSE, FALSE, sizeof(PxedDhcpRange));
 	pool->routers = g_array_new(FALSE, FALSE, sizeof(guint32));
 	pool->dns = g_array_new(FALSE, FALSE, sizeof(guint32));
 	return pool;
 }
 
 static gboolean
-pool_set(DhcpPool *pool, const char *what, const char *value, const char *key, GError **error)
+pool_set(PxedDhcpPool *pool, const char *what, const char *value, const char *key, GError **error)
 {
 	g_auto(GStrv) items = g_strsplit(value, ";", -1);
 	g_autoptr(GError) local = NULL;
@@ -200,7 +172,7 @@ pool_set(DhcpPool *pool, const char *what, const char *value, const char *key, G
 
 /* pool.NAME.KEY=VALUE groups into one pool per NAME. */
 static gboolean
-read_relay_pools(Dhcp *self, PxedInstance *instance, GError **error)
+read_relay_pools(PxedDhcp *self, PxedInstance *instance, GError **error)
 {
 	g_autoptr(GHashTable) values = pxed_instance_get_prefixed(instance, "pool.");
 	g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(values), (GCompareFunc)strcmp);
@@ -211,7 +183,7 @@ read_relay_pools(Dhcp *self, PxedInstance *instance, GError **error)
 		const char *name = key + strlen("pool.");
 		const char *dot = strrchr(name, '.');
 		g_autofree char *pool_name = NULL;
-		DhcpPool *pool;
+		PxedDhcpPool *pool;
 
 		if (dot == NULL || dot == name || dot[1] == '\0') {
 			g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
@@ -230,7 +202,7 @@ read_relay_pools(Dhcp *self, PxedInstance *instance, GError **error)
 			return FALSE;
 	}
 	for (guint i = 0; i < self->server->pools->len; i++) {
-		DhcpPool *pool = g_ptr_array_index(self->server->pools, i);
+		PxedDhcpPool *pool = g_ptr_array_index(self->server->pools, i);
 		g_autoptr(GError) local = NULL;
 		if (pool->name[0] == '\0')
 			continue;
@@ -254,9 +226,9 @@ read_relay_pools(Dhcp *self, PxedInstance *instance, GError **error)
 }
 
 static gboolean
-read_local_pool(Dhcp *self, PxedInstance *instance, GError **error)
+read_local_pool(PxedDhcp *self, PxedInstance *instance, GError **error)
 {
-	g_autoptr(DhcpPool) pool = pool_new("");
+	g_autoptr(PxedDhcpPool) pool = pool_new("");
 	static const char *const keys[] = {"subnet", "range", "router", "dns", "domain"};
 
 	for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
@@ -281,7 +253,7 @@ read_local_pool(Dhcp *self, PxedInstance *instance, GError **error)
 static gpointer
 dhcp_new(PxedInstance *instance, GError **error)
 {
-	Dhcp *self = g_new0(Dhcp, 1);
+	PxedDhcp *self = g_new0(PxedDhcp, 1);
 	g_autofree char *server_address = NULL;
 
 	self->refcount = 1;
@@ -354,8 +326,8 @@ type_event(guint8 type)
 }
 
 static void
-send_reply(Dhcp *self, const PxedDhcpMessage *request, const PxedDhcpMessage *reply, gsize max_size,
-	   PxedClient *client, const char *reason)
+send_reply(PxedDhcp *self, const PxedDhcpMessage *request, const PxedDhcpMessage *reply,
+	   gsize max_size, PxedClient *client, const char *reason)
 {
 	g_autoptr(GError) error = NULL;
 	const char *where;
@@ -382,13 +354,13 @@ send_reply(Dhcp *self, const PxedDhcpMessage *request, const PxedDhcpMessage *re
 }
 
 typedef struct {
-	Dhcp *self;
+	PxedDhcp *self;
 	PxedDhcpMessage *request;
-	DhcpOutcome *outcome;
-} Commit;
+	PxedDhcpOutcome *outcome;
+} PxedDhcpCommit;
 
 static void
-commit_free(Commit *commit)
+commit_free(PxedDhcpCommit *commit)
 {
 	dhcp_unref(commit->self);
 	pxed_dhcp_message_free(commit->request);
@@ -400,8 +372,8 @@ commit_free(Commit *commit)
 static void
 committed(GObject *source, GAsyncResult *result, gpointer user_data)
 {
-	Commit *commit = user_data;
-	Dhcp *self = commit->self;
+	PxedDhcpCommit *commit = user_data;
+	PxedDhcp *self = commit->self;
 	g_autoptr(GError) error = NULL;
 
 	if (!pxed_context_lease_put_finish(self->ctx, result, &error)) {
@@ -430,7 +402,7 @@ committed(GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 declined(GObject *source, GAsyncResult *result, gpointer user_data)
 {
-	Dhcp *self = user_data;
+	PxedDhcp *self = user_data;
 	g_autoptr(GError) error = NULL;
 
 	if (!pxed_context_lease_put_finish(self->ctx, result, &error))
@@ -448,10 +420,10 @@ declined(GObject *source, GAsyncResult *result, gpointer user_data)
  * next. Forging the source address too takes a raw socket: that stays open
  * (see the README's residual risks). */
 static gboolean
-release_forged(Dhcp *self, const PxedDhcpMessage *request, const DhcpPeer *peer, const char *from)
+release_forged(PxedDhcp *self, const PxedDhcpMessage *request, const DhcpPeer *peer, const char *from)
 {
-	DhcpServer *server = self->server;
-	DhcpLogLimit *limit = &server->log_release;
+	PxedDhcpServer *server = self->server;
+	PxedDhcpLogLimit *limit = &server->log_release;
 	gint64 now = g_get_monotonic_time() / G_USEC_PER_SEC;
 	char released[INET_ADDRSTRLEN];
 
@@ -473,11 +445,11 @@ release_forged(Dhcp *self, const PxedDhcpMessage *request, const DhcpPeer *peer,
 }
 
 static void
-handle_datagram(Dhcp *self, const guint8 *data, gsize len, const DhcpPeer *peer)
+handle_datagram(PxedDhcp *self, const guint8 *data, gsize len, const DhcpPeer *peer)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(PxedDhcpMessage) request = pxed_dhcp_message_parse(data, len, &error);
-	g_autoptr(DhcpOutcome) outcome = NULL;
+	g_autoptr(PxedDhcpOutcome) outcome = NULL;
 	char from[INET_ADDRSTRLEN];
 	guint8 type;
 
@@ -512,7 +484,7 @@ handle_datagram(Dhcp *self, const guint8 *data, gsize len, const DhcpPeer *peer)
 	if (outcome->reply == NULL)
 		return;
 	if (outcome->commit != NULL) {
-		Commit *commit = g_new0(Commit, 1);
+		PxedDhcpCommit *commit = g_new0(PxedDhcpCommit, 1);
 		commit->self = dhcp_ref(self);
 		commit->request = g_steal_pointer(&request);
 		commit->outcome = g_steal_pointer(&outcome);
@@ -527,7 +499,7 @@ handle_datagram(Dhcp *self, const guint8 *data, gsize len, const DhcpPeer *peer)
 static gboolean
 readable(gint fd, GIOCondition condition, gpointer user_data)
 {
-	Dhcp *self = user_data;
+	PxedDhcp *self = user_data;
 
 	for (guint round = 0; round < RX_BUDGET / DHCP_SOCKET_BATCH; round++) {
 		guint n = dhcp_socket_receive_batch(self->socket);
@@ -552,7 +524,7 @@ readable(gint fd, GIOCondition condition, gpointer user_data)
 static gboolean
 sweep(gpointer user_data)
 {
-	Dhcp *self = user_data;
+	PxedDhcp *self = user_data;
 
 	dhcp_server_expire_offers(self->server, g_get_real_time() / G_USEC_PER_SEC);
 	return G_SOURCE_CONTINUE;
@@ -563,8 +535,8 @@ sweep(gpointer user_data)
 static void
 dhcp_stop(gpointer data)
 {
-	Dhcp *self = data;
-	DhcpStats *s = &self->server->stats;
+	PxedDhcp *self = data;
+	PxedDhcpStats *s = &self->server->stats;
 
 	if (!self->running)
 		return;
@@ -594,8 +566,8 @@ dhcp_stop(gpointer data)
 static gboolean
 dhcp_start(gpointer data, GError **error)
 {
-	Dhcp *self = data;
-	DhcpPool *local = NULL;
+	PxedDhcp *self = data;
+	PxedDhcpPool *local = NULL;
 	g_autoptr(GError) local_error = NULL;
 
 	if (!dhcp_interface_lookup(self->ifname, &self->iface, error))

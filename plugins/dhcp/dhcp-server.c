@@ -21,16 +21,16 @@
 
 typedef struct {
 	gint64 key; /* mac_key() */
-	DhcpBucket bucket;
-} DhcpMacBucket;
+	PxedDhcpBucket bucket;
+} PxedDhcpMacBucket;
 
 typedef struct {
 	char *client_id;
 	gint64 expires;
-} DhcpOfferHold;
+} PxedDhcpOfferHold;
 
 static void
-offer_hold_free(DhcpOfferHold *hold)
+offer_hold_free(PxedDhcpOfferHold *hold)
 {
 	g_free(hold->client_id);
 	g_free(hold);
@@ -39,7 +39,7 @@ offer_hold_free(DhcpOfferHold *hold)
 /* ---- configuration ---- */
 
 void
-dhcp_pool_free(DhcpPool *pool)
+dhcp_pool_free(PxedDhcpPool *pool)
 {
 	if (pool == NULL)
 		return;
@@ -97,7 +97,7 @@ dhcp_parse_ranges(const char *const *items, GArray *ranges, GError **error)
 		g_auto(GStrv) ends = g_strsplit(items[i], "-", 2);
 		guint32 a;
 		guint32 b;
-		DhcpRange range;
+		PxedDhcpRange range;
 
 		if (!parse_ipv4(g_strstrip(ends[0]), &a, error))
 			return FALSE;
@@ -151,7 +151,7 @@ dhcp_parse_addresses(const char *const *items, GArray *out, GError **error)
 }
 
 gboolean
-dhcp_pool_finish(DhcpPool *pool, guint32 network, guint32 mask, GError **error)
+dhcp_pool_finish(PxedDhcpPool *pool, guint32 network, guint32 mask, GError **error)
 {
 	guint64 size = 0;
 
@@ -161,7 +161,7 @@ dhcp_pool_finish(DhcpPool *pool, guint32 network, guint32 mask, GError **error)
 		pool->has_subnet = TRUE;
 	}
 	for (guint i = 0; i < pool->ranges->len; i++) {
-		DhcpRange *r = &g_array_index(pool->ranges, DhcpRange, i);
+		PxedDhcpRange *r = &g_array_index(pool->ranges, PxedDhcpRange, i);
 		if ((r->first & pool->mask) != pool->network ||
 		    (r->last & pool->mask) != pool->network) {
 			guint32 first = g_htonl(r->first);
@@ -177,7 +177,7 @@ dhcp_pool_finish(DhcpPool *pool, guint32 network, guint32 mask, GError **error)
 		}
 	}
 	for (guint i = 0; i < pool->ranges->len; i++) {
-		DhcpRange *r = &g_array_index(pool->ranges, DhcpRange, i);
+		PxedDhcpRange *r = &g_array_index(pool->ranges, PxedDhcpRange, i);
 		size += (guint64)r->last - r->first + 1;
 	}
 	if (size > POOL_SIZE_MAX) {
@@ -197,10 +197,10 @@ dhcp_pool_finish(DhcpPool *pool, guint32 network, guint32 mask, GError **error)
 	return TRUE;
 }
 
-DhcpServer *
+PxedDhcpServer *
 dhcp_server_new(const char *name, PxedContext *ctx)
 {
-	DhcpServer *self = g_new0(DhcpServer, 1);
+	PxedDhcpServer *self = g_new0(PxedDhcpServer, 1);
 
 	self->name = g_strdup(name);
 	self->ctx = ctx;
@@ -220,7 +220,7 @@ dhcp_server_new(const char *name, PxedContext *ctx)
 }
 
 void
-dhcp_server_free(DhcpServer *self)
+dhcp_server_free(PxedDhcpServer *self)
 {
 	if (self == NULL)
 		return;
@@ -233,7 +233,7 @@ dhcp_server_free(DhcpServer *self)
 }
 
 void
-dhcp_outcome_free(DhcpOutcome *outcome)
+dhcp_outcome_free(PxedDhcpOutcome *outcome)
 {
 	if (outcome == NULL)
 		return;
@@ -248,17 +248,17 @@ dhcp_outcome_free(DhcpOutcome *outcome)
 /* ---- pools and addresses ---- */
 
 static gboolean
-pool_contains_subnet(const DhcpPool *pool, guint32 address)
+pool_contains_subnet(const PxedDhcpPool *pool, guint32 address)
 {
 	return (g_ntohl(address) & pool->mask) == pool->network;
 }
 
 static gboolean
-pool_contains_range(const DhcpPool *pool, guint32 address)
+pool_contains_range(const PxedDhcpPool *pool, guint32 address)
 {
 	guint32 host = g_ntohl(address);
 	for (guint i = 0; i < pool->ranges->len; i++) {
-		const DhcpRange *r = &g_array_index(pool->ranges, DhcpRange, i);
+		const PxedDhcpRange *r = &g_array_index(pool->ranges, PxedDhcpRange, i);
 		if (host >= r->first && host <= r->last)
 			return TRUE;
 	}
@@ -267,11 +267,11 @@ pool_contains_range(const DhcpPool *pool, guint32 address)
 
 /* RFC 2131 §4.3.1: a relayed request is served from the pool of the relay's
  * subnet (giaddr); a direct one from the interface's own. */
-static DhcpPool *
-select_pool(DhcpServer *self, guint32 address)
+static PxedDhcpPool *
+select_pool(PxedDhcpServer *self, guint32 address)
 {
 	for (guint i = 0; i < self->pools->len; i++) {
-		DhcpPool *pool = g_ptr_array_index(self->pools, i);
+		PxedDhcpPool *pool = g_ptr_array_index(self->pools, i);
 		if (address == 0 ? pool->name[0] == '\0' : pool_contains_subnet(pool, address))
 			return pool;
 	}
@@ -282,13 +282,13 @@ select_pool(DhcpServer *self, guint32 address)
 
 /* @address's place among the pool's range addresses. */
 static gboolean
-pool_index(const DhcpPool *pool, guint32 address, guint32 *index)
+pool_index(const PxedDhcpPool *pool, guint32 address, guint32 *index)
 {
 	guint32 host = g_ntohl(address);
 	guint32 base = 0;
 
 	for (guint i = 0; i < pool->ranges->len; i++) {
-		const DhcpRange *r = &g_array_index(pool->ranges, DhcpRange, i);
+		const PxedDhcpRange *r = &g_array_index(pool->ranges, PxedDhcpRange, i);
 		if (host >= r->first && host <= r->last) {
 			*index = base + (host - r->first);
 			return TRUE;
@@ -300,10 +300,10 @@ pool_index(const DhcpPool *pool, guint32 address, guint32 *index)
 
 /* The address (network byte order) at @index of the pool's ranges. */
 static guint32
-pool_address(const DhcpPool *pool, guint32 index)
+pool_address(const PxedDhcpPool *pool, guint32 index)
 {
 	for (guint i = 0; i < pool->ranges->len; i++) {
-		const DhcpRange *r = &g_array_index(pool->ranges, DhcpRange, i);
+		const PxedDhcpRange *r = &g_array_index(pool->ranges, PxedDhcpRange, i);
 		guint32 n = r->last - r->first + 1;
 		if (index < n)
 			return g_htonl(r->first + index);
@@ -319,7 +319,7 @@ bit_get(const guint64 *bits, guint32 i)
 }
 
 static void
-pool_set_busy(DhcpPool *pool, guint32 i, gboolean busy)
+pool_set_busy(PxedDhcpPool *pool, guint32 i, gboolean busy)
 {
 	if (bit_get(pool->busy, i) == busy)
 		return;
@@ -331,7 +331,7 @@ pool_set_busy(DhcpPool *pool, guint32 i, gboolean busy)
 }
 
 static void
-pool_set_seen(DhcpPool *pool, guint32 i)
+pool_set_seen(PxedDhcpPool *pool, guint32 i)
 {
 	pool->seen[i / 64] |= G_GUINT64_CONSTANT(1) << (i % 64);
 }
@@ -339,10 +339,10 @@ pool_set_seen(DhcpPool *pool, guint32 i)
 /* Marks @address in every pool whose ranges hold it: taken or not, and when
  * @seen, as having had a lease. */
 static void
-mark_address(DhcpServer *self, guint32 address, gboolean busy, gboolean seen)
+mark_address(PxedDhcpServer *self, guint32 address, gboolean busy, gboolean seen)
 {
 	for (guint p = 0; p < self->pools->len; p++) {
-		DhcpPool *pool = g_ptr_array_index(self->pools, p);
+		PxedDhcpPool *pool = g_ptr_array_index(self->pools, p);
 		guint32 i;
 		if (pool->busy == NULL || !pool_index(pool, address, &i))
 			continue;
@@ -355,7 +355,7 @@ mark_address(DhcpServer *self, guint32 address, gboolean busy, gboolean seen)
 /* The first index in [@from, @to) whose bit is clear in @busy (and, on the
  * first pass, in @seen), a word at a time; G_MAXUINT32 when there is none. */
 static guint32
-next_clear(const DhcpPool *pool, gint pass, guint32 from, guint32 to)
+next_clear(const PxedDhcpPool *pool, gint pass, guint32 from, guint32 to)
 {
 	guint32 i = from;
 
@@ -375,14 +375,14 @@ next_clear(const DhcpPool *pool, gint pass, guint32 from, guint32 to)
 }
 
 typedef struct {
-	DhcpServer *self;
+	PxedDhcpServer *self;
 	gint64 now;
-} RebuildData;
+} PxedDhcpRebuildData;
 
 static void
 rebuild_lease(PxedLease *lease, gpointer user_data)
 {
-	RebuildData *data = user_data;
+	PxedDhcpRebuildData *data = user_data;
 
 	mark_address(data->self, pxed_lease_get_address(lease),
 		     pxed_lease_holds_address(lease, data->now), TRUE);
@@ -392,14 +392,14 @@ rebuild_lease(PxedLease *lease, gpointer user_data)
  * (which other instances and expiry change behind this server's back), the
  * addresses never handed out. Reservations are found as allocation meets them. */
 static void
-rebuild_free(DhcpServer *self, gint64 now)
+rebuild_free(PxedDhcpServer *self, gint64 now)
 {
 	GHashTableIter iter;
 	gpointer key;
-	RebuildData data = {self, now};
+	PxedDhcpRebuildData data = {self, now};
 
 	for (guint p = 0; p < self->pools->len; p++) {
-		DhcpPool *pool = g_ptr_array_index(self->pools, p);
+		PxedDhcpPool *pool = g_ptr_array_index(self->pools, p);
 		gsize words = pool->size / 64 + 1;
 		guint32 i;
 
@@ -430,9 +430,9 @@ rebuild_free(DhcpServer *self, gint64 now)
 
 /* Drops the offer of @address (both tables). */
 static void
-drop_offer(DhcpServer *self, guint32 address)
+drop_offer(PxedDhcpServer *self, guint32 address)
 {
-	DhcpOfferHold *hold = g_hash_table_lookup(self->offers, GUINT_TO_POINTER(address));
+	PxedDhcpOfferHold *hold = g_hash_table_lookup(self->offers, GUINT_TO_POINTER(address));
 
 	if (hold == NULL)
 		return;
@@ -446,12 +446,12 @@ drop_offer(DhcpServer *self, guint32 address)
  * (@own is the client's own reservation, or 0), not held by someone else's
  * lease or offer. */
 static gboolean
-address_available(DhcpServer *self, const DhcpPool *pool, guint32 address, const char *client_id,
-		  guint32 own, gint64 now)
+address_available(PxedDhcpServer *self, const PxedDhcpPool *pool, guint32 address,
+		  const char *client_id, guint32 own, gint64 now)
 {
 	guint32 host = g_ntohl(address);
 	g_autoptr(PxedLease) holder = NULL;
-	DhcpOfferHold *hold;
+	PxedDhcpOfferHold *hold;
 
 	if (!pool_contains_subnet(pool, address) || address == self->server_id ||
 	    (pool->mask != G_MAXUINT32 && pool->mask != G_MAXUINT32 - 1 &&
@@ -481,7 +481,8 @@ address_available(DhcpServer *self, const DhcpPool *pool, guint32 address, const
  * each is looked at once between rebuilds; a full pool costs nothing. 0 when
  * the pool is exhausted. */
 static guint32
-pool_allocate(DhcpServer *self, DhcpPool *pool, const char *client_id, guint32 own, gint64 now)
+pool_allocate(PxedDhcpServer *self, PxedDhcpPool *pool, const char *client_id, guint32 own,
+	      gint64 now)
 {
 	if (pool->size == 0)
 		return 0;
@@ -524,9 +525,9 @@ pool_allocate(DhcpServer *self, DhcpPool *pool, const char *client_id, guint32 o
 }
 
 static void
-hold_offer(DhcpServer *self, guint32 address, const char *client_id, gint64 now)
+hold_offer(PxedDhcpServer *self, guint32 address, const char *client_id, gint64 now)
 {
-	DhcpOfferHold *hold = g_new0(DhcpOfferHold, 1);
+	PxedDhcpOfferHold *hold = g_new0(PxedDhcpOfferHold, 1);
 	gpointer previous;
 
 	/* one offer per client, one client per offered address */
@@ -541,14 +542,14 @@ hold_offer(DhcpServer *self, guint32 address, const char *client_id, gint64 now)
 }
 
 void
-dhcp_server_expire_offers(DhcpServer *self, gint64 now)
+dhcp_server_expire_offers(PxedDhcpServer *self, gint64 now)
 {
 	GHashTableIter iter;
 	gpointer value;
 
 	g_hash_table_iter_init(&iter, self->offers);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
-		DhcpOfferHold *hold = value;
+		PxedDhcpOfferHold *hold = value;
 		if (hold->expires <= now) {
 			g_hash_table_remove(self->offered, hold->client_id);
 			g_hash_table_iter_remove(&iter);
@@ -559,7 +560,7 @@ dhcp_server_expire_offers(DhcpServer *self, gint64 now)
 	 * forgotten: a fresh count is the same */
 	g_hash_table_iter_init(&iter, self->macs);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
-		DhcpMacBucket *mac = value;
+		PxedDhcpMacBucket *mac = value;
 		if (self->limits.discovers_per_mac_per_minute == 0 ||
 		    (gdouble)(now - mac->bucket.last) * self->limits.discovers_per_mac_per_minute /
 				    60.0 >=
@@ -573,7 +574,7 @@ dhcp_server_expire_offers(DhcpServer *self, gint64 now)
 /* Takes a token from @bucket if it has one; @rate tokens a second, up to @burst.
  * A @rate of 0 is no limit. */
 static gboolean
-bucket_take(DhcpBucket *bucket, gdouble rate, guint burst, gint64 now)
+bucket_take(PxedDhcpBucket *bucket, gdouble rate, guint burst, gint64 now)
 {
 	if (rate <= 0)
 		return TRUE;
@@ -591,8 +592,8 @@ bucket_take(DhcpBucket *bucket, gdouble rate, guint burst, gint64 now)
 }
 
 /* A limit was hit: one log line a minute, saying how many were kept quiet. */
-static void G_GNUC_PRINTF(4, 5)
-	log_limit(DhcpServer *self, DhcpLogLimit *limit, gint64 now, const char *format, ...)
+static void G_GNUC_PRINTF(4, 5) log_limit(PxedDhcpServer *self, PxedDhcpLogLimit *limit, gint64 now,
+					  const char *format, ...)
 {
 	va_list args;
 	g_autofree char *text = NULL;
@@ -633,10 +634,10 @@ mac_key(const PxedDhcpMessage *request)
  * flood of made-up addresses (which the new-client limit stops) fills the
  * table nor a new client's first DISCOVER costs an allocation. */
 static gboolean
-mac_admit(DhcpServer *self, const PxedDhcpMessage *request, PxedClient *client, gint64 now)
+mac_admit(PxedDhcpServer *self, const PxedDhcpMessage *request, PxedClient *client, gint64 now)
 {
 	gint64 key;
-	DhcpMacBucket *mac;
+	PxedDhcpMacBucket *mac;
 
 	if (self->limits.discovers_per_mac_per_minute == 0)
 		return TRUE;
@@ -654,9 +655,9 @@ mac_admit(DhcpServer *self, const PxedDhcpMessage *request, PxedClient *client, 
 }
 
 static void
-mac_note(DhcpServer *self, const PxedDhcpMessage *request, gint64 now)
+mac_note(PxedDhcpServer *self, const PxedDhcpMessage *request, gint64 now)
 {
-	DhcpMacBucket *mac;
+	PxedDhcpMacBucket *mac;
 	gint64 key;
 
 	if (self->limits.discovers_per_mac_per_minute == 0)
@@ -668,7 +669,7 @@ mac_note(DhcpServer *self, const PxedDhcpMessage *request, gint64 now)
 		self->stats.mac_untracked++;
 		return;
 	}
-	mac = g_new0(DhcpMacBucket, 1);
+	mac = g_new0(PxedDhcpMacBucket, 1);
 	mac->key = key;
 	bucket_take(&mac->bucket, self->limits.discovers_per_mac_per_minute / 60.0,
 		    self->limits.discovers_per_mac_burst, now);
@@ -677,7 +678,7 @@ mac_note(DhcpServer *self, const PxedDhcpMessage *request, gint64 now)
 
 /* The inventory's reservation for @client: `metadata.ip` of its group. */
 static gboolean
-reservation(DhcpServer *self, PxedClient *client, guint32 *address, char **hostname)
+reservation(PxedDhcpServer *self, PxedClient *client, guint32 *address, char **hostname)
 {
 	g_autoptr(PxedMachine) machine = pxed_context_match(self->ctx, client);
 	const char *ip;
@@ -728,7 +729,7 @@ reply_max_size(const PxedDhcpMessage *request)
 }
 
 static void
-set_pool_options(DhcpServer *self, PxedDhcpMessage *reply, const DhcpPool *pool)
+set_pool_options(PxedDhcpServer *self, PxedDhcpMessage *reply, const PxedDhcpPool *pool)
 {
 	if (pool == NULL)
 		return;
@@ -745,7 +746,7 @@ set_pool_options(DhcpServer *self, PxedDhcpMessage *reply, const DhcpPool *pool)
 
 /* The boot part comes from the `boot` pipeline, never from here. */
 static void
-set_boot(DhcpServer *self, PxedDhcpMessage *reply, const PxedDhcpMessage *request,
+set_boot(PxedDhcpServer *self, PxedDhcpMessage *reply, const PxedDhcpMessage *request,
 	 PxedClient *client)
 {
 	g_autoptr(GError) error = NULL;
@@ -761,8 +762,9 @@ set_boot(DhcpServer *self, PxedDhcpMessage *reply, const PxedDhcpMessage *reques
 }
 
 static PxedDhcpMessage *
-build_lease_reply(DhcpServer *self, const PxedDhcpMessage *request, PxedDhcpType type,
-		  const DhcpPool *pool, guint32 address, const char *hostname, PxedClient *client)
+build_lease_reply(PxedDhcpServer *self, const PxedDhcpMessage *request, PxedDhcpType type,
+		  const PxedDhcpPool *pool, guint32 address, const char *hostname,
+		  PxedClient *client)
 {
 	PxedDhcpMessage *reply = pxed_dhcp_message_new_reply(request, type);
 	g_autoptr(GInetAddress) inet =
@@ -790,7 +792,7 @@ build_lease_reply(DhcpServer *self, const PxedDhcpMessage *request, PxedDhcpType
 }
 
 PxedDhcpMessage *
-dhcp_server_build_nak(DhcpServer *self, const PxedDhcpMessage *request, const char *message)
+dhcp_server_build_nak(PxedDhcpServer *self, const PxedDhcpMessage *request, const char *message)
 {
 	PxedDhcpMessage *reply = pxed_dhcp_message_new_reply(request, PXED_DHCP_NAK);
 
@@ -804,7 +806,7 @@ dhcp_server_build_nak(DhcpServer *self, const PxedDhcpMessage *request, const ch
 }
 
 static PxedLease *
-make_lease(DhcpServer *self, const char *client_id, guint32 address, PxedClient *client,
+make_lease(PxedDhcpServer *self, const char *client_id, guint32 address, PxedClient *client,
 	   const char *hostname, gint64 now)
 {
 	PxedLease *lease = pxed_lease_new(client_id, address);
@@ -821,28 +823,28 @@ make_lease(DhcpServer *self, const char *client_id, guint32 address, PxedClient 
 /* ---- the messages ---- */
 
 typedef struct {
-	DhcpServer *self;
+	PxedDhcpServer *self;
 	const PxedDhcpMessage *request;
-	DhcpOutcome *out;
+	PxedDhcpOutcome *out;
 	char *client_id;
 	gint64 now;
 	gboolean reserved;
 	guint32 reserved_address;
 	char *reserved_hostname;
-} Request;
+} PxedDhcpRequest;
 
 /* The client's own reservation, which address_available() lets it have. */
 static guint32
-own(const Request *r)
+own(const PxedDhcpRequest *r)
 {
 	return r->reserved ? r->reserved_address : 0;
 }
 
 static void
-handle_discover(Request *r)
+handle_discover(PxedDhcpRequest *r)
 {
-	DhcpServer *self = r->self;
-	DhcpPool *pool = select_pool(self, r->request->giaddr);
+	PxedDhcpServer *self = r->self;
+	PxedDhcpPool *pool = select_pool(self, r->request->giaddr);
 	g_autoptr(PxedLease) lease = NULL;
 	guint32 address = 0;
 	guint32 requested = 0;
@@ -915,7 +917,7 @@ handle_discover(Request *r)
 }
 
 static void
-nak(Request *r, const char *why)
+nak(PxedDhcpRequest *r, const char *why)
 {
 	r->out->reply = dhcp_server_build_nak(r->self, r->request, why);
 	r->out->reason = why;
@@ -923,9 +925,9 @@ nak(Request *r, const char *why)
 }
 
 static void
-ack(Request *r, DhcpPool *pool, guint32 address)
+ack(PxedDhcpRequest *r, PxedDhcpPool *pool, guint32 address)
 {
-	DhcpServer *self = r->self;
+	PxedDhcpServer *self = r->self;
 	const char *hostname = r->reserved ? r->reserved_hostname : NULL;
 
 	drop_offer(self, address);
@@ -939,13 +941,13 @@ ack(Request *r, DhcpPool *pool, guint32 address)
 /* INIT-REBOOT, RENEWING and REBINDING (RFC 2131 §4.3.2): the client names the
  * address it believes it has. */
 static void
-verify_address(Request *r, guint32 address, gboolean init_reboot)
+verify_address(PxedDhcpRequest *r, guint32 address, gboolean init_reboot)
 {
-	DhcpServer *self = r->self;
+	PxedDhcpServer *self = r->self;
 	/* the relay's subnet, or the interface's for a broadcast INIT-REBOOT;
 	 * else the pool of the address itself, as a renewing client unicasts to
 	 * the server without a relay */
-	DhcpPool *pool = select_pool(
+	PxedDhcpPool *pool = select_pool(
 		self, r->request->giaddr != 0 || init_reboot ? r->request->giaddr : address);
 	g_autoptr(PxedLease) lease = NULL;
 
@@ -1003,9 +1005,9 @@ verify_address(Request *r, guint32 address, gboolean init_reboot)
 /* Whether @address is what a SELECTING client may ask this server for: its
  * offer, its reservation, or its lease (inside the ranges). */
 static gboolean
-selecting_known(Request *r, DhcpPool *pool, guint32 address)
+selecting_known(PxedDhcpRequest *r, PxedDhcpPool *pool, guint32 address)
 {
-	DhcpServer *self = r->self;
+	PxedDhcpServer *self = r->self;
 	gpointer offered;
 	g_autoptr(PxedLease) lease = NULL;
 
@@ -1022,9 +1024,9 @@ selecting_known(Request *r, DhcpPool *pool, guint32 address)
 }
 
 static void
-handle_request(Request *r)
+handle_request(PxedDhcpRequest *r)
 {
-	DhcpServer *self = r->self;
+	PxedDhcpServer *self = r->self;
 	guint32 server_id = 0;
 	guint32 requested = 0;
 	gboolean has_server_id = pxed_dhcp_message_get_option_ipv4(
@@ -1033,7 +1035,7 @@ handle_request(Request *r)
 		r->request, PXED_DHCP_OPTION_REQUESTED_ADDRESS, &requested);
 
 	if (has_server_id) {
-		DhcpPool *pool;
+		PxedDhcpPool *pool;
 		gpointer offered;
 		/* SELECTING (RFC 2131 §4.3.2) */
 		if (server_id != self->server_id) {
@@ -1084,7 +1086,7 @@ handle_request(Request *r)
 }
 
 static gboolean
-for_us(Request *r)
+for_us(PxedDhcpRequest *r)
 {
 	guint32 server_id = 0;
 
@@ -1094,9 +1096,9 @@ for_us(Request *r)
 }
 
 static void
-handle_decline(Request *r)
+handle_decline(PxedDhcpRequest *r)
 {
-	DhcpServer *self = r->self;
+	PxedDhcpServer *self = r->self;
 	g_autoptr(PxedLease) lease = NULL;
 	guint32 address = 0;
 	g_autofree char *key = NULL;
@@ -1132,9 +1134,9 @@ handle_decline(Request *r)
 }
 
 static void
-handle_release(Request *r)
+handle_release(PxedDhcpRequest *r)
 {
-	DhcpServer *self = r->self;
+	PxedDhcpServer *self = r->self;
 	g_autoptr(PxedLease) lease = NULL;
 
 	/* RFC 2131 §4.3.4 */
@@ -1153,10 +1155,10 @@ handle_release(Request *r)
 }
 
 static void
-handle_inform(Request *r)
+handle_inform(PxedDhcpRequest *r)
 {
-	DhcpServer *self = r->self;
-	DhcpPool *pool = select_pool(self, r->request->ciaddr);
+	PxedDhcpServer *self = r->self;
+	PxedDhcpPool *pool = select_pool(self, r->request->ciaddr);
 	PxedDhcpMessage *reply;
 
 	/* RFC 2131 §4.3.5: configuration without a lease: no yiaddr, no lease time. */
@@ -1173,11 +1175,11 @@ handle_inform(Request *r)
 	self->stats.informs++;
 }
 
-DhcpOutcome *
-dhcp_server_handle(DhcpServer *self, const PxedDhcpMessage *request, gint64 now)
+PxedDhcpOutcome *
+dhcp_server_handle(PxedDhcpServer *self, const PxedDhcpMessage *request, gint64 now)
 {
-	DhcpOutcome *out = g_new0(DhcpOutcome, 1);
-	Request r = {self, request, out, NULL, now, FALSE, 0, NULL};
+	PxedDhcpOutcome *out = g_new0(PxedDhcpOutcome, 1);
+	PxedDhcpRequest r = {self, request, out, NULL, now, FALSE, 0, NULL};
 
 	self->stats.received++;
 	out->request_type = pxed_dhcp_message_get_type(request);
@@ -1236,7 +1238,8 @@ dhcp_server_handle(DhcpServer *self, const PxedDhcpMessage *request, gint64 now)
 }
 
 void
-dhcp_server_fit_relay_agent(DhcpServer *self, PxedDhcpMessage *reply, gsize max_size, gint64 now)
+dhcp_server_fit_relay_agent(PxedDhcpServer *self, PxedDhcpMessage *reply, gsize max_size,
+			    gint64 now)
 {
 	gsize len = 0;
 

@@ -16,26 +16,26 @@ G_BEGIN_DECLS
 typedef struct {
 	guint32 first; /* host byte order, inclusive */
 	guint32 last;
-} DhcpRange;
+} PxedDhcpRange;
 
 /* A token bucket: @rate tokens a second up to @burst; one per admitted packet. */
 typedef struct {
 	gdouble tokens;
 	gint64 last; /* seconds; 0: never used (full) */
-} DhcpBucket;
+} PxedDhcpBucket;
 
 /* A rate-limited log line: one per interval, with a count of those kept quiet. */
 typedef struct {
 	gint64 next;
 	guint64 quiet;
-} DhcpLogLimit;
+} PxedDhcpLogLimit;
 
 /* An address pool: one subnet, its ranges and the options given there. */
 typedef struct {
 	char *name;	 /* "" for the interface's own, else the NAME of pool.NAME.* */
 	guint32 network; /* host byte order */
 	guint32 mask;	 /* host byte order */
-	GArray *ranges;	 /* DhcpRange */
+	GArray *ranges;	 /* PxedDhcpRange */
 	GArray *routers; /* guint32, network byte order */
 	GArray *dns;	 /* guint32, network byte order */
 	char *domain;
@@ -51,11 +51,11 @@ typedef struct {
 	guint32 n_busy; /* bits set in @busy */
 	guint32 cursor; /* index where the search for a free address goes on */
 	gint64 rebuilt; /* when @busy and @seen were last rebuilt (0: never) */
-	DhcpBucket new_clients; /* new-clients-per-second, for this interface or relay */
-} DhcpPool;
+	PxedDhcpBucket new_clients; /* new-clients-per-second, for this interface or relay */
+} PxedDhcpPool;
 
-void dhcp_pool_free(DhcpPool *pool);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(DhcpPool, dhcp_pool_free)
+void dhcp_pool_free(PxedDhcpPool *pool);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedDhcpPool, dhcp_pool_free)
 
 /* "10.0.0.0/24" */
 gboolean dhcp_parse_subnet(const char *text, guint32 *network, guint32 *mask, GError **error);
@@ -66,7 +66,7 @@ gboolean dhcp_parse_ranges(const char *const *items, GArray *ranges, GError **er
 gboolean dhcp_parse_addresses(const char *const *items, GArray *out, GError **error);
 
 /* Sets the pool's subnet (if not set) and checks every range lies inside it. */
-gboolean dhcp_pool_finish(DhcpPool *pool, guint32 network, guint32 mask, GError **error);
+gboolean dhcp_pool_finish(PxedDhcpPool *pool, guint32 network, guint32 mask, GError **error);
 
 typedef struct {
 	guint64 received;
@@ -86,7 +86,7 @@ typedef struct {
 	guint64 unknown_address;     /* REQUESTs NAKed for an address never offered */
 	guint64 release_forged;	     /* RELEASEs not sent from the address they release */
 	guint64 probes;		     /* addresses checked by allocations (a test hook) */
-} DhcpStats;
+} PxedDhcpStats;
 
 /* The limits (conf.d keys, see README.md); 0 turns a rate limit off. */
 typedef struct {
@@ -94,31 +94,31 @@ typedef struct {
 	guint new_clients_burst;
 	guint discovers_per_mac_per_minute;
 	guint discovers_per_mac_burst;
-} DhcpLimits;
+} PxedDhcpLimits;
 
 typedef struct {
 	char *name; /* instance name: the events' source */
 	PxedContext *ctx;
 	PxedLeaseStore *store;
-	GPtrArray *pools;   /* DhcpPool*; the local one (name "") first, when it exists */
+	GPtrArray *pools;   /* PxedDhcpPool*; the local one (name "") first, when it exists */
 	guint32 server_id;  /* network byte order: option 54, siaddr by default */
 	guint32 lease_time; /* seconds */
 	gboolean authoritative;
-	GHashTable *offers;  /* address -> DhcpOfferHold*: offered, not yet requested */
+	GHashTable *offers;  /* address -> PxedDhcpOfferHold*: offered, not yet requested */
 	GHashTable *offered; /* client id -> address, the same offers */
-	GHashTable *macs;    /* DhcpMacBucket: DISCOVERs per hardware address */
-	DhcpLimits limits;
-	DhcpStats stats;
-	DhcpLogLimit log_new_clients;
-	DhcpLogLimit log_mac;
-	DhcpLogLimit log_exhausted;
-	DhcpLogLimit log_relay_agent;
-	DhcpLogLimit log_release;
-} DhcpServer;
+	GHashTable *macs;    /* PxedDhcpMacBucket: DISCOVERs per hardware address */
+	PxedDhcpLimits limits;
+	PxedDhcpStats stats;
+	PxedDhcpLogLimit log_new_clients;
+	PxedDhcpLogLimit log_mac;
+	PxedDhcpLogLimit log_exhausted;
+	PxedDhcpLogLimit log_relay_agent;
+	PxedDhcpLogLimit log_release;
+} PxedDhcpServer;
 
-DhcpServer *dhcp_server_new(const char *name, PxedContext *ctx);
-void dhcp_server_free(DhcpServer *self);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(DhcpServer, dhcp_server_free)
+PxedDhcpServer *dhcp_server_new(const char *name, PxedContext *ctx);
+void dhcp_server_free(PxedDhcpServer *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedDhcpServer, dhcp_server_free)
 
 /* What to do about one request. */
 typedef struct {
@@ -130,10 +130,10 @@ typedef struct {
 	const char *reason;	/* why nothing or a NAK is sent */
 	guint8 request_type;
 	gsize max_size; /* the largest reply the client takes */
-} DhcpOutcome;
+} PxedDhcpOutcome;
 
-void dhcp_outcome_free(DhcpOutcome *outcome);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(DhcpOutcome, dhcp_outcome_free)
+void dhcp_outcome_free(PxedDhcpOutcome *outcome);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedDhcpOutcome, dhcp_outcome_free)
 
 /**
  * dhcp_server_handle:
@@ -142,19 +142,27 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DhcpOutcome, dhcp_outcome_free)
  * RFC 2131 §4.3: the answer to one client request. Never %NULL; the outcome's
  * reply is %NULL when the server stays silent (and @reason says why).
  */
-DhcpOutcome *dhcp_server_handle(DhcpServer *self, const PxedDhcpMessage *request, gint64 now);
+PxedDhcpOutcome *dhcp_server_handle(PxedDhcpServer *self, const PxedDhcpMessage *request,
+				    gint64 now);
 
 /* Drops offers no longer held and rebuilds the pools' free-address bits from
  * the offers and the lease store; forgets idle per-MAC counts. */
-void dhcp_server_expire_offers(DhcpServer *self, gint64 now);
+void dhcp_server_expire_offers(PxedDhcpServer *self, gint64 now);
 
 /* Takes @reply's option 82 out when it does not fit in @max_size beside the
  * options every reply carries (counted, logged at most once a minute). */
-void dhcp_server_fit_relay_agent(DhcpServer *self, PxedDhcpMessage *reply, gsize max_size,
+void dhcp_server_fit_relay_agent(PxedDhcpServer *self, PxedDhcpMessage *reply, gsize max_size,
 				 gint64 now);
 
 /* A NAK for @request, when a commit failed because the address is taken. */
-PxedDhcpMessage *dhcp_server_build_nak(DhcpServer *self, const PxedDhcpMessage *request,
+PxedDhcpMessage *dhcp_server_build_nak(PxedDhcpServer *self, const PxedDhcpMessage *request,
 				       const char *message);
+
+/* The names plugins/dhcp/tests use for these types. */
+typedef PxedDhcpServer DhcpServer;
+typedef PxedDhcpOutcome DhcpOutcome;
+typedef PxedDhcpPool DhcpPool;
+typedef PxedDhcpRange DhcpRange;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DhcpOutcome, dhcp_outcome_free)
 
 G_END_DECLS

@@ -24,13 +24,13 @@ typedef enum {
 	BIND_AUTO,   /* when pxed keeps leases (a [dhcp] instance runs) */
 	BIND_ALWAYS, /* without leases nothing is bound: every such request is refused */
 	BIND_NEVER,
-} BindSecrets;
+} PxedIpxeBindSecrets;
 
 typedef enum {
 	NO_MATCH_EXIT,
 	NO_MATCH_RETRY,
 	NO_MATCH_MENU,
-} NoMatch;
+} PxedIpxeNoMatch;
 
 typedef struct {
 	char *name;
@@ -40,74 +40,54 @@ typedef struct {
 	char *efi_ia32_file;
 	char *efi_x64_file;
 	char *efi_arm64_file;
-	NoMatch no_match;
+	PxedIpxeNoMatch no_match;
 	gint64 retry_seconds;
 	PxedTemplate *machine_script; /* built-in, for profiles without ipxe-template */
 	PxedTemplate *no_match_script;
 	PxedFile *chain_file; /* boot.ipxe: the same for every client, rendered once */
-	BindSecrets bind_secrets;
+	PxedIpxeBindSecrets bind_secrets;
 	guint64 secrets_refused;  /* requests refused by bind-secrets-to-lease */
 	guint64 secrets_reported; /* ... as many as the last log line counted */
 	gint64 secrets_logged;	  /* monotonic µs of that line */
 } PxedIpxe;
 
 static const PxedKey ipxe_keys[] = {
-	{"base-url",
-	 PXED_KEY_STRING,
-	 NULL,
-	 0,
-	 0,
-	 PXED_KEY_FLAG_REQUIRED,
-	 "how clients reach this server's HTTP: http://192.0.2.10:8080",
-	 {NULL}},
-	{"bios-file",
-	 PXED_KEY_STRING,
-	 "undionly.kpxe",
-	 0,
-	 0,
-	 0,
-	 "iPXE for BIOS PXE (arch 0)",
-	 {NULL}},
-	{"efi-ia32-file", PXED_KEY_STRING, NULL, 0, 0, 0, "iPXE for 32-bit UEFI (arch 6)", {NULL}},
-	{"efi-x64-file",
-	 PXED_KEY_STRING,
-	 "ipxe.efi",
-	 0,
-	 0,
-	 0,
-	 "iPXE for x86-64 UEFI (arch 7, 9; HTTP boot 16); snponly.efi also fits",
-	 {NULL}},
-	{"efi-arm64-file",
-	 PXED_KEY_STRING,
-	 "ipxe-arm64.efi",
-	 0,
-	 0,
-	 0,
-	 "iPXE for ARM64 UEFI (arch 11; HTTP boot 19)",
-	 {NULL}},
-	{"no-match",
-	 PXED_KEY_STRING,
-	 "exit",
-	 0,
-	 0,
-	 0,
-	 "for machines no group matches: exit (next boot device), retry or menu",
-	 {NULL}},
-	{"retry-seconds",
-	 PXED_KEY_INT,
-	 "30",
-	 1,
-	 3600,
-	 0,
-	 "wait before retrying (no-match=retry)",
-	 {NULL}},
+	{.name = "base-url",
+	 .type = PXED_KEY_STRING,
+	 .flags = PXED_KEY_FLAG_REQUIRED,
+	 .description = "how clients reach this server's HTTP: http://192.0.2.10:8080"},
+	{.name = "bios-file",
+	 .type = PXED_KEY_STRING,
+	 .default_value = "undionly.kpxe",
+	 .description = "iPXE for BIOS PXE (arch 0)"},
+	{.name = "efi-ia32-file",
+	 .type = PXED_KEY_STRING,
+	 .description = "iPXE for 32-bit UEFI (arch 6)"},
+	{.name = "efi-x64-file",
+	 .type = PXED_KEY_STRING,
+	 .default_value = "ipxe.efi",
+	 .description = "iPXE for x86-64 UEFI (arch 7, 9; HTTP boot 16); snponly.efi also fits"},
+	{.name = "efi-arm64-file",
+	 .type = PXED_KEY_STRING,
+	 .default_value = "ipxe-arm64.efi",
+	 .description = "iPXE for ARM64 UEFI (arch 11; HTTP boot 19)"},
+	{.name = "no-match",
+	 .type = PXED_KEY_STRING,
+	 .default_value = "exit",
+	 .description = "for machines no group matches: exit (next boot device), retry or menu"},
+	{.name = "retry-seconds",
+	 .type = PXED_KEY_INT,
+	 .default_value = "30",
+	 .min = 1,
+	 .max = 3600,
+	 .description = "wait before retrying (no-match=retry)"},
 	{.name = "bind-secrets-to-lease",
 	 .type = PXED_KEY_STRING,
 	 .default_value = "auto",
 	 .description = "render /generic, /cloud and /ignition only for the address pxed's DHCP "
 			"server leased to the machine's MAC: auto (when pxed keeps leases), true, "
 			"false"},
-	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
+	{.name = NULL},
 };
 
 /* iPXE fills in the ${…} settings; pxed's own {{…}} are rendered here. */

@@ -12,55 +12,42 @@
 
 #include <arpa/inet.h>
 
+#include "dhcp-keys.h"
 #include "dhcp-net.h"
 #include "proxy-server.h"
 
 #define RX_BUDGET 64
 
-typedef struct _Proxy Proxy;
+typedef struct _PxedProxy PxedProxy;
 
 typedef struct {
-	Proxy *proxy;
-	ProxyPort port;
+	PxedProxy *proxy;
+	PxedProxyPort port;
 	DhcpSocket *socket;
 	GSource *source;
-} ProxyListener;
+} PxedProxyListener;
 
-struct _Proxy {
+struct _PxedProxy {
 	PxedContext *ctx;
 	char *name;
 	char *ifname;
 	guint32 server_address;
-	ProxyServer *server;
+	PxedProxyServer *server;
 	DhcpInterface iface;
-	ProxyListener listeners[2];
+	PxedProxyListener listeners[2];
 	gboolean running;
 };
 
 static const PxedKey proxy_keys[] = {
-	{"interface",
-	 PXED_KEY_STRING,
-	 NULL,
-	 0,
-	 0,
-	 PXED_KEY_FLAG_REQUIRED,
-	 "the one network interface served; nothing is sent or received on any other",
-	 {NULL}},
-	{"server-address",
-	 PXED_KEY_IPV4,
-	 NULL,
-	 0,
-	 0,
-	 0,
-	 "option 54 and default next-server (default: the interface's address)",
-	 {NULL}},
-	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
+	PXED_DHCP_KEY_INTERFACE,
+	PXED_DHCP_KEY_SERVER_ADDRESS,
+	{.name = NULL},
 };
 
 static gpointer
 proxy_new(PxedInstance *instance, GError **error)
 {
-	Proxy *self = g_new0(Proxy, 1);
+	PxedProxy *self = g_new0(PxedProxy, 1);
 	g_autofree char *server_address = pxed_instance_get_string(instance, "server-address");
 
 	self->ctx = pxed_instance_get_context(instance);
@@ -78,7 +65,7 @@ proxy_new(PxedInstance *instance, GError **error)
 static void
 proxy_free(gpointer data)
 {
-	Proxy *self = data;
+	PxedProxy *self = data;
 
 	g_free(self->name);
 	g_free(self->ifname);
@@ -87,10 +74,10 @@ proxy_free(gpointer data)
 }
 
 static void
-send_answer(ProxyListener *l, const PxedDhcpMessage *request, const PxedDhcpMessage *reply,
+send_answer(PxedProxyListener *l, const PxedDhcpMessage *request, const PxedDhcpMessage *reply,
 	    const DhcpPeer *peer, PxedClient *client)
 {
-	Proxy *self = l->proxy;
+	PxedProxy *self = l->proxy;
 	g_autoptr(GError) error = NULL;
 	const char *where;
 	char to[INET_ADDRSTRLEN + 8];
@@ -121,9 +108,9 @@ send_answer(ProxyListener *l, const PxedDhcpMessage *request, const PxedDhcpMess
 }
 
 static void
-handle_datagram(ProxyListener *l, const guint8 *data, gsize len, const DhcpPeer *peer)
+handle_datagram(PxedProxyListener *l, const guint8 *data, gsize len, const DhcpPeer *peer)
 {
-	Proxy *self = l->proxy;
+	PxedProxy *self = l->proxy;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(PxedDhcpMessage) request = pxed_dhcp_message_parse(data, len, &error);
 	g_autoptr(PxedDhcpMessage) reply = NULL;
@@ -158,8 +145,8 @@ handle_datagram(ProxyListener *l, const guint8 *data, gsize len, const DhcpPeer 
 static gboolean
 readable(gint fd, GIOCondition condition, gpointer user_data)
 {
-	ProxyListener *l = user_data;
-	Proxy *self = l->proxy;
+	PxedProxyListener *l = user_data;
+	PxedProxy *self = l->proxy;
 
 	for (guint round = 0; round < RX_BUDGET / DHCP_SOCKET_BATCH; round++) {
 		guint n = dhcp_socket_receive_batch(l->socket);
@@ -180,10 +167,10 @@ readable(gint fd, GIOCondition condition, gpointer user_data)
 static void
 proxy_stop(gpointer data)
 {
-	Proxy *self = data;
+	PxedProxy *self = data;
 
 	for (guint i = 0; i < G_N_ELEMENTS(self->listeners); i++) {
-		ProxyListener *l = &self->listeners[i];
+		PxedProxyListener *l = &self->listeners[i];
 		if (l->source != NULL) {
 			g_source_destroy(l->source);
 			g_clear_pointer(&l->source, g_source_unref);
@@ -204,7 +191,7 @@ proxy_stop(gpointer data)
 static gboolean
 proxy_start(gpointer data, GError **error)
 {
-	Proxy *self = data;
+	PxedProxy *self = data;
 	static const guint16 ports[] = {PXED_DHCP_SERVER_PORT, PXED_DHCP_PXE_PORT};
 	char addr[INET_ADDRSTRLEN];
 
@@ -213,7 +200,7 @@ proxy_start(gpointer data, GError **error)
 	self->server->server_id =
 		self->server_address != 0 ? self->server_address : self->iface.address;
 	for (guint i = 0; i < G_N_ELEMENTS(ports); i++) {
-		ProxyListener *l = &self->listeners[i];
+		PxedProxyListener *l = &self->listeners[i];
 		l->proxy = self;
 		l->port = i == 0 ? PROXY_PORT_DHCP : PROXY_PORT_PXE;
 		l->socket = dhcp_socket_new(&self->iface, ports[i], FALSE, error);

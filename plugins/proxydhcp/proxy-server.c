@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "proxy-server.h"
 
-ProxyServer *
+PxedProxyServer *
 proxy_server_new(const char *name, PxedContext *ctx)
 {
-	ProxyServer *self = g_new0(ProxyServer, 1);
+	PxedProxyServer *self = g_new0(PxedProxyServer, 1);
 
 	self->name = g_strdup(name);
 	self->ctx = ctx;
@@ -12,7 +12,7 @@ proxy_server_new(const char *name, PxedContext *ctx)
 }
 
 void
-proxy_server_free(ProxyServer *self)
+proxy_server_free(PxedProxyServer *self)
 {
 	if (self == NULL)
 		return;
@@ -78,7 +78,7 @@ evidence_of(const PxedDhcpMessage *request, guint32 source, guint32 *address, gu
  * REQUEST or INFORM, with a MAC), so that a packet the proxy would drop
  * cannot leave a note behind. */
 static void
-note_client(ProxyServer *self, PxedClient *client, PxedEvidence evidence, guint lifetime)
+note_client(PxedProxyServer *self, PxedClient *client, PxedEvidence evidence, guint lifetime)
 {
 	g_autoptr(PxedClient) noted = NULL;
 
@@ -94,7 +94,7 @@ note_client(ProxyServer *self, PxedClient *client, PxedEvidence evidence, guint 
 }
 
 PxedDhcpMessage *
-proxy_server_handle(ProxyServer *self, const PxedDhcpMessage *request, ProxyPort port,
+proxy_server_handle(PxedProxyServer *self, const PxedDhcpMessage *request, PxedProxyPort port,
 		    guint32 source, PxedClient **client, const char **reason)
 {
 	guint8 type = pxed_dhcp_message_get_type(request);

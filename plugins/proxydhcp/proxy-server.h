@@ -14,7 +14,7 @@ G_BEGIN_DECLS
 typedef enum {
 	PROXY_PORT_DHCP, /* 67: DISCOVER -> OFFER */
 	PROXY_PORT_PXE,	 /* 4011: REQUEST -> ACK (PXE boot server discovery) */
-} ProxyPort;
+} PxedProxyPort;
 
 typedef struct {
 	guint64 received;
@@ -24,18 +24,18 @@ typedef struct {
 	guint64 noted;	   /* addresses noted for TFTP and HTTP (pxed_context_note_client) */
 	guint64 not_noted; /* notes the core did not take: another machine's address
 			    * (or [core] identity-by-address=false) */
-} ProxyStats;
+} PxedProxyStats;
 
 typedef struct {
 	char *name;
 	PxedContext *ctx;
 	guint32 server_id; /* network byte order: option 54 and default next-server */
-	ProxyStats stats;
-} ProxyServer;
+	PxedProxyStats stats;
+} PxedProxyServer;
 
-ProxyServer *proxy_server_new(const char *name, PxedContext *ctx);
-void proxy_server_free(ProxyServer *self);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProxyServer, proxy_server_free)
+PxedProxyServer *proxy_server_new(const char *name, PxedContext *ctx);
+void proxy_server_free(PxedProxyServer *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedProxyServer, proxy_server_free)
 
 /**
  * proxy_server_handle:
@@ -46,8 +46,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProxyServer, proxy_server_free)
  *
  * Returns: (transfer full) (nullable): the answer, or %NULL to stay silent
  */
-PxedDhcpMessage *proxy_server_handle(ProxyServer *self, const PxedDhcpMessage *request,
-				     ProxyPort port, guint32 source, PxedClient **client,
+PxedDhcpMessage *proxy_server_handle(PxedProxyServer *self, const PxedDhcpMessage *request,
+				     PxedProxyPort port, guint32 source, PxedClient **client,
 				     const char **reason);
+
+/* The names plugins/proxydhcp/tests use for these types. */
+typedef PxedProxyServer ProxyServer;
+typedef PxedProxyPort ProxyPort;
 
 G_END_DECLS

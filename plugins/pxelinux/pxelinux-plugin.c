@@ -29,32 +29,23 @@ typedef struct {
 } PxedPxelinux;
 
 static const PxedKey pxelinux_keys[] = {
-	{"config-dir",
-	 PXED_KEY_DIRECTORY,
-	 NULL,
-	 0,
-	 0,
-	 0,
-	 "hand-written configs, named as PXELINUX asks (they win over rendered ones)",
-	 {NULL}},
-	{"folder",
-	 PXED_KEY_STRING,
-	 "pxelinux.cfg",
-	 0,
-	 0,
-	 0,
-	 "the folder PXELINUX asks in, relative to the TFTP root",
-	 {NULL}},
-	{"boot-file",
-	 PXED_KEY_STRING,
-	 "pxelinux.0",
-	 0,
-	 0,
-	 0,
-	 "what BIOS clients are told to boot (boot pipeline)",
-	 {NULL}},
-	{"render", PXED_KEY_BOOLEAN, "true", 0, 0, 0, "render configs from the inventory", {NULL}},
-	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
+	{.name = "config-dir",
+	 .type = PXED_KEY_DIRECTORY,
+	 .description =
+		 "hand-written configs, named as PXELINUX asks (they win over rendered ones)"},
+	{.name = "folder",
+	 .type = PXED_KEY_STRING,
+	 .default_value = "pxelinux.cfg",
+	 .description = "the folder PXELINUX asks in, relative to the TFTP root"},
+	{.name = "boot-file",
+	 .type = PXED_KEY_STRING,
+	 .default_value = "pxelinux.0",
+	 .description = "what BIOS clients are told to boot (boot pipeline)"},
+	{.name = "render",
+	 .type = PXED_KEY_BOOLEAN,
+	 .default_value = "true",
+	 .description = "render configs from the inventory"},
+	{.name = NULL},
 };
 
 static void
@@ -132,10 +123,10 @@ typedef enum {
 	NAME_MAC,
 	NAME_HEX_IP,
 	NAME_DEFAULT,
-} NameKind;
+} PxedPxelinuxNameKind;
 
 /* What a pxelinux.cfg name says about the machine asking. */
-static NameKind
+static PxedPxelinuxNameKind
 classify(const char *name, PxedClient *client)
 {
 	gsize len = strlen(name);
@@ -226,7 +217,7 @@ pxelinux_open_file(gpointer data, PxedFileRequest *request, PxedFile **file, GEr
 	g_autoptr(PxedMachine) fallback = NULL;
 	g_autoptr(GError) local = NULL;
 	const char *name;
-	NameKind kind;
+	PxedPxelinuxNameKind kind;
 
 	if (!g_str_has_prefix(path, self->folder))
 		return PXED_RESULT_DECLINE;

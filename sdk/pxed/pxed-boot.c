@@ -2,7 +2,6 @@
 #include "pxed.h"
 
 struct _PxedBootReply {
-	gint refcount;
 	char *filename;
 	char *next_server;
 	char *vendor_class;
@@ -12,28 +11,31 @@ struct _PxedBootReply {
 PxedBootReply *
 pxed_boot_reply_new(void)
 {
-	PxedBootReply *self = g_new0(PxedBootReply, 1);
-	self->refcount = 1;
-	return self;
+	return g_atomic_rc_box_new0(PxedBootReply);
 }
 
 PxedBootReply *
 pxed_boot_reply_ref(PxedBootReply *self)
 {
-	g_atomic_int_inc(&self->refcount);
-	return self;
+	return g_atomic_rc_box_acquire(self);
+}
+
+/* Frees what @data holds; the reference count's box frees @data. */
+static void
+boot_reply_clear(gpointer data)
+{
+	PxedBootReply *self = data;
+
+	g_free(self->filename);
+	g_free(self->next_server);
+	g_free(self->vendor_class);
+	g_free(self->origin);
 }
 
 void
 pxed_boot_reply_unref(PxedBootReply *self)
 {
-	if (!g_atomic_int_dec_and_test(&self->refcount))
-		return;
-	g_free(self->filename);
-	g_free(self->next_server);
-	g_free(self->vendor_class);
-	g_free(self->origin);
-	g_free(self);
+	g_atomic_rc_box_release_full(self, boot_reply_clear);
 }
 
 #define STRING_PROPERTY(field)                                                                     \

@@ -2,7 +2,6 @@
 #include "pxed.h"
 
 struct _PxedClient {
-	gint refcount;
 	guint8 mac[16];
 	gsize mac_len;
 	char *mac_string;
@@ -45,8 +44,7 @@ pxed_via_from_string(const char *text)
 PxedClient *
 pxed_client_new(void)
 {
-	PxedClient *self = g_new0(PxedClient, 1);
-	self->refcount = 1;
+	PxedClient *self = g_atomic_rc_box_new0(PxedClient);
 	self->arch = PXED_ARCH_UNKNOWN;
 	self->attributes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	return self;
@@ -55,8 +53,7 @@ pxed_client_new(void)
 PxedClient *
 pxed_client_ref(PxedClient *self)
 {
-	g_atomic_int_inc(&self->refcount);
-	return self;
+	return g_atomic_rc_box_acquire(self);
 }
 
 PxedClient *
@@ -83,11 +80,12 @@ pxed_client_copy(PxedClient *self)
 	return copy;
 }
 
-void
-pxed_client_unref(PxedClient *self)
+/* Frees what @data holds; the reference count's box frees @data. */
+static void
+client_clear(gpointer data)
 {
-	if (!g_atomic_int_dec_and_test(&self->refcount))
-		return;
+	PxedClient *self = data;
+
 	g_free(self->mac_string);
 	g_free(self->uuid_string);
 	g_free(self->user_class);
@@ -96,7 +94,12 @@ pxed_client_unref(PxedClient *self)
 	g_clear_object(&self->address);
 	g_free(self->address_string);
 	g_hash_table_unref(self->attributes);
-	g_free(self);
+}
+
+void
+pxed_client_unref(PxedClient *self)
+{
+	g_atomic_rc_box_release_full(self, client_clear);
 }
 
 void

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 struct _PxedFile {
-	gint refcount;
 	int fd;
 	GBytes *bytes;
 	guint64 size;
@@ -33,8 +32,7 @@ pxed_file_new_for_fd(int fd, GError **error)
 		g_set_error_literal(error, PXED_ERROR, PXED_ERROR_DENIED, "not a regular file");
 		return NULL;
 	}
-	self = g_new0(PxedFile, 1);
-	self->refcount = 1;
+	self = g_atomic_rc_box_new0(PxedFile);
 	self->fd = fd;
 	self->size = (guint64)st.st_size;
 	self->mtime = (gint64)st.st_mtim.tv_sec;
@@ -49,12 +47,11 @@ pxed_file_new_for_fd(int fd, GError **error)
 PxedFile *
 pxed_file_new_for_bytes(GBytes *bytes)
 {
-	PxedFile *self = g_new0(PxedFile, 1);
+	PxedFile *self = g_atomic_rc_box_new0(PxedFile);
 	gsize len = 0;
 	const guint8 *data = g_bytes_get_data(bytes, &len);
 	guint64 hash = 14695981039346656037u;
 
-	self->refcount = 1;
 	self->fd = -1;
 	self->bytes = g_bytes_ref(bytes);
 	self->size = g_bytes_get_size(bytes);
@@ -80,22 +77,27 @@ pxed_file_new_for_data(const void *data, gsize len)
 PxedFile *
 pxed_file_ref(PxedFile *self)
 {
-	g_atomic_int_inc(&self->refcount);
-	return self;
+	return g_atomic_rc_box_acquire(self);
 }
 
-void
-pxed_file_unref(PxedFile *self)
+/* Frees what @data holds; the reference count's box frees @data. */
+static void
+file_clear(gpointer data)
 {
-	if (!g_atomic_int_dec_and_test(&self->refcount))
-		return;
+	PxedFile *self = data;
+
 	if (self->fd >= 0)
 		close(self->fd);
 	g_clear_pointer(&self->bytes, g_bytes_unref);
 	g_free(self->etag);
 	g_free(self->content_type);
 	g_free(self->origin);
-	g_free(self);
+}
+
+void
+pxed_file_unref(PxedFile *self)
+{
+	g_atomic_rc_box_release_full(self, file_clear);
 }
 
 guint64
@@ -237,7 +239,6 @@ pxed_content_type_for_path(const char *path)
 /* ---- requests ---- */
 
 struct _PxedFileRequest {
-	gint refcount;
 	PxedVia via;
 	char *path;
 	PxedClient *client;
@@ -247,8 +248,7 @@ struct _PxedFileRequest {
 PxedFileRequest *
 pxed_file_request_new(PxedVia via, const char *path, PxedClient *client, GHashTable *query)
 {
-	PxedFileRequest *self = g_new0(PxedFileRequest, 1);
-	self->refcount = 1;
+	PxedFileRequest *self = g_atomic_rc_box_new0(PxedFileRequest);
 	self->via = via;
 	self->path = g_strdup(path);
 	self->client = client != NULL ? pxed_client_ref(client) : pxed_client_new();
@@ -259,19 +259,24 @@ pxed_file_request_new(PxedVia via, const char *path, PxedClient *client, GHashTa
 PxedFileRequest *
 pxed_file_request_ref(PxedFileRequest *self)
 {
-	g_atomic_int_inc(&self->refcount);
-	return self;
+	return g_atomic_rc_box_acquire(self);
+}
+
+/* Frees what @data holds; the reference count's box frees @data. */
+static void
+file_request_clear(gpointer data)
+{
+	PxedFileRequest *self = data;
+
+	g_free(self->path);
+	pxed_client_unref(self->client);
+	g_clear_pointer(&self->query, g_hash_table_unref);
 }
 
 void
 pxed_file_request_unref(PxedFileRequest *self)
 {
-	if (!g_atomic_int_dec_and_test(&self->refcount))
-		return;
-	g_free(self->path);
-	pxed_client_unref(self->client);
-	g_clear_pointer(&self->query, g_hash_table_unref);
-	g_free(self);
+	g_atomic_rc_box_release_full(self, file_request_clear);
 }
 
 const char *

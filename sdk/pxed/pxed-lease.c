@@ -2,7 +2,6 @@
 #include "pxed.h"
 
 struct _PxedLease {
-	gint refcount;
 	char *client_id;
 	guint32 address;
 	gint64 expires;
@@ -14,10 +13,10 @@ struct _PxedLease {
 PxedLease *
 pxed_lease_new(const char *client_id, guint32 address)
 {
-	PxedLease *self = g_new0(PxedLease, 1);
+	PxedLease *self;
 
 	g_return_val_if_fail(client_id != NULL, NULL);
-	self->refcount = 1;
+	self = g_atomic_rc_box_new0(PxedLease);
 	self->client_id = g_strdup(client_id);
 	self->address = address;
 	return self;
@@ -38,19 +37,24 @@ pxed_lease_copy(const PxedLease *self)
 PxedLease *
 pxed_lease_ref(PxedLease *self)
 {
-	g_atomic_int_inc(&self->refcount);
-	return self;
+	return g_atomic_rc_box_acquire(self);
+}
+
+/* Frees what @data holds; the reference count's box frees @data. */
+static void
+lease_clear(gpointer data)
+{
+	PxedLease *self = data;
+
+	g_free(self->client_id);
+	g_free(self->mac);
+	g_free(self->hostname);
 }
 
 void
 pxed_lease_unref(PxedLease *self)
 {
-	if (!g_atomic_int_dec_and_test(&self->refcount))
-		return;
-	g_free(self->client_id);
-	g_free(self->mac);
-	g_free(self->hostname);
-	g_free(self);
+	g_atomic_rc_box_release_full(self, lease_clear);
 }
 
 const char *

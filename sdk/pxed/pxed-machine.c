@@ -2,7 +2,6 @@
 #include "pxed.h"
 
 struct _PxedMachine {
-	gint refcount;
 	char *group;
 	char *profile;
 	char *kernel;
@@ -15,8 +14,7 @@ struct _PxedMachine {
 PxedMachine *
 pxed_machine_new(const char *group, const char *profile)
 {
-	PxedMachine *self = g_new0(PxedMachine, 1);
-	self->refcount = 1;
+	PxedMachine *self = g_atomic_rc_box_new0(PxedMachine);
 	self->group = g_strdup(group);
 	self->profile = g_strdup(profile);
 	self->initrds = g_new0(char *, 1);
@@ -29,15 +27,15 @@ pxed_machine_new(const char *group, const char *profile)
 PxedMachine *
 pxed_machine_ref(PxedMachine *self)
 {
-	g_atomic_int_inc(&self->refcount);
-	return self;
+	return g_atomic_rc_box_acquire(self);
 }
 
-void
-pxed_machine_unref(PxedMachine *self)
+/* Frees what @data holds; the reference count's box frees @data. */
+static void
+machine_clear(gpointer data)
 {
-	if (!g_atomic_int_dec_and_test(&self->refcount))
-		return;
+	PxedMachine *self = data;
+
 	g_free(self->group);
 	g_free(self->profile);
 	g_free(self->kernel);
@@ -45,7 +43,12 @@ pxed_machine_unref(PxedMachine *self)
 	g_free(self->args);
 	g_hash_table_unref(self->metadata);
 	g_hash_table_unref(self->templates);
-	g_free(self);
+}
+
+void
+pxed_machine_unref(PxedMachine *self)
+{
+	g_atomic_rc_box_release_full(self, machine_clear);
 }
 
 void

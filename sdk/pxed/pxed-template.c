@@ -28,7 +28,6 @@ struct _Node {
 };
 
 struct _PxedTemplate {
-	gint refcount;
 	char *name;
 	PxedTemplateEscape escape;
 	GPtrArray *nodes;
@@ -246,12 +245,11 @@ parse_nodes(Parser *ps, GPtrArray *out, char **stop, guint *stop_line, GError **
 PxedTemplate *
 pxed_template_new(const char *name, const char *text, PxedTemplateEscape escape, GError **error)
 {
-	g_autoptr(PxedTemplate) self = g_new0(PxedTemplate, 1);
+	g_autoptr(PxedTemplate) self = g_atomic_rc_box_new0(PxedTemplate);
 	Parser ps = {NULL, text, 1};
 	g_autofree char *stop = NULL;
 	guint stop_line = 0;
 
-	self->refcount = 1;
 	self->name = g_strdup(name);
 	self->escape = escape;
 	self->nodes = node_list_new();
@@ -285,19 +283,24 @@ pxed_template_new_from_file(const char *path, PxedTemplateEscape escape, GError 
 PxedTemplate *
 pxed_template_ref(PxedTemplate *self)
 {
-	g_atomic_int_inc(&self->refcount);
-	return self;
+	return g_atomic_rc_box_acquire(self);
+}
+
+/* Frees what @data holds; the reference count's box frees @data. */
+static void
+template_clear(gpointer data)
+{
+	PxedTemplate *self = data;
+
+	g_free(self->name);
+	if (self->nodes != NULL)
+		g_ptr_array_unref(self->nodes);
 }
 
 void
 pxed_template_unref(PxedTemplate *self)
 {
-	if (!g_atomic_int_dec_and_test(&self->refcount))
-		return;
-	g_free(self->name);
-	if (self->nodes != NULL)
-		g_ptr_array_unref(self->nodes);
-	g_free(self);
+	g_atomic_rc_box_release_full(self, template_clear);
 }
 
 const char *

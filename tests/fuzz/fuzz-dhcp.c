@@ -142,14 +142,14 @@ static const PxedContextVTable fuzz_vtable = {
 	.lease_release = fuzz_lease_release,
 };
 
-static DhcpPool *
+static PxedDhcpPool *
 make_pool(const char *name, const char *subnet, const char *const *ranges, const char *router)
 {
-	DhcpPool *p = g_new0(DhcpPool, 1);
+	PxedDhcpPool *p = g_new0(PxedDhcpPool, 1);
 	guint32 r = inet_addr(router);
 
 	p->name = g_strdup(name);
-	p->ranges = g_array_new(FALSE, FALSE, sizeof(DhcpRange));
+	p->ranges = g_array_new(FALSE, FALSE, sizeof(PxedDhcpRange));
 	p->routers = g_array_new(FALSE, FALSE, sizeof(guint32));
 	p->dns = g_array_new(FALSE, FALSE, sizeof(guint32));
 	g_assert_true(dhcp_parse_subnet(subnet, &p->network, &p->mask, NULL));
@@ -198,7 +198,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.now = 1700000000,
 	};
 	g_autoptr(PxedContext) ctx = pxed_context_new(&fuzz_vtable, &store);
-	g_autoptr(DhcpServer) server = dhcp_server_new("dhcp", ctx);
+	g_autoptr(PxedDhcpServer) server = dhcp_server_new("dhcp", ctx);
 	gsize off = 0;
 
 	server->store = (PxedLeaseStore *)&store;
@@ -212,7 +212,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		gsize len = (gsize)data[off] << 8 | data[off + 1];
 		g_autofree guint8 *packet = NULL;
 		g_autoptr(PxedDhcpMessage) msg = NULL;
-		g_autoptr(DhcpOutcome) outcome = NULL;
+		g_autoptr(PxedDhcpOutcome) outcome = NULL;
 		g_autoptr(GError) error = NULL;
 
 		off += 2;

@@ -12,6 +12,7 @@
 
 #include "fuzz-common.h"
 #include "pxed-inventory.h"
+#include "pxed-matchbox.h"
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -32,10 +33,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gsize first = nul != NULL ? (gsize)(nul - text) : size;
 	const char *dir = pxed_fuzz_data_dir();
 
-	pxed_inventory_load_matchbox_data(inventory, dir, PXED_MATCHBOX_PROFILE,
+	pxed_matchbox_load_data(inventory, dir, PXED_MATCHBOX_PROFILE,
 					  "profiles/fuzz.json", text, first, problems);
 	if (nul != NULL)
-		pxed_inventory_load_matchbox_data(inventory, dir, PXED_MATCHBOX_GROUP,
+		pxed_matchbox_load_data(inventory, dir, PXED_MATCHBOX_GROUP,
 						  "groups/fuzz.json", nul + 1, size - first - 1,
 						  problems);
 	if (!pxed_inventory_finish(inventory, problems))

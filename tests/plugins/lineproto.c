@@ -15,8 +15,11 @@ typedef struct {
 } LineProto;
 
 static const PxedKey lineproto_keys[] = {
-	{"listen", PXED_KEY_LISTEN, "127.0.0.1:0", 0, 0, 0, "where to listen", {NULL}},
-	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
+	{.name = "listen",
+	 .type = PXED_KEY_LISTEN,
+	 .default_value = "127.0.0.1:0",
+	 .description = "where to listen"},
+	{.name = NULL},
 };
 
 static gpointer

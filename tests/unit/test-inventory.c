@@ -2,6 +2,7 @@
 /* The inventory: matching by specificity, labels, ties found by --check, matchbox data. */
 #include "pxed-core.h"
 #include "pxed-inventory.h"
+#include "pxed-matchbox.h"
 #include "pxed-test.h"
 
 static const char *const plugin_dirs[] = {TEST_PLUGIN_DIR, NULL};
@@ -373,7 +374,7 @@ test_matchbox_wrong_types(Fixture *f, gconstpointer data)
 						? PXED_MATCHBOX_GROUP
 						: PXED_MATCHBOX_PROFILE;
 
-		g_assert_false(pxed_inventory_load_matchbox_data(inventory, f->dir, kind,
+		g_assert_false(pxed_matchbox_load_data(inventory, f->dir, kind,
 								 cases[i].file, cases[i].json,
 								 strlen(cases[i].json), problems));
 		g_assert_cmpuint(problems->len, ==, 1);

@@ -25,8 +25,11 @@ typedef struct {
 
 /* Every key the plugin accepts: pxed validates conf.d against this table. */
 static const PxedKey hello_keys[] = {
-	{"greeting", PXED_KEY_STRING, "Hello", 0, 0, 0, "the first word of hello.txt", {NULL}},
-	{NULL, 0, NULL, 0, 0, 0, NULL, {NULL}},
+	{.name = "greeting",
+	 .type = PXED_KEY_STRING,
+	 .default_value = "Hello",
+	 .description = "the first word of hello.txt"},
+	{.name = NULL},
 };
 
 static gpointer
