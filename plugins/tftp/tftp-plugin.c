@@ -64,30 +64,30 @@
 #define GSO_MAX_BYTES	 65000
 #define MAX_MSGS	 64
 
-typedef struct _TftpServer TftpServer;
-typedef struct _TftpTransfer TftpTransfer;
+typedef struct _PxedTftpServer PxedTftpServer;
+typedef struct _PxedTftpTransfer PxedTftpTransfer;
 
 /* What an event of the epoll set is about. */
-typedef struct _TftpListener TftpListener;
+typedef struct _PxedTftpListener PxedTftpListener;
 
 typedef enum {
 	WATCH_TIMER,
 	WATCH_LISTENER, /* a listening socket (the watch is the listener's) */
 	WATCH_TRANSFER, /* the transfer's own (connected) socket */
 	WATCH_STRAYS,	/* its sibling that hears everyone else */
-} TftpWatchKind;
+} PxedTftpWatchKind;
 
 typedef struct {
-	TftpWatchKind kind;
-	TftpTransfer *transfer;
-	TftpListener *listener;
-} TftpWatch;
+	PxedTftpWatchKind kind;
+	PxedTftpTransfer *transfer;
+	PxedTftpListener *listener;
+} PxedTftpWatch;
 
 /* A peer's address and port: the key of a transfer (its TID, RFC 1350 §4). */
 typedef struct {
 	socklen_t len;
 	struct sockaddr_storage ss;
-} TftpPeer;
+} PxedTftpPeer;
 
 /* A client's address without the port: the key of its share of the
  * sessions (one machine may use many ports, never many addresses on a LAN
@@ -97,7 +97,7 @@ typedef struct {
 	guint32 scope_id;
 	guint8 addr[16]; /* IPv4: the first 4 bytes */
 	guint sessions;
-} TftpShare;
+} PxedTftpShare;
 
 /* A limit that is hit says so in the log at most once per this interval,
  * with the number of hits it did not report: a flood of refusals must not
@@ -107,7 +107,7 @@ typedef struct {
 typedef struct {
 	gint64 logged_at; /* 0: never */
 	guint64 unlogged;
-} TftpLimitLog;
+} PxedTftpLimitLog;
 
 /* The address a request arrived at, for binding the transfer's socket to
  * it (multi-homed hosts: the client only accepts answers from there). */
@@ -117,18 +117,18 @@ typedef struct {
 	struct in_addr v4;
 	struct in6_addr v6;
 	guint ifindex;
-} TftpLocal;
+} PxedTftpLocal;
 
-struct _TftpListener {
-	TftpServer *server;
+struct _PxedTftpListener {
+	PxedTftpServer *server;
 	GSocket *socket;
-	TftpWatch watch;
+	PxedTftpWatch watch;
 	int fd;
 	gboolean wildcard;
 	char *text;
 };
 
-struct _TftpServer {
+struct _PxedTftpServer {
 	gint refcount;
 	PxedContext *ctx;
 	GMainContext *main_context;
@@ -139,9 +139,9 @@ struct _TftpServer {
 	guint max_sessions_per_client;
 	PxedTftpPolicy policy; /* what option negotiation grants */
 
-	GPtrArray *listeners;  /* TftpListener* */
-	GHashTable *transfers; /* TftpPeer* → TftpTransfer*, both owned by the transfer */
-	GHashTable *shares;    /* TftpShare*, key and value; one per address with sessions */
+	GPtrArray *listeners;  /* PxedTftpListener* */
+	GHashTable *transfers; /* PxedTftpPeer* → PxedTftpTransfer*, both owned by the transfer */
+	GHashTable *shares;    /* PxedTftpShare*, key and value; one per address with sessions */
 	guint8 *scratch;
 	guint8 *rxbuf;
 	guint8 *rxsmall;
@@ -151,11 +151,11 @@ struct _TftpServer {
 	int epfd;
 	int timerfd;
 	gint64 timer_at; /* what the timerfd is armed for; -1: disarmed */
-	TftpWatch timer_watch;
-	GPtrArray *heap;     /* TftpTransfer*, a min-heap on heap_key */
+	PxedTftpWatch timer_watch;
+	GPtrArray *heap;     /* PxedTftpTransfer*, a min-heap on heap_key */
 	GPtrArray *finished; /* transfers that ended, freed at the end of the turn */
 	gpointer epfd_tag;
-	TftpTransfer *direct[DIRECT_MAX]; /* transfers GLib polls itself, or NULL */
+	PxedTftpTransfer *direct[DIRECT_MAX]; /* transfers GLib polls itself, or NULL */
 	guint64 spun; /* datagrams (ACKs, or the odd error) taken while spinning */
 	gboolean dispatching;
 
@@ -168,25 +168,25 @@ struct _TftpServer {
 	guint64 refused_per_client; /* max-sessions-per-client hit */
 	guint64 timeout_declined;   /* a timeout option above max-timeout */
 	guint64 unacked;	    /* transfers given up by unacked-retries */
-	TftpLimitLog per_client_log;
-	TftpLimitLog timeout_log;
-	TftpLimitLog unacked_log;
+	PxedTftpLimitLog per_client_log;
+	PxedTftpLimitLog timeout_log;
+	PxedTftpLimitLog unacked_log;
 };
 
-struct _TftpTransfer {
-	TftpServer *server; /* referenced */
+struct _PxedTftpTransfer {
+	PxedTftpServer *server; /* referenced */
 	PxedTftpSession *session;
 	int fd;	      /* connected to the peer */
 	int stray_fd; /* same port, not connected: datagrams from strangers, or -1 */
-	TftpWatch watch;
-	TftpWatch stray_watch;
+	PxedTftpWatch watch;
+	PxedTftpWatch stray_watch;
 	guint32 events;	 /* what it is watched for (EPOLLIN, EPOLLOUT) */
 	gpointer tag;	 /* polled by GLib directly: its tag in the engine source */
 	gint heap_index; /* -1: not in the heap */
 	gint64 heap_key; /* the deadline it is filed under (maybe earlier than the real one) */
 	gboolean ended;
-	TftpPeer peer;
-	TftpShare *share; /* the client address's session count, held once */
+	PxedTftpPeer peer;
+	PxedTftpShare *share; /* the client address's session count, held once */
 	guint32 request_hash;
 	PxedClient *client;
 	char *path;	 /* escaped for logs */
@@ -203,18 +203,18 @@ struct _TftpTransfer {
 /* The one GSource of an instance's transfers. */
 typedef struct {
 	GSource source;
-	TftpServer *server;
-} TftpEngineSource;
+	PxedTftpServer *server;
+} PxedTftpEngineSource;
 
-static TftpServer *
-server_ref(TftpServer *self)
+static PxedTftpServer *
+server_ref(PxedTftpServer *self)
 {
 	self->refcount++;
 	return self;
 }
 
 static void
-server_unref(TftpServer *self)
+server_unref(PxedTftpServer *self)
 {
 	if (--self->refcount > 0)
 		return;
@@ -247,7 +247,7 @@ server_unref(TftpServer *self)
 static guint
 peer_hash(gconstpointer key)
 {
-	const TftpPeer *p = key;
+	const PxedTftpPeer *p = key;
 	guint h = p->ss.ss_family;
 
 	if (p->ss.ss_family == AF_INET) {
@@ -267,8 +267,8 @@ peer_hash(gconstpointer key)
 static gboolean
 peer_equal(gconstpointer a, gconstpointer b)
 {
-	const TftpPeer *x = a;
-	const TftpPeer *y = b;
+	const PxedTftpPeer *x = a;
+	const PxedTftpPeer *y = b;
 
 	if (x->ss.ss_family != y->ss.ss_family)
 		return FALSE;
@@ -287,7 +287,7 @@ peer_equal(gconstpointer a, gconstpointer b)
 }
 
 static void
-share_key_from_peer(TftpShare *key, const TftpPeer *peer)
+share_key_from_peer(PxedTftpShare *key, const PxedTftpPeer *peer)
 {
 	memset(key, 0, sizeof(*key));
 	key->family = peer->ss.ss_family;
@@ -304,7 +304,7 @@ share_key_from_peer(TftpShare *key, const TftpPeer *peer)
 static guint
 share_hash(gconstpointer key)
 {
-	const TftpShare *s = key;
+	const PxedTftpShare *s = key;
 	guint h = (guint)s->family * 31 + s->scope_id;
 
 	for (guint i = 0; i < sizeof(s->addr); i++)
@@ -315,8 +315,8 @@ share_hash(gconstpointer key)
 static gboolean
 share_equal(gconstpointer a, gconstpointer b)
 {
-	const TftpShare *x = a;
-	const TftpShare *y = b;
+	const PxedTftpShare *x = a;
+	const PxedTftpShare *y = b;
 
 	return x->family == y->family && x->scope_id == y->scope_id &&
 	       memcmp(x->addr, y->addr, sizeof(x->addr)) == 0;
@@ -324,10 +324,10 @@ share_equal(gconstpointer a, gconstpointer b)
 
 /* Sessions the peer's address holds now. */
 static guint
-share_count(TftpServer *server, const TftpPeer *peer)
+share_count(PxedTftpServer *server, const PxedTftpPeer *peer)
 {
-	TftpShare key;
-	TftpShare *share;
+	PxedTftpShare key;
+	PxedTftpShare *share;
 
 	share_key_from_peer(&key, peer);
 	share = g_hash_table_lookup(server->shares, &key);
@@ -335,11 +335,11 @@ share_count(TftpServer *server, const TftpPeer *peer)
 }
 
 /* At admission: one allocation for an address's first session, none after. */
-static TftpShare *
-share_take(TftpServer *server, const TftpPeer *peer)
+static PxedTftpShare *
+share_take(PxedTftpServer *server, const PxedTftpPeer *peer)
 {
-	TftpShare key;
-	TftpShare *share;
+	PxedTftpShare key;
+	PxedTftpShare *share;
 
 	share_key_from_peer(&key, peer);
 	share = g_hash_table_lookup(server->shares, &key);
@@ -352,7 +352,7 @@ share_take(TftpServer *server, const TftpPeer *peer)
 }
 
 static void
-share_release(TftpServer *server, TftpShare *share)
+share_release(PxedTftpServer *server, PxedTftpShare *share)
 {
 	g_assert(share->sessions > 0);
 	if (--share->sessions == 0)
@@ -362,7 +362,7 @@ share_release(TftpServer *server, TftpShare *share)
 /* Whether a limit's hit is to be logged now; else it is counted in
  * @log->unlogged, which the next line reports (and resets). */
 static gboolean
-limit_log_due(TftpLimitLog *log, guint64 *unlogged)
+limit_log_due(PxedTftpLimitLog *log, guint64 *unlogged)
 {
 	gint64 now = g_get_monotonic_time();
 
@@ -377,7 +377,7 @@ limit_log_due(TftpLimitLog *log, guint64 *unlogged)
 }
 
 static GInetAddress *
-peer_inet_address(const TftpPeer *peer)
+peer_inet_address(const PxedTftpPeer *peer)
 {
 	g_autoptr(GSocketAddress) address =
 		g_socket_address_new_from_native((gpointer)&peer->ss, peer->len);
@@ -400,7 +400,7 @@ socket_address_to_text(GSocketAddress *address)
 }
 
 static char *
-peer_to_text(const TftpPeer *peer)
+peer_to_text(const PxedTftpPeer *peer)
 {
 	g_autoptr(GSocketAddress) address =
 		g_socket_address_new_from_native((gpointer)&peer->ss, peer->len);
@@ -432,8 +432,8 @@ hash_bytes(const guint8 *buf, gsize len)
  * was sent to: no transfer (and no TID) exists yet, and a refusal must not
  * cost a socket — least of all when the server is out of sessions. */
 static void
-listener_reply_error(TftpListener *listener, const TftpPeer *peer, const TftpLocal *local,
-		     guint16 code, const char *message)
+listener_reply_error(PxedTftpListener *listener, const PxedTftpPeer *peer,
+		     const PxedTftpLocal *local, guint16 code, const char *message)
 {
 	guint8 buf[512];
 	gsize len = pxed_tftp_packet_build_error(buf, sizeof(buf), code, message);
@@ -484,7 +484,7 @@ static gssize
 transfer_transmit(gpointer user_data, const guint8 *buf, gsize stride, guint count, gsize len,
 		  GError **error)
 {
-	TftpTransfer *t = user_data;
+	PxedTftpTransfer *t = user_data;
 	guint done = 0;
 
 	while (done < count) {
@@ -577,20 +577,20 @@ transfer_transmit(gpointer user_data, const guint8 *buf, gsize stride, guint cou
 /* ---- the deadline heap ---- */
 
 static void
-heap_set(TftpServer *server, guint i, TftpTransfer *t)
+heap_set(PxedTftpServer *server, guint i, PxedTftpTransfer *t)
 {
 	server->heap->pdata[i] = t;
 	t->heap_index = (gint)i;
 }
 
 static void
-heap_up(TftpServer *server, guint i)
+heap_up(PxedTftpServer *server, guint i)
 {
-	TftpTransfer *t = server->heap->pdata[i];
+	PxedTftpTransfer *t = server->heap->pdata[i];
 
 	while (i > 0) {
 		guint parent = (i - 1) / 2;
-		TftpTransfer *p = server->heap->pdata[parent];
+		PxedTftpTransfer *p = server->heap->pdata[parent];
 		if (p->heap_key <= t->heap_key)
 			break;
 		heap_set(server, i, p);
@@ -600,18 +600,18 @@ heap_up(TftpServer *server, guint i)
 }
 
 static void
-heap_down(TftpServer *server, guint i)
+heap_down(PxedTftpServer *server, guint i)
 {
 	GPtrArray *h = server->heap;
-	TftpTransfer *t = h->pdata[i];
+	PxedTftpTransfer *t = h->pdata[i];
 
 	for (;;) {
 		guint child = 2 * i + 1;
-		TftpTransfer *c;
+		PxedTftpTransfer *c;
 		if (child >= h->len)
 			break;
-		if (child + 1 < h->len && ((TftpTransfer *)h->pdata[child + 1])->heap_key <
-						  ((TftpTransfer *)h->pdata[child])->heap_key)
+		if (child + 1 < h->len && ((PxedTftpTransfer *)h->pdata[child + 1])->heap_key <
+						  ((PxedTftpTransfer *)h->pdata[child])->heap_key)
 			child++;
 		c = h->pdata[child];
 		if (t->heap_key <= c->heap_key)
@@ -623,11 +623,11 @@ heap_down(TftpServer *server, guint i)
 }
 
 static void
-heap_remove(TftpServer *server, TftpTransfer *t)
+heap_remove(PxedTftpServer *server, PxedTftpTransfer *t)
 {
 	GPtrArray *h = server->heap;
 	guint i = (guint)t->heap_index;
-	TftpTransfer *last;
+	PxedTftpTransfer *last;
 
 	if (t->heap_index < 0)
 		return;
@@ -643,9 +643,9 @@ heap_remove(TftpServer *server, TftpTransfer *t)
 /* Files the transfer's deadline. A later deadline than the one filed is
  * left for later: the entry is checked again when its old time comes. */
 static void
-transfer_schedule(TftpTransfer *t)
+transfer_schedule(PxedTftpTransfer *t)
 {
-	TftpServer *server = t->server;
+	PxedTftpServer *server = t->server;
 	gint64 deadline = pxed_tftp_session_get_deadline(t->session);
 
 	if (deadline < 0)
@@ -661,9 +661,10 @@ transfer_schedule(TftpTransfer *t)
 }
 
 static void
-engine_arm_timer(TftpServer *server)
+engine_arm_timer(PxedTftpServer *server)
 {
-	gint64 at = server->heap->len > 0 ? ((TftpTransfer *)server->heap->pdata[0])->heap_key : -1;
+	gint64 at =
+		server->heap->len > 0 ? ((PxedTftpTransfer *)server->heap->pdata[0])->heap_key : -1;
 	struct itimerspec its = {{0, 0}, {0, 0}};
 
 	if (at == server->timer_at)
@@ -683,7 +684,7 @@ engine_arm_timer(TftpServer *server)
 /* ---- transfers ---- */
 
 static void
-transfer_free(TftpTransfer *t)
+transfer_free(PxedTftpTransfer *t)
 {
 	pxed_tftp_session_free(t->session);
 	if (t->stray_fd >= 0)
@@ -698,9 +699,9 @@ transfer_free(TftpTransfer *t)
 }
 
 static void
-transfer_report(TftpTransfer *t, PxedTftpSessionState state)
+transfer_report(PxedTftpTransfer *t, PxedTftpSessionState state)
 {
-	TftpServer *server = t->server;
+	PxedTftpServer *server = t->server;
 	PxedTftpSessionStats stats;
 	gint64 us = MAX(g_get_monotonic_time() - t->started_at, 1);
 	double seconds = (double)us / G_USEC_PER_SEC;
@@ -755,9 +756,9 @@ io_condition(guint32 events)
  * that decides whether a block costs a cross-CPU wakeup. Beyond a few, the
  * epoll set keeps a main loop turn independent of the number of transfers. */
 static gboolean
-transfer_watch_direct(TftpTransfer *t)
+transfer_watch_direct(PxedTftpTransfer *t)
 {
-	TftpServer *server = t->server;
+	PxedTftpServer *server = t->server;
 
 	for (guint i = 0; i < DIRECT_MAX; i++) {
 		if (server->direct[i] == NULL) {
@@ -771,9 +772,9 @@ transfer_watch_direct(TftpTransfer *t)
 }
 
 static void
-transfer_unwatch_direct(TftpTransfer *t)
+transfer_unwatch_direct(PxedTftpTransfer *t)
 {
-	TftpServer *server = t->server;
+	PxedTftpServer *server = t->server;
 
 	if (t->tag == NULL)
 		return;
@@ -788,9 +789,9 @@ transfer_unwatch_direct(TftpTransfer *t)
 /* Takes the transfer out of everything and reports it; the memory goes at
  * the end of the main loop turn (an epoll batch may still name it). */
 static void
-transfer_end(TftpTransfer *t, PxedTftpSessionState state)
+transfer_end(PxedTftpTransfer *t, PxedTftpSessionState state)
 {
-	TftpServer *server = t->server;
+	PxedTftpServer *server = t->server;
 
 	if (t->ended)
 		return;
@@ -806,11 +807,11 @@ transfer_end(TftpTransfer *t, PxedTftpSessionState state)
 }
 
 static void
-server_reap(TftpServer *server)
+server_reap(PxedTftpServer *server)
 {
 	/* The last transfer may hold the last reference to the server. */
 	while (server->finished->len > 0) {
-		TftpTransfer *t =
+		PxedTftpTransfer *t =
 			g_ptr_array_steal_index_fast(server->finished, server->finished->len - 1);
 		transfer_free(t);
 	}
@@ -818,7 +819,7 @@ server_reap(TftpServer *server)
 
 /* After the session moved: the end, or its socket interest and deadline. */
 static void
-transfer_update(TftpTransfer *t, PxedTftpSessionState state)
+transfer_update(PxedTftpTransfer *t, PxedTftpSessionState state)
 {
 	guint32 events = EPOLLIN;
 
@@ -843,7 +844,7 @@ transfer_update(TftpTransfer *t, PxedTftpSessionState state)
  * more queued are reported again, at the cost of no syscall now). @got:
  * whether anything happened (a datagram, or the socket's error). */
 static PxedTftpSessionState
-transfer_read(TftpTransfer *t, gint64 now, gboolean *got)
+transfer_read(PxedTftpTransfer *t, gint64 now, gboolean *got)
 {
 	guint8 *buf = t->server->rxsmall;
 	ssize_t n;
@@ -875,11 +876,11 @@ transfer_read(TftpTransfer *t, gint64 now, gboolean *got)
 #define SPIN_RTT_MAX_US 100
 #define SPIN_BUDGET_US	2000
 
-static PxedTftpSessionState transfer_read(TftpTransfer *t, gint64 now, gboolean *got);
-static void transfer_update(TftpTransfer *t, PxedTftpSessionState state);
+static PxedTftpSessionState transfer_read(PxedTftpTransfer *t, gint64 now, gboolean *got);
+static void transfer_update(PxedTftpTransfer *t, PxedTftpSessionState state);
 
 static void
-transfer_spin(TftpTransfer *t, gint64 now)
+transfer_spin(PxedTftpTransfer *t, gint64 now)
 {
 	PxedTftpSessionStats stats;
 	gint64 budget_end = now + SPIN_BUDGET_US;
@@ -915,11 +916,11 @@ transfer_spin(TftpTransfer *t, gint64 now)
 /* A datagram to the transfer's port from anyone but the peer: error 5, and
  * the transfer does not notice (RFC 1350 §4). */
 static PxedTftpSessionState
-transfer_read_stray(TftpTransfer *t, gint64 now)
+transfer_read_stray(PxedTftpTransfer *t, gint64 now)
 {
-	TftpServer *server = t->server;
+	PxedTftpServer *server = t->server;
 	guint8 *buf = server->rxsmall;
-	TftpPeer from = {0};
+	PxedTftpPeer from = {0};
 	struct iovec iov = {buf, RX_SMALL_SIZE};
 	struct msghdr msg = {
 		.msg_name = &from.ss,
@@ -954,15 +955,15 @@ transfer_read_stray(TftpTransfer *t, gint64 now)
 	return pxed_tftp_session_get_state(t->session);
 }
 
-static void listener_ready(TftpListener *listener);
+static void listener_ready(PxedTftpListener *listener);
 
 static void
-engine_timers(TftpServer *server)
+engine_timers(PxedTftpServer *server)
 {
 	gint64 now = g_get_monotonic_time();
 
 	while (server->heap->len > 0) {
-		TftpTransfer *t = server->heap->pdata[0];
+		PxedTftpTransfer *t = server->heap->pdata[0];
 		gint64 deadline;
 
 		if (t->heap_key > now)
@@ -983,7 +984,7 @@ engine_timers(TftpServer *server)
 static gboolean
 engine_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 {
-	TftpServer *server = ((TftpEngineSource *)source)->server;
+	PxedTftpServer *server = ((PxedTftpEngineSource *)source)->server;
 	struct epoll_event events[EPOLL_BATCH];
 	gint64 now;
 	int n;
@@ -995,7 +996,7 @@ engine_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 	server_ref(server);
 	now = g_get_monotonic_time();
 	for (guint i = 0; i < DIRECT_MAX; i++) {
-		TftpTransfer *t = server->direct[i];
+		PxedTftpTransfer *t = server->direct[i];
 		GIOCondition revents;
 		PxedTftpSessionState state;
 
@@ -1021,8 +1022,8 @@ engine_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 		    : 0;
 	if (n > 0) {
 		for (int i = 0; i < n; i++) {
-			TftpWatch *watch = events[i].data.ptr;
-			TftpTransfer *t = watch->transfer;
+			PxedTftpWatch *watch = events[i].data.ptr;
+			PxedTftpTransfer *t = watch->transfer;
 			PxedTftpSessionState state;
 
 			if (watch->kind == WATCH_TIMER) {
@@ -1065,7 +1066,7 @@ static GSourceFuncs engine_funcs = {
 };
 
 static gboolean
-engine_start(TftpServer *server, GError **error)
+engine_start(PxedTftpServer *server, GError **error)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &server->timer_watch};
 
@@ -1082,8 +1083,8 @@ engine_start(TftpServer *server, GError **error)
 		return FALSE;
 	}
 	server->timer_at = -1;
-	server->engine = g_source_new(&engine_funcs, sizeof(TftpEngineSource));
-	((TftpEngineSource *)server->engine)->server = server;
+	server->engine = g_source_new(&engine_funcs, sizeof(PxedTftpEngineSource));
+	((PxedTftpEngineSource *)server->engine)->server = server;
 	g_source_set_static_name(server->engine, "pxed-tftp-transfers");
 	/* GLib (2.74) takes a non-recursive source's descriptors out of the poll
 	 * set around each dispatch and puts them back, and each of those steps
@@ -1102,9 +1103,9 @@ engine_start(TftpServer *server, GError **error)
  * demultiplexes the peer's ACKs early — and one not connected, which the
  * kernel hands everything else: strangers, who get error 5 from it. */
 static gboolean
-transfer_open_sockets(TftpTransfer *t, const TftpLocal *local, GError **error)
+transfer_open_sockets(PxedTftpTransfer *t, const PxedTftpLocal *local, GError **error)
 {
-	const TftpPeer *peer = &t->peer;
+	const PxedTftpPeer *peer = &t->peer;
 	int family = peer->ss.ss_family;
 	struct sockaddr_storage bound = {0};
 	socklen_t bound_len;
@@ -1154,7 +1155,7 @@ transfer_open_sockets(TftpTransfer *t, const TftpLocal *local, GError **error)
 }
 
 static void
-transfer_tune_socket(TftpTransfer *t, int family)
+transfer_tune_socket(PxedTftpTransfer *t, int family)
 {
 	int fd = t->fd;
 	int sndbuf = (int)MIN((gsize)(4 + t->blksize) * t->windowsize * 2, (gsize)4 << 20);
@@ -1216,11 +1217,11 @@ error_text_for(guint16 code)
 }
 
 static void
-request_refused(TftpListener *listener, const TftpPeer *peer, const TftpLocal *local,
+request_refused(PxedTftpListener *listener, const PxedTftpPeer *peer, const PxedTftpLocal *local,
 		PxedClient *client, const char *path, guint16 code, const char *message,
 		const char *reason)
 {
-	TftpServer *server = listener->server;
+	PxedTftpServer *server = listener->server;
 	g_autofree char *peer_text = peer_to_text(peer);
 
 	server->refused++;
@@ -1231,18 +1232,18 @@ request_refused(TftpListener *listener, const TftpPeer *peer, const TftpLocal *l
 }
 
 static void
-handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const TftpPeer *peer,
-		    const TftpLocal *local, guint32 request_hash)
+handle_read_request(PxedTftpListener *listener, const PxedTftpPacket *request,
+		    const PxedTftpPeer *peer, const PxedTftpLocal *local, guint32 request_hash)
 {
-	TftpServer *server = listener->server;
+	PxedTftpServer *server = listener->server;
 	g_autoptr(PxedClient) client = NULL;
 	g_autoptr(PxedFile) file = NULL;
 	g_autoptr(GInetAddress) address = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *path = escape_name(request->filename);
 	PxedTftpSessionParams params;
-	TftpTransfer *t;
-	TftpTransfer *existing;
+	PxedTftpTransfer *t;
+	PxedTftpTransfer *existing;
 	guint32 declined;
 	guint held;
 
@@ -1335,14 +1336,14 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 				  server->timeout_declined);
 		}
 	}
-	t = g_new0(TftpTransfer, 1);
+	t = g_new0(PxedTftpTransfer, 1);
 	t->server = server_ref(server);
 	t->heap_index = -1;
 	t->fd = -1;
 	t->stray_fd = -1;
 	t->peer = *peer;
-	t->watch = (TftpWatch){WATCH_TRANSFER, t, NULL};
-	t->stray_watch = (TftpWatch){WATCH_STRAYS, t, NULL};
+	t->watch = (PxedTftpWatch){WATCH_TRANSFER, t, NULL};
+	t->stray_watch = (PxedTftpWatch){WATCH_STRAYS, t, NULL};
 	if (!transfer_open_sockets(t, local, &error)) {
 		g_warning("%s: cannot open a transfer socket: %s", server->name, error->message);
 		request_refused(listener, peer, local, client, path, PXED_TFTP_ERR_UNDEFINED,
@@ -1398,10 +1399,10 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 }
 
 static void
-handle_request(TftpListener *listener, const guint8 *buf, gsize len, const TftpPeer *peer,
-	       const TftpLocal *local)
+handle_request(PxedTftpListener *listener, const guint8 *buf, gsize len, const PxedTftpPeer *peer,
+	       const PxedTftpLocal *local)
 {
-	TftpServer *server = listener->server;
+	PxedTftpServer *server = listener->server;
 	g_autoptr(GError) error = NULL;
 	PxedTftpPacket packet;
 
@@ -1449,7 +1450,7 @@ handle_request(TftpListener *listener, const guint8 *buf, gsize len, const TftpP
 /* ---- listening ---- */
 
 static void
-local_from_control(struct msghdr *msg, TftpLocal *local)
+local_from_control(struct msghdr *msg, PxedTftpLocal *local)
 {
 	memset(local, 0, sizeof(*local));
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
@@ -1474,13 +1475,13 @@ local_from_control(struct msghdr *msg, TftpLocal *local)
 }
 
 static void
-listener_ready(TftpListener *listener)
+listener_ready(PxedTftpListener *listener)
 {
-	TftpServer *server = listener->server;
+	PxedTftpServer *server = listener->server;
 
 	for (guint i = 0; i < RX_BUDGET; i++) {
-		TftpPeer peer = {0};
-		TftpLocal local;
+		PxedTftpPeer peer = {0};
+		PxedTftpLocal local;
 		union {
 			char v4[CMSG_SPACE(sizeof(struct in_pktinfo))];
 			char v6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
@@ -1511,7 +1512,7 @@ listener_ready(TftpListener *listener)
 }
 
 static void
-listener_free(TftpListener *listener)
+listener_free(PxedTftpListener *listener)
 {
 	/* (closing the socket takes it out of the epoll set) */
 	if (listener->socket != NULL) {
@@ -1522,15 +1523,15 @@ listener_free(TftpListener *listener)
 	g_free(listener);
 }
 
-static TftpListener *
-listener_new(TftpServer *server, GInetSocketAddress *address, GError **error)
+static PxedTftpListener *
+listener_new(PxedTftpServer *server, GInetSocketAddress *address, GError **error)
 {
 	g_autoptr(GSocket) sock = NULL;
 	g_autoptr(GSocketAddress) bound = NULL;
 	g_autoptr(GError) local_error = NULL;
 	GInetAddress *inet = g_inet_socket_address_get_address(address);
 	GSocketFamily family = g_inet_address_get_family(inet);
-	TftpListener *listener;
+	PxedTftpListener *listener;
 	int one = 1;
 	int rcvbuf = 1 << 20;
 	int fd;
@@ -1561,10 +1562,10 @@ listener_new(TftpServer *server, GInetSocketAddress *address, GError **error)
 	if (bound == NULL)
 		return NULL;
 
-	listener = g_new0(TftpListener, 1);
+	listener = g_new0(PxedTftpListener, 1);
 	listener->server = server;
 	listener->fd = fd;
-	listener->watch = (TftpWatch){WATCH_LISTENER, NULL, listener};
+	listener->watch = (PxedTftpWatch){WATCH_LISTENER, NULL, listener};
 	listener->wildcard = g_inet_address_get_is_any(inet);
 	listener->text = socket_address_to_text(bound);
 	listener->socket = g_steal_pointer(&sock);
@@ -1587,7 +1588,7 @@ static gpointer
 tftp_instance_new(PxedInstance *instance, GError **error)
 {
 	g_autoptr(GPtrArray) listen = pxed_instance_get_listen(instance, "listen");
-	TftpServer *self;
+	PxedTftpServer *self;
 
 	/* What the key table cannot say: no address twice, none multicast. */
 	for (guint i = 0; i < listen->len; i++) {
@@ -1613,7 +1614,7 @@ tftp_instance_new(PxedInstance *instance, GError **error)
 		}
 	}
 
-	self = g_new0(TftpServer, 1);
+	self = g_new0(PxedTftpServer, 1);
 	self->refcount = 1;
 	self->ctx = pxed_instance_get_context(instance);
 	self->name = g_strdup(pxed_instance_get_name(instance));
@@ -1640,7 +1641,7 @@ tftp_instance_new(PxedInstance *instance, GError **error)
 static void
 tftp_stop(gpointer data)
 {
-	TftpServer *self = data;
+	PxedTftpServer *self = data;
 
 	if (self->listeners->len == 0)
 		return;
@@ -1660,7 +1661,7 @@ tftp_stop(gpointer data)
 }
 
 static void
-raise_file_limit(TftpServer *self)
+raise_file_limit(PxedTftpServer *self)
 {
 	struct rlimit rl;
 	/* A transfer holds three descriptors (its two sockets and the file). */
@@ -1680,7 +1681,7 @@ raise_file_limit(TftpServer *self)
 static gboolean
 tftp_start(gpointer data, GError **error)
 {
-	TftpServer *self = data;
+	PxedTftpServer *self = data;
 
 	if (self->listeners->len > 0)
 		return TRUE;
@@ -1695,7 +1696,7 @@ tftp_start(gpointer data, GError **error)
 		return FALSE;
 	raise_file_limit(self);
 	for (guint i = 0; i < self->listen->len; i++) {
-		TftpListener *listener =
+		PxedTftpListener *listener =
 			listener_new(self, g_ptr_array_index(self->listen, i), error);
 		if (listener == NULL) {
 			for (guint j = 0; j < self->listeners->len; j++)
@@ -1706,7 +1707,7 @@ tftp_start(gpointer data, GError **error)
 		g_ptr_array_add(self->listeners, listener);
 	}
 	for (guint i = 0; i < self->listeners->len; i++) {
-		TftpListener *listener = g_ptr_array_index(self->listeners, i);
+		PxedTftpListener *listener = g_ptr_array_index(self->listeners, i);
 		/* The address is the message's last token: tests read the port
 		 * that port 0 turned into from it. */
 		pxed_context_event(self->ctx, NULL, self->name, "listening", "%s", listener->text);
@@ -1717,7 +1718,7 @@ tftp_start(gpointer data, GError **error)
 static void
 tftp_instance_free(gpointer data)
 {
-	TftpServer *self = data;
+	PxedTftpServer *self = data;
 
 	if (self == NULL)
 		return;
