@@ -37,6 +37,7 @@
 
 #include "tftp-negotiate.h"
 #include "tftp-packet.h"
+#include "tftp-peer.h"
 #include "tftp-session.h"
 
 #ifndef UDP_SEGMENT
@@ -83,12 +84,6 @@ typedef struct {
 	PxedTftpListener *listener;
 } PxedTftpWatch;
 
-/* A peer's address and port: the key of a transfer (its TID, RFC 1350 §4). */
-typedef struct {
-	socklen_t len;
-	struct sockaddr_storage ss;
-} PxedTftpPeer;
-
 /* A client's address without the port: the key of its share of the
  * sessions (one machine may use many ports, never many addresses on a LAN
  * where it has one lease). Also the value: it counts the sessions held. */
@@ -108,16 +103,6 @@ typedef struct {
 	gint64 logged_at; /* 0: never */
 	guint64 unlogged;
 } PxedTftpLimitLog;
-
-/* The address a request arrived at, for binding the transfer's socket to
- * it (multi-homed hosts: the client only accepts answers from there). */
-typedef struct {
-	gboolean valid;
-	int family;
-	struct in_addr v4;
-	struct in6_addr v6;
-	guint ifindex;
-} PxedTftpLocal;
 
 struct _PxedTftpListener {
 	PxedTftpServer *server;
@@ -242,49 +227,7 @@ server_unref(PxedTftpServer *self)
 	g_free(self);
 }
 
-/* ---- peers ---- */
-
-static guint
-peer_hash(gconstpointer key)
-{
-	const PxedTftpPeer *p = key;
-	guint h = p->ss.ss_family;
-
-	if (p->ss.ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)&p->ss;
-		h = h * 31 + a->sin_addr.s_addr;
-		h = h * 31 + a->sin_port;
-	} else if (p->ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&p->ss;
-		for (guint i = 0; i < 16; i++)
-			h = h * 31 + a->sin6_addr.s6_addr[i];
-		h = h * 31 + a->sin6_port;
-		h = h * 31 + a->sin6_scope_id;
-	}
-	return h;
-}
-
-static gboolean
-peer_equal(gconstpointer a, gconstpointer b)
-{
-	const PxedTftpPeer *x = a;
-	const PxedTftpPeer *y = b;
-
-	if (x->ss.ss_family != y->ss.ss_family)
-		return FALSE;
-	if (x->ss.ss_family == AF_INET) {
-		const struct sockaddr_in *p = (const struct sockaddr_in *)&x->ss;
-		const struct sockaddr_in *q = (const struct sockaddr_in *)&y->ss;
-		return p->sin_port == q->sin_port && p->sin_addr.s_addr == q->sin_addr.s_addr;
-	}
-	if (x->ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *p = (const struct sockaddr_in6 *)&x->ss;
-		const struct sockaddr_in6 *q = (const struct sockaddr_in6 *)&y->ss;
-		return p->sin6_port == q->sin6_port && p->sin6_scope_id == q->sin6_scope_id &&
-		       memcmp(&p->sin6_addr, &q->sin6_addr, sizeof(p->sin6_addr)) == 0;
-	}
-	return FALSE;
-}
+/* ---- shares of the sessions ---- */
 
 static void
 share_key_from_peer(PxedTftpShare *key, const PxedTftpPeer *peer)
@@ -374,39 +317,6 @@ limit_log_due(PxedTftpLimitLog *log, guint64 *unlogged)
 	*unlogged = log->unlogged;
 	log->unlogged = 0;
 	return TRUE;
-}
-
-static GInetAddress *
-peer_inet_address(const PxedTftpPeer *peer)
-{
-	g_autoptr(GSocketAddress) address =
-		g_socket_address_new_from_native((gpointer)&peer->ss, peer->len);
-	if (address == NULL || !G_IS_INET_SOCKET_ADDRESS(address))
-		return NULL;
-	return g_object_ref(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(address)));
-}
-
-static char *
-socket_address_to_text(GSocketAddress *address)
-{
-	GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS(address);
-	g_autofree char *host = g_inet_address_to_string(g_inet_socket_address_get_address(inet));
-	guint16 port = g_inet_socket_address_get_port(inet);
-
-	if (g_inet_address_get_family(g_inet_socket_address_get_address(inet)) ==
-	    G_SOCKET_FAMILY_IPV6)
-		return g_strdup_printf("[%s]:%u", host, port);
-	return g_strdup_printf("%s:%u", host, port);
-}
-
-static char *
-peer_to_text(const PxedTftpPeer *peer)
-{
-	g_autoptr(GSocketAddress) address =
-		g_socket_address_new_from_native((gpointer)&peer->ss, peer->len);
-	if (address == NULL || !G_IS_INET_SOCKET_ADDRESS(address))
-		return g_strdup("unknown");
-	return socket_address_to_text(address);
 }
 
 /* File names are client-chosen bytes: escaped before they reach a log line. */
@@ -939,11 +849,11 @@ transfer_read_stray(PxedTftpTransfer *t, gint64 now)
 		return pxed_tftp_session_get_state(t->session);
 	len = MIN((gsize)n, (gsize)RX_SMALL_SIZE);
 	from.len = msg.msg_namelen;
-	if (peer_equal(&from, &t->peer))
+	if (pxed_tftp_peer_equal(&from, &t->peer))
 		return pxed_tftp_session_receive(t->session, buf, len, now);
 	server->unknown_tid++;
 	if (g_log_get_debug_enabled()) {
-		g_autofree char *text = peer_to_text(&from);
+		g_autofree char *text = pxed_tftp_peer_to_text(&from);
 		g_debug("%s: %s: datagram from unknown TID %s", server->name, t->peer_text, text);
 	}
 	/* Never answer an ERROR: two servers would ping-pong. */
@@ -1222,7 +1132,7 @@ request_refused(PxedTftpListener *listener, const PxedTftpPeer *peer, const Pxed
 		const char *reason)
 {
 	PxedTftpServer *server = listener->server;
-	g_autofree char *peer_text = peer_to_text(peer);
+	g_autofree char *peer_text = pxed_tftp_peer_to_text(peer);
 
 	server->refused++;
 	listener_reply_error(listener, peer, local, code, message);
@@ -1272,7 +1182,7 @@ handle_read_request(PxedTftpListener *listener, const PxedTftpPacket *request,
 	}
 
 	client = pxed_client_new();
-	address = peer_inet_address(peer);
+	address = pxed_tftp_peer_inet_address(peer);
 	pxed_client_set_address(client, address);
 	pxed_client_set_via(client, PXED_VIA_TFTP);
 	/* TFTP names no machine: DHCP told who is at this address */
@@ -1299,7 +1209,7 @@ handle_read_request(PxedTftpListener *listener, const PxedTftpPacket *request,
 
 		server->refused_per_client++;
 		if (limit_log_due(&server->per_client_log, &unlogged)) {
-			g_autofree char *peer_text = peer_to_text(peer);
+			g_autofree char *peer_text = pxed_tftp_peer_to_text(peer);
 			g_warning("%s: %s holds %u transfers, max-sessions-per-client=%u: request "
 				  "refused (%" G_GUINT64_FORMAT " more refused since the last "
 				  "such message, %" G_GUINT64_FORMAT " in all)",
@@ -1326,7 +1236,7 @@ handle_read_request(PxedTftpListener *listener, const PxedTftpPacket *request,
 
 		server->timeout_declined++;
 		if (limit_log_due(&server->timeout_log, &unlogged)) {
-			g_autofree char *peer_text = peer_to_text(peer);
+			g_autofree char *peer_text = pxed_tftp_peer_to_text(peer);
 			g_warning("%s: %s asked for timeout=%u, above max-timeout=%u: option "
 				  "declined, the server's timeout=%u used (%" G_GUINT64_FORMAT
 				  " more since the last such message, %" G_GUINT64_FORMAT
@@ -1354,7 +1264,7 @@ handle_read_request(PxedTftpListener *listener, const PxedTftpPacket *request,
 	t->request_hash = request_hash;
 	t->client = g_steal_pointer(&client);
 	t->path = g_steal_pointer(&path);
-	t->peer_text = peer_to_text(peer);
+	t->peer_text = pxed_tftp_peer_to_text(peer);
 	t->mode = params.mode;
 	t->blksize = params.blksize;
 	t->windowsize = params.windowsize;
@@ -1408,7 +1318,7 @@ handle_request(PxedTftpListener *listener, const guint8 *buf, gsize len, const P
 
 	server->requests++;
 	if (!pxed_tftp_packet_parse(buf, len, &packet, &error)) {
-		g_autofree char *peer_text = peer_to_text(peer);
+		g_autofree char *peer_text = pxed_tftp_peer_to_text(peer);
 		server->bad_packets++;
 		g_debug("%s: bad packet from %s: %s", server->name, peer_text, error->message);
 		/* RFC 1350 §7: illegal operation — but an ERROR is never answered. */
@@ -1425,7 +1335,7 @@ handle_request(PxedTftpListener *listener, const guint8 *buf, gsize len, const P
 		/* pxed never writes into the trees it serves. */
 		g_autofree char *path = escape_name(packet.filename);
 		g_autoptr(PxedClient) client = pxed_client_new();
-		g_autoptr(GInetAddress) address = peer_inet_address(peer);
+		g_autoptr(GInetAddress) address = pxed_tftp_peer_inet_address(peer);
 		pxed_client_set_address(client, address);
 		pxed_client_set_via(client, PXED_VIA_TFTP);
 		request_refused(listener, peer, local, client, path, PXED_TFTP_ERR_ACCESS,
@@ -1436,7 +1346,7 @@ handle_request(PxedTftpListener *listener, const guint8 *buf, gsize len, const P
 	case PXED_TFTP_OP_ERROR:
 		return;
 	default: {
-		g_autofree char *peer_text = peer_to_text(peer);
+		g_autofree char *peer_text = pxed_tftp_peer_to_text(peer);
 		server->bad_packets++;
 		g_debug("%s: %s on the request port from %s", server->name,
 			pxed_tftp_opcode_to_string(packet.opcode), peer_text);
@@ -1448,31 +1358,6 @@ handle_request(PxedTftpListener *listener, const guint8 *buf, gsize len, const P
 }
 
 /* ---- listening ---- */
-
-static void
-local_from_control(struct msghdr *msg, PxedTftpLocal *local)
-{
-	memset(local, 0, sizeof(*local));
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo info;
-			memcpy(&info, CMSG_DATA(c), sizeof(info));
-			local->valid = TRUE;
-			local->family = AF_INET;
-			/* The local address replies should come from (for a
-			 * broadcast request, the interface's own). */
-			local->v4 = info.ipi_spec_dst;
-			local->ifindex = (guint)info.ipi_ifindex;
-		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo info;
-			memcpy(&info, CMSG_DATA(c), sizeof(info));
-			local->valid = TRUE;
-			local->family = AF_INET6;
-			local->v6 = info.ipi6_addr;
-			local->ifindex = info.ipi6_ifindex;
-		}
-	}
-}
 
 static void
 listener_ready(PxedTftpListener *listener)
@@ -1506,7 +1391,7 @@ listener_ready(PxedTftpListener *listener)
 		peer.len = msg.msg_namelen;
 		if (peer.ss.ss_family != AF_INET && peer.ss.ss_family != AF_INET6)
 			continue;
-		local_from_control(&msg, &local);
+		pxed_tftp_local_from_control(&msg, &local);
 		handle_request(listener, server->rxbuf, (gsize)n, &peer, &local);
 	}
 }
@@ -1553,7 +1438,7 @@ listener_new(PxedTftpServer *server, GInetSocketAddress *address, GError **error
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	/* No address reuse: a second server on the same port is an error. */
 	if (!g_socket_bind(sock, G_SOCKET_ADDRESS(address), FALSE, &local_error)) {
-		g_autofree char *text = socket_address_to_text(G_SOCKET_ADDRESS(address));
+		g_autofree char *text = pxed_tftp_socket_address_to_text(G_SOCKET_ADDRESS(address));
 		g_set_error(error, local_error->domain, local_error->code,
 			    "cannot listen on %s: %s", text, local_error->message);
 		return NULL;
@@ -1567,7 +1452,7 @@ listener_new(PxedTftpServer *server, GInetSocketAddress *address, GError **error
 	listener->fd = fd;
 	listener->watch = (PxedTftpWatch){WATCH_LISTENER, NULL, listener};
 	listener->wildcard = g_inet_address_get_is_any(inet);
-	listener->text = socket_address_to_text(bound);
+	listener->text = pxed_tftp_socket_address_to_text(bound);
 	listener->socket = g_steal_pointer(&sock);
 	{
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &listener->watch};
@@ -1594,7 +1479,7 @@ tftp_instance_new(PxedInstance *instance, GError **error)
 	for (guint i = 0; i < listen->len; i++) {
 		GInetSocketAddress *a = g_ptr_array_index(listen, i);
 		GInetAddress *inet = g_inet_socket_address_get_address(a);
-		g_autofree char *text = socket_address_to_text(G_SOCKET_ADDRESS(a));
+		g_autofree char *text = pxed_tftp_socket_address_to_text(G_SOCKET_ADDRESS(a));
 
 		if (g_inet_address_get_is_multicast(inet)) {
 			g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
@@ -1629,7 +1514,7 @@ tftp_instance_new(PxedInstance *instance, GError **error)
 	self->policy.max_blksize = (guint)pxed_instance_get_int(instance, "max-blksize");
 	self->policy.max_windowsize = (guint)pxed_instance_get_int(instance, "max-windowsize");
 	self->listeners = g_ptr_array_new();
-	self->transfers = g_hash_table_new(peer_hash, peer_equal);
+	self->transfers = g_hash_table_new(pxed_tftp_peer_hash, pxed_tftp_peer_equal);
 	self->shares = g_hash_table_new_full(share_hash, share_equal, g_free, NULL);
 	self->heap = g_ptr_array_new();
 	self->finished = g_ptr_array_new();
