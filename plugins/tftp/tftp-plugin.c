@@ -1,234 +1,71 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /*
- * The tftp protocol plugin: listening sockets, a port of its own for every
- * transfer, files from the core's `tftp` pipeline, events to the core's log.
- * The protocol itself lives in tftp-packet.c (wire format), tftp-negotiate.c
- * (what options are granted) and tftp-session.c (the transfer state
- * machine); this file moves datagrams between them and the kernel.
- *
- * An instance has one GSource on the core's main context: it watches an
- * epoll set holding the listening sockets, every transfer's sockets and one
- * timerfd, so that a main loop turn costs the same with one transfer or a
- * thousand (GLib polls one descriptor, epoll reports only the ready ones),
- * and timers are exact to the microsecond (paced bursts are shorter than the
- * main loop's millisecond). Deadlines sit in a min-heap that is corrected lazily: an ACK
- * that pushes a transfer's retransmission deadline later costs nothing; the
- * entry is looked at again only when its old time comes.
- *
- * Blocks are read with preadv() straight behind their headers in one buffer
- * shared by all transfers of the instance, and a burst leaves in one
- * sendmmsg(), with UDP segmentation offload when the kernel and the path
- * allow it.
+ * The tftp protocol plugin: its descriptor and key table, the instance
+ * (PxedTftpServer), the listening sockets and the admission of requests —
+ * limits, per-client shares, the file from the core's `tftp` pipeline.
+ * Where the rest lives: tftp-packet.c (wire format), tftp-negotiate.c (what
+ * options are granted), tftp-session.c (the transfer state machine),
+ * tftp-transfer.c (a transfer's sockets and sends), tftp-engine.c (the
+ * event loop and its timers), tftp-peer.c (addresses).
  */
 
 #include <pxed/pxed.h>
 
+#include "tftp-plugin.h"
+
 #include <errno.h>
-#include <sched.h>
 #include <netinet/in.h>
-#include <netinet/udp.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "tftp-negotiate.h"
 #include "tftp-packet.h"
-#include "tftp-session.h"
-
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
+#include "tftp-transfer.h"
 
 /* Datagrams read from one socket per main loop turn, so that a flood on one
  * socket cannot starve the others. */
 #define RX_BUDGET 64
 /* Large enough for any UDP datagram: nothing a listener gets is truncated. */
 #define RX_SIZE 65536
-/* A transfer's socket only ever receives ACKs and ERRORs (a longer ERROR
- * message is cut, harmlessly). */
-#define RX_SMALL_SIZE 1024
-/* Events taken from the epoll set per main loop turn, at most. */
-#define EPOLL_BATCH 256
-/* The first transfers are polled by GLib itself rather than through the
- * epoll set (see transfer_watch_direct): at most this many at once. */
-#define DIRECT_MAX 4
-/* Shared transmit buffer: one burst at a time is laid out in it. */
-#define SCRATCH_SIZE (512 * 1024)
-/* UDP GSO: segments per send at most (UDP_MAX_SEGMENTS of older kernels) and
- * the payload of one segmented send at most (below the 64 KiB IP limit). */
-#define GSO_MAX_SEGMENTS 64
-#define GSO_MAX_BYTES	 65000
-#define MAX_MSGS	 64
-
-typedef struct _TftpServer TftpServer;
-typedef struct _TftpTransfer TftpTransfer;
-
-/* What an event of the epoll set is about. */
-typedef struct _TftpListener TftpListener;
-
-typedef enum {
-	WATCH_TIMER,
-	WATCH_LISTENER, /* a listening socket (the watch is the listener's) */
-	WATCH_TRANSFER, /* the transfer's own (connected) socket */
-	WATCH_STRAYS,	/* its sibling that hears everyone else */
-} TftpWatchKind;
-
-typedef struct {
-	TftpWatchKind kind;
-	TftpTransfer *transfer;
-	TftpListener *listener;
-} TftpWatch;
-
-/* A peer's address and port: the key of a transfer (its TID, RFC 1350 §4). */
-typedef struct {
-	socklen_t len;
-	struct sockaddr_storage ss;
-} TftpPeer;
-
 /* A client's address without the port: the key of its share of the
  * sessions (one machine may use many ports, never many addresses on a LAN
  * where it has one lease). Also the value: it counts the sessions held. */
-typedef struct {
+struct _PxedTftpShare {
 	int family;
 	guint32 scope_id;
 	guint8 addr[16]; /* IPv4: the first 4 bytes */
 	guint sessions;
-} TftpShare;
+};
 
-/* A limit that is hit says so in the log at most once per this interval,
- * with the number of hits it did not report: a flood of refusals must not
- * turn into a flood of log lines. */
 #define LIMIT_LOG_INTERVAL_US (10 * G_USEC_PER_SEC)
 
-typedef struct {
-	gint64 logged_at; /* 0: never */
-	guint64 unlogged;
-} TftpLimitLog;
-
-/* The address a request arrived at, for binding the transfer's socket to
- * it (multi-homed hosts: the client only accepts answers from there). */
-typedef struct {
-	gboolean valid;
-	int family;
-	struct in_addr v4;
-	struct in6_addr v6;
-	guint ifindex;
-} TftpLocal;
-
-struct _TftpListener {
-	TftpServer *server;
+struct _PxedTftpListener {
+	PxedTftpServer *server;
 	GSocket *socket;
-	TftpWatch watch;
+	PxedTftpWatch watch;
 	int fd;
 	gboolean wildcard;
 	char *text;
 };
 
-struct _TftpServer {
-	gint refcount;
-	PxedContext *ctx;
-	GMainContext *main_context;
-	char *name;
-
-	GPtrArray *listen; /* GInetSocketAddress */
-	guint max_sessions;
-	guint max_sessions_per_client;
-	PxedTftpPolicy policy; /* what option negotiation grants */
-
-	GPtrArray *listeners;  /* TftpListener* */
-	GHashTable *transfers; /* TftpPeer* → TftpTransfer*, both owned by the transfer */
-	GHashTable *shares;    /* TftpShare*, key and value; one per address with sessions */
-	guint8 *scratch;
-	guint8 *rxbuf;
-	guint8 *rxsmall;
-
-	/* The transfer engine: one source, one epoll set, one timer. */
-	GSource *engine;
-	int epfd;
-	int timerfd;
-	gint64 timer_at; /* what the timerfd is armed for; -1: disarmed */
-	TftpWatch timer_watch;
-	GPtrArray *heap;     /* TftpTransfer*, a min-heap on heap_key */
-	GPtrArray *finished; /* transfers that ended, freed at the end of the turn */
-	gpointer epfd_tag;
-	TftpTransfer *direct[DIRECT_MAX]; /* transfers GLib polls itself, or NULL */
-	guint64 spun; /* datagrams (ACKs, or the odd error) taken while spinning */
-	gboolean dispatching;
-
-	guint64 requests;
-	guint64 refused;
-	guint64 completed;
-	guint64 failed;
-	guint64 bad_packets;
-	guint64 unknown_tid;
-	guint64 refused_per_client; /* max-sessions-per-client hit */
-	guint64 timeout_declined;   /* a timeout option above max-timeout */
-	guint64 unacked;	    /* transfers given up by unacked-retries */
-	TftpLimitLog per_client_log;
-	TftpLimitLog timeout_log;
-	TftpLimitLog unacked_log;
-};
-
-struct _TftpTransfer {
-	TftpServer *server; /* referenced */
-	PxedTftpSession *session;
-	int fd;	      /* connected to the peer */
-	int stray_fd; /* same port, not connected: datagrams from strangers, or -1 */
-	TftpWatch watch;
-	TftpWatch stray_watch;
-	guint32 events;	 /* what it is watched for (EPOLLIN, EPOLLOUT) */
-	gpointer tag;	 /* polled by GLib directly: its tag in the engine source */
-	gint heap_index; /* -1: not in the heap */
-	gint64 heap_key; /* the deadline it is filed under (maybe earlier than the real one) */
-	gboolean ended;
-	TftpPeer peer;
-	TftpShare *share; /* the client address's session count, held once */
-	guint32 request_hash;
-	PxedClient *client;
-	char *path;	 /* escaped for logs */
-	char *peer_text; /* ADDRESS:PORT */
-	PxedTftpMode mode;
-	guint blksize;
-	guint windowsize;
-	guint64 size;
-	gint64 started_at;
-	gboolean gso;
-	guint gso_segments;
-};
-
-/* The one GSource of an instance's transfers. */
-typedef struct {
-	GSource source;
-	TftpServer *server;
-} TftpEngineSource;
-
-static TftpServer *
-server_ref(TftpServer *self)
+PxedTftpServer *
+pxed_tftp_server_ref(PxedTftpServer *self)
 {
 	self->refcount++;
 	return self;
 }
 
-static void
-server_unref(TftpServer *self)
+void
+pxed_tftp_server_unref(PxedTftpServer *self)
 {
 	if (--self->refcount > 0)
 		return;
 	g_assert(self->listeners->len == 0);
 	g_assert(g_hash_table_size(self->transfers) == 0);
-	if (self->engine != NULL) {
-		g_source_destroy(self->engine);
-		g_source_unref(self->engine);
-	}
-	if (self->epfd >= 0)
-		close(self->epfd);
-	if (self->timerfd >= 0)
-		close(self->timerfd);
-	g_ptr_array_unref(self->heap);
+	if (self->engine != NULL)
+		pxed_tftp_engine_free(self->engine);
 	g_ptr_array_unref(self->finished);
 	g_free(self->rxsmall);
 	g_ptr_array_unref(self->listeners);
@@ -242,52 +79,10 @@ server_unref(TftpServer *self)
 	g_free(self);
 }
 
-/* ---- peers ---- */
-
-static guint
-peer_hash(gconstpointer key)
-{
-	const TftpPeer *p = key;
-	guint h = p->ss.ss_family;
-
-	if (p->ss.ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)&p->ss;
-		h = h * 31 + a->sin_addr.s_addr;
-		h = h * 31 + a->sin_port;
-	} else if (p->ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&p->ss;
-		for (guint i = 0; i < 16; i++)
-			h = h * 31 + a->sin6_addr.s6_addr[i];
-		h = h * 31 + a->sin6_port;
-		h = h * 31 + a->sin6_scope_id;
-	}
-	return h;
-}
-
-static gboolean
-peer_equal(gconstpointer a, gconstpointer b)
-{
-	const TftpPeer *x = a;
-	const TftpPeer *y = b;
-
-	if (x->ss.ss_family != y->ss.ss_family)
-		return FALSE;
-	if (x->ss.ss_family == AF_INET) {
-		const struct sockaddr_in *p = (const struct sockaddr_in *)&x->ss;
-		const struct sockaddr_in *q = (const struct sockaddr_in *)&y->ss;
-		return p->sin_port == q->sin_port && p->sin_addr.s_addr == q->sin_addr.s_addr;
-	}
-	if (x->ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *p = (const struct sockaddr_in6 *)&x->ss;
-		const struct sockaddr_in6 *q = (const struct sockaddr_in6 *)&y->ss;
-		return p->sin6_port == q->sin6_port && p->sin6_scope_id == q->sin6_scope_id &&
-		       memcmp(&p->sin6_addr, &q->sin6_addr, sizeof(p->sin6_addr)) == 0;
-	}
-	return FALSE;
-}
+/* ---- shares of the sessions ---- */
 
 static void
-share_key_from_peer(TftpShare *key, const TftpPeer *peer)
+share_key_from_peer(PxedTftpShare *key, const PxedTftpPeer *peer)
 {
 	memset(key, 0, sizeof(*key));
 	key->family = peer->ss.ss_family;
@@ -304,7 +99,7 @@ share_key_from_peer(TftpShare *key, const TftpPeer *peer)
 static guint
 share_hash(gconstpointer key)
 {
-	const TftpShare *s = key;
+	const PxedTftpShare *s = key;
 	guint h = (guint)s->family * 31 + s->scope_id;
 
 	for (guint i = 0; i < sizeof(s->addr); i++)
@@ -315,8 +110,8 @@ share_hash(gconstpointer key)
 static gboolean
 share_equal(gconstpointer a, gconstpointer b)
 {
-	const TftpShare *x = a;
-	const TftpShare *y = b;
+	const PxedTftpShare *x = a;
+	const PxedTftpShare *y = b;
 
 	return x->family == y->family && x->scope_id == y->scope_id &&
 	       memcmp(x->addr, y->addr, sizeof(x->addr)) == 0;
@@ -324,10 +119,10 @@ share_equal(gconstpointer a, gconstpointer b)
 
 /* Sessions the peer's address holds now. */
 static guint
-share_count(TftpServer *server, const TftpPeer *peer)
+share_count(PxedTftpServer *server, const PxedTftpPeer *peer)
 {
-	TftpShare key;
-	TftpShare *share;
+	PxedTftpShare key;
+	PxedTftpShare *share;
 
 	share_key_from_peer(&key, peer);
 	share = g_hash_table_lookup(server->shares, &key);
@@ -335,11 +130,11 @@ share_count(TftpServer *server, const TftpPeer *peer)
 }
 
 /* At admission: one allocation for an address's first session, none after. */
-static TftpShare *
-share_take(TftpServer *server, const TftpPeer *peer)
+static PxedTftpShare *
+share_take(PxedTftpServer *server, const PxedTftpPeer *peer)
 {
-	TftpShare key;
-	TftpShare *share;
+	PxedTftpShare key;
+	PxedTftpShare *share;
 
 	share_key_from_peer(&key, peer);
 	share = g_hash_table_lookup(server->shares, &key);
@@ -351,18 +146,16 @@ share_take(TftpServer *server, const TftpPeer *peer)
 	return share;
 }
 
-static void
-share_release(TftpServer *server, TftpShare *share)
+void
+pxed_tftp_share_release(PxedTftpServer *server, PxedTftpShare *share)
 {
 	g_assert(share->sessions > 0);
 	if (--share->sessions == 0)
 		g_hash_table_remove(server->shares, share); /* frees it */
 }
 
-/* Whether a limit's hit is to be logged now; else it is counted in
- * @log->unlogged, which the next line reports (and resets). */
-static gboolean
-limit_log_due(TftpLimitLog *log, guint64 *unlogged)
+gboolean
+pxed_tftp_limit_log_due(PxedTftpLimitLog *log, guint64 *unlogged)
 {
 	gint64 now = g_get_monotonic_time();
 
@@ -374,39 +167,6 @@ limit_log_due(TftpLimitLog *log, guint64 *unlogged)
 	*unlogged = log->unlogged;
 	log->unlogged = 0;
 	return TRUE;
-}
-
-static GInetAddress *
-peer_inet_address(const TftpPeer *peer)
-{
-	g_autoptr(GSocketAddress) address =
-		g_socket_address_new_from_native((gpointer)&peer->ss, peer->len);
-	if (address == NULL || !G_IS_INET_SOCKET_ADDRESS(address))
-		return NULL;
-	return g_object_ref(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(address)));
-}
-
-static char *
-socket_address_to_text(GSocketAddress *address)
-{
-	GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS(address);
-	g_autofree char *host = g_inet_address_to_string(g_inet_socket_address_get_address(inet));
-	guint16 port = g_inet_socket_address_get_port(inet);
-
-	if (g_inet_address_get_family(g_inet_socket_address_get_address(inet)) ==
-	    G_SOCKET_FAMILY_IPV6)
-		return g_strdup_printf("[%s]:%u", host, port);
-	return g_strdup_printf("%s:%u", host, port);
-}
-
-static char *
-peer_to_text(const TftpPeer *peer)
-{
-	g_autoptr(GSocketAddress) address =
-		g_socket_address_new_from_native((gpointer)&peer->ss, peer->len);
-	if (address == NULL || !G_IS_INET_SOCKET_ADDRESS(address))
-		return g_strdup("unknown");
-	return socket_address_to_text(address);
 }
 
 /* File names are client-chosen bytes: escaped before they reach a log line. */
@@ -432,8 +192,8 @@ hash_bytes(const guint8 *buf, gsize len)
  * was sent to: no transfer (and no TID) exists yet, and a refusal must not
  * cost a socket — least of all when the server is out of sessions. */
 static void
-listener_reply_error(TftpListener *listener, const TftpPeer *peer, const TftpLocal *local,
-		     guint16 code, const char *message)
+listener_reply_error(PxedTftpListener *listener, const PxedTftpPeer *peer,
+		     const PxedTftpLocal *local, guint16 code, const char *message)
 {
 	guint8 buf[512];
 	gsize len = pxed_tftp_packet_build_error(buf, sizeof(buf), code, message);
@@ -478,717 +238,7 @@ listener_reply_error(TftpListener *listener, const TftpPeer *peer, const TftpLoc
 			g_strerror(errno));
 }
 
-/* ---- transfers ---- */
-
-static gssize
-transfer_transmit(gpointer user_data, const guint8 *buf, gsize stride, guint count, gsize len,
-		  GError **error)
-{
-	TftpTransfer *t = user_data;
-	guint done = 0;
-
-	while (done < count) {
-		struct mmsghdr msgs[MAX_MSGS];
-		struct iovec iovs[MAX_MSGS];
-		union {
-			char buf[CMSG_SPACE(sizeof(guint16))];
-			struct cmsghdr align;
-		} control[MAX_MSGS];
-		guint per_msg[MAX_MSGS];
-		guint nmsg = 0;
-		guint idx = done;
-		int r;
-
-		memset(msgs, 0, sizeof(msgs));
-		while (idx < count && nmsg < MAX_MSGS) {
-			guint n = t->gso ? MIN(t->gso_segments, count - idx) : 1;
-			gsize start = (gsize)idx * stride;
-			gsize end = idx + n == count ? len : start + (gsize)n * stride;
-			struct msghdr *m = &msgs[nmsg].msg_hdr;
-
-			iovs[nmsg].iov_base = (gpointer)(buf + start);
-			iovs[nmsg].iov_len = end - start;
-			m->msg_iov = &iovs[nmsg]; /* connected: no address */
-			m->msg_iovlen = 1;
-			if (n > 1) {
-				/* Segmentation is asked per message, for the blocks
-				 * of a burst only: an OACK or ERROR leaves whole. */
-				guint16 size = (guint16)stride;
-				struct cmsghdr *c;
-				m->msg_control = control[nmsg].buf;
-				m->msg_controllen = sizeof(control[nmsg].buf);
-				c = CMSG_FIRSTHDR(m);
-				c->cmsg_level = SOL_UDP;
-				c->cmsg_type = UDP_SEGMENT;
-				c->cmsg_len = CMSG_LEN(sizeof(size));
-				memcpy(CMSG_DATA(c), &size, sizeof(size));
-			}
-			per_msg[nmsg] = n;
-			idx += n;
-			nmsg++;
-		}
-		/* One datagram (lock-step): sendmsg(), which unlike sendmmsg()
-		 * does not offer the CPU to the woken client in the middle. */
-		if (nmsg == 1) {
-			r = sendmsg(t->fd, &msgs[0].msg_hdr, MSG_DONTWAIT) < 0 ? -1 : 1;
-		} else {
-			r = sendmmsg(t->fd, msgs, nmsg, MSG_DONTWAIT);
-		}
-		if (r < 0) {
-			int saved = errno;
-			if (saved == EINTR)
-				continue;
-			if (saved == EAGAIN || saved == EWOULDBLOCK)
-				return done;
-			if (saved == ENOBUFS) {
-				/* Dropped on the way out, like a loss on the wire:
-				 * the retransmission logic recovers, no busy loop. */
-				return count;
-			}
-			if (t->gso && per_msg[0] > 1 &&
-			    (saved == EINVAL || saved == EIO || saved == EMSGSIZE ||
-			     saved == ENOPROTOOPT)) {
-				/* No segmentation offload here (old kernel, a route
-				 * MTU below the block, a device that cannot):
-				 * datagrams one by one from now on. */
-				t->gso = FALSE;
-				g_debug("%s: %s: segmentation offload off: %s", t->server->name,
-					t->peer_text, g_strerror(saved));
-				continue;
-			}
-			if (saved == ECONNREFUSED)
-				g_set_error_literal(error, G_IO_ERROR,
-						    G_IO_ERROR_CONNECTION_REFUSED,
-						    "the client's port is closed (ICMP port "
-						    "unreachable)");
-			else
-				g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
-					    "send: %s", g_strerror(saved));
-			return -1;
-		}
-		for (int i = 0; i < r; i++)
-			done += per_msg[i];
-		if ((guint)r < nmsg)
-			return done; /* the socket is full */
-	}
-	return done;
-}
-
-/* ---- the deadline heap ---- */
-
-static void
-heap_set(TftpServer *server, guint i, TftpTransfer *t)
-{
-	server->heap->pdata[i] = t;
-	t->heap_index = (gint)i;
-}
-
-static void
-heap_up(TftpServer *server, guint i)
-{
-	TftpTransfer *t = server->heap->pdata[i];
-
-	while (i > 0) {
-		guint parent = (i - 1) / 2;
-		TftpTransfer *p = server->heap->pdata[parent];
-		if (p->heap_key <= t->heap_key)
-			break;
-		heap_set(server, i, p);
-		i = parent;
-	}
-	heap_set(server, i, t);
-}
-
-static void
-heap_down(TftpServer *server, guint i)
-{
-	GPtrArray *h = server->heap;
-	TftpTransfer *t = h->pdata[i];
-
-	for (;;) {
-		guint child = 2 * i + 1;
-		TftpTransfer *c;
-		if (child >= h->len)
-			break;
-		if (child + 1 < h->len && ((TftpTransfer *)h->pdata[child + 1])->heap_key <
-						  ((TftpTransfer *)h->pdata[child])->heap_key)
-			child++;
-		c = h->pdata[child];
-		if (t->heap_key <= c->heap_key)
-			break;
-		heap_set(server, i, c);
-		i = child;
-	}
-	heap_set(server, i, t);
-}
-
-static void
-heap_remove(TftpServer *server, TftpTransfer *t)
-{
-	GPtrArray *h = server->heap;
-	guint i = (guint)t->heap_index;
-	TftpTransfer *last;
-
-	if (t->heap_index < 0)
-		return;
-	t->heap_index = -1;
-	last = g_ptr_array_steal_index(h, h->len - 1);
-	if (last == t)
-		return;
-	heap_set(server, i, last);
-	heap_up(server, i);
-	heap_down(server, (guint)last->heap_index);
-}
-
-/* Files the transfer's deadline. A later deadline than the one filed is
- * left for later: the entry is checked again when its old time comes. */
-static void
-transfer_schedule(TftpTransfer *t)
-{
-	TftpServer *server = t->server;
-	gint64 deadline = pxed_tftp_session_get_deadline(t->session);
-
-	if (deadline < 0)
-		return;
-	if (t->heap_index < 0) {
-		t->heap_key = deadline;
-		g_ptr_array_add(server->heap, t);
-		heap_up(server, server->heap->len - 1);
-	} else if (deadline < t->heap_key) {
-		t->heap_key = deadline;
-		heap_up(server, (guint)t->heap_index);
-	}
-}
-
-static void
-engine_arm_timer(TftpServer *server)
-{
-	gint64 at = server->heap->len > 0 ? ((TftpTransfer *)server->heap->pdata[0])->heap_key : -1;
-	struct itimerspec its = {{0, 0}, {0, 0}};
-
-	if (at == server->timer_at)
-		return;
-	server->timer_at = at;
-	if (at >= 0) {
-		/* Absolute on CLOCK_MONOTONIC, the clock of g_get_monotonic_time();
-		 * 0 would disarm, so a past deadline is 1 ns. */
-		its.it_value.tv_sec = at / G_USEC_PER_SEC;
-		its.it_value.tv_nsec = (at % G_USEC_PER_SEC) * 1000;
-		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
-			its.it_value.tv_nsec = 1;
-	}
-	timerfd_settime(server->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
-}
-
-/* ---- transfers ---- */
-
-static void
-transfer_free(TftpTransfer *t)
-{
-	pxed_tftp_session_free(t->session);
-	if (t->stray_fd >= 0)
-		close(t->stray_fd);
-	if (t->fd >= 0)
-		close(t->fd);
-	g_clear_pointer(&t->client, pxed_client_unref);
-	g_free(t->path);
-	g_free(t->peer_text);
-	server_unref(t->server);
-	g_free(t);
-}
-
-static void
-transfer_report(TftpTransfer *t, PxedTftpSessionState state)
-{
-	TftpServer *server = t->server;
-	PxedTftpSessionStats stats;
-	gint64 us = MAX(g_get_monotonic_time() - t->started_at, 1);
-	double seconds = (double)us / G_USEC_PER_SEC;
-
-	pxed_tftp_session_get_stats(t->session, &stats);
-	if (state == PXED_TFTP_SESSION_COMPLETE) {
-		server->completed++;
-		pxed_context_event(server->ctx, t->client, server->name, "transfer-complete",
-				   "file=%s bytes=%" G_GUINT64_FORMAT
-				   " duration=%.3fs rate=%.1fMB/s mode=%s blksize=%u windowsize=%u"
-				   " retransmits=%" G_GUINT64_FORMAT " timeouts=%u cwnd-min=%u"
-				   " peer=%s",
-				   t->path, stats.bytes, seconds, (double)stats.bytes / us,
-				   pxed_tftp_mode_to_string(t->mode), t->blksize, t->windowsize,
-				   stats.retransmits, stats.timeouts, stats.cwnd_min, t->peer_text);
-	} else {
-		const GError *error = pxed_tftp_session_get_error(t->session);
-		guint64 unlogged;
-
-		server->failed++;
-		if (g_error_matches(error, PXED_TFTP_ERROR, PXED_TFTP_ERROR_UNACKED)) {
-			/* What a request with a forged source address looks like
-			 * (or a client gone before its first ACK). */
-			server->unacked++;
-			if (limit_log_due(&server->unacked_log, &unlogged))
-				g_warning("%s: %s acknowledged nothing, transfer given up after "
-					  "unacked-retries=%u (%" G_GUINT64_FORMAT
-					  " more since the last such message, %" G_GUINT64_FORMAT
-					  " in all)",
-					  server->name, t->peer_text,
-					  server->policy.unacked_retries, unlogged,
-					  server->unacked);
-		}
-		pxed_context_event(server->ctx, t->client, server->name, "transfer-failed",
-				   "file=%s reason=\"%s\" bytes=%" G_GUINT64_FORMAT
-				   " duration=%.3fs retransmits=%" G_GUINT64_FORMAT " peer=%s",
-				   t->path, error != NULL ? error->message : "unknown", stats.bytes,
-				   seconds, stats.retransmits, t->peer_text);
-	}
-}
-
-static GIOCondition
-io_condition(guint32 events)
-{
-	return ((events & EPOLLIN) ? G_IO_IN : 0) | ((events & EPOLLOUT) ? G_IO_OUT : 0);
-}
-
-/* The first few transfers are in GLib's own poll set, not behind the epoll
- * descriptor. A socket wakes its poller with the "sync" hint, which lets the
- * scheduler run the server next to the client that just sent the ACK; a
- * nested epoll wakes GLib's poll() without it. For a few lock-step clients
- * that decides whether a block costs a cross-CPU wakeup. Beyond a few, the
- * epoll set keeps a main loop turn independent of the number of transfers. */
-static gboolean
-transfer_watch_direct(TftpTransfer *t)
-{
-	TftpServer *server = t->server;
-
-	for (guint i = 0; i < DIRECT_MAX; i++) {
-		if (server->direct[i] == NULL) {
-			server->direct[i] = t;
-			t->tag = g_source_add_unix_fd(server->engine, t->fd,
-						      io_condition(t->events));
-			return TRUE;
-		}
-	}
-	return FALSE;
-}
-
-static void
-transfer_unwatch_direct(TftpTransfer *t)
-{
-	TftpServer *server = t->server;
-
-	if (t->tag == NULL)
-		return;
-	g_source_remove_unix_fd(server->engine, t->tag);
-	t->tag = NULL;
-	for (guint i = 0; i < DIRECT_MAX; i++) {
-		if (server->direct[i] == t)
-			server->direct[i] = NULL;
-	}
-}
-
-/* Takes the transfer out of everything and reports it; the memory goes at
- * the end of the main loop turn (an epoll batch may still name it). */
-static void
-transfer_end(TftpTransfer *t, PxedTftpSessionState state)
-{
-	TftpServer *server = t->server;
-
-	if (t->ended)
-		return;
-	t->ended = TRUE;
-	g_hash_table_remove(server->transfers, &t->peer);
-	if (t->share != NULL)
-		share_release(server, g_steal_pointer(&t->share));
-	heap_remove(server, t);
-	transfer_unwatch_direct(t);
-	/* (its sockets leave the epoll set when they are closed) */
-	transfer_report(t, state);
-	g_ptr_array_add(server->finished, t);
-}
-
-static void
-server_reap(TftpServer *server)
-{
-	/* The last transfer may hold the last reference to the server. */
-	while (server->finished->len > 0) {
-		TftpTransfer *t =
-			g_ptr_array_steal_index_fast(server->finished, server->finished->len - 1);
-		transfer_free(t);
-	}
-}
-
-/* After the session moved: the end, or its socket interest and deadline. */
-static void
-transfer_update(TftpTransfer *t, PxedTftpSessionState state)
-{
-	guint32 events = EPOLLIN;
-
-	if (state != PXED_TFTP_SESSION_RUNNING) {
-		transfer_end(t, state);
-		return;
-	}
-	if (pxed_tftp_session_wants_writable(t->session))
-		events |= EPOLLOUT;
-	if (events != t->events) {
-		struct epoll_event ev = {.events = events, .data.ptr = &t->watch};
-		if (t->tag != NULL)
-			g_source_modify_unix_fd(t->server->engine, t->tag, io_condition(events));
-		else
-			epoll_ctl(t->server->epfd, EPOLL_CTL_MOD, t->fd, &ev);
-		t->events = events;
-	}
-	transfer_schedule(t);
-}
-
-/* Reads one datagram from the peer (the epoll set is level-triggered:
- * more queued are reported again, at the cost of no syscall now). @got:
- * whether anything happened (a datagram, or the socket's error). */
-static PxedTftpSessionState
-transfer_read(TftpTransfer *t, gint64 now, gboolean *got)
-{
-	guint8 *buf = t->server->rxsmall;
-	ssize_t n;
-
-	do {
-		n = recv(t->fd, buf, RX_SMALL_SIZE, MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
-	*got = n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
-	if (n < 0) {
-		/* The socket is connected, so the kernel reports the client's
-		 * ICMP "port unreachable": it is gone, no use waiting for it. */
-		if (errno == ECONNREFUSED)
-			pxed_tftp_session_cancel(t->session, "the client's port is closed (ICMP "
-							     "port unreachable)");
-		return pxed_tftp_session_get_state(t->session);
-	}
-	return pxed_tftp_session_receive(t->session, buf, MIN((gsize)n, (gsize)RX_SMALL_SIZE), now);
-}
-
-/* Lock-step on a fast link (loopback, a 10 GbE LAN) brings the next ACK
- * within microseconds. While a transfer runs alone and its smoothed round
- * trip is below SPIN_RTT_MAX_US, the engine waits for that ACK here, a
- * little longer than a round trip, instead of going back to poll(): the
- * sleep and wakeup it saves are the larger part of a block's time at those
- * speeds (what SO_BUSY_POLL does for NIC queues). At most SPIN_BUDGET_US per
- * dispatch, so the rest of the main loop keeps running, and yielding the
- * CPU between two looks, so a client on the same CPU runs. A real PXE LAN
- * (round trips of 100 µs and more) or several transfers at once never spin. */
-#define SPIN_RTT_MAX_US 100
-#define SPIN_BUDGET_US	2000
-
-static PxedTftpSessionState transfer_read(TftpTransfer *t, gint64 now, gboolean *got);
-static void transfer_update(TftpTransfer *t, PxedTftpSessionState state);
-
-static void
-transfer_spin(TftpTransfer *t, gint64 now)
-{
-	PxedTftpSessionStats stats;
-	gint64 budget_end = now + SPIN_BUDGET_US;
-	gint64 patience;
-
-	if (g_hash_table_size(t->server->transfers) != 1 || t->ended)
-		return;
-	pxed_tftp_session_get_stats(t->session, &stats);
-	if (stats.srtt_us <= 0 || stats.srtt_us > SPIN_RTT_MAX_US)
-		return;
-	patience = 2 * stats.srtt_us + 10;
-	while (!t->ended && pxed_tftp_session_get_state(t->session) == PXED_TFTP_SESSION_RUNNING &&
-	       !pxed_tftp_session_wants_writable(t->session) && now < budget_end) {
-		gint64 give_up = MIN(now + patience, budget_end);
-		PxedTftpSessionState state;
-		gboolean got = FALSE;
-
-		do {
-			state = transfer_read(t, now, &got);
-			/* a client on this same CPU gets it at once; alone here,
-			 * sched_yield() returns at once */
-			if (!got)
-				sched_yield();
-			now = g_get_monotonic_time();
-		} while (!got && now < give_up);
-		if (!got)
-			return;
-		t->server->spun++;
-		transfer_update(t, state);
-	}
-}
-
-/* A datagram to the transfer's port from anyone but the peer: error 5, and
- * the transfer does not notice (RFC 1350 §4). */
-static PxedTftpSessionState
-transfer_read_stray(TftpTransfer *t, gint64 now)
-{
-	TftpServer *server = t->server;
-	guint8 *buf = server->rxsmall;
-	TftpPeer from = {0};
-	struct iovec iov = {buf, RX_SMALL_SIZE};
-	struct msghdr msg = {
-		.msg_name = &from.ss,
-		.msg_namelen = sizeof(from.ss),
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-	};
-	guint8 err[64];
-	gsize len;
-	ssize_t n;
-
-	do {
-		n = recvmsg(t->stray_fd, &msg, MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return pxed_tftp_session_get_state(t->session);
-	len = MIN((gsize)n, (gsize)RX_SMALL_SIZE);
-	from.len = msg.msg_namelen;
-	if (peer_equal(&from, &t->peer))
-		return pxed_tftp_session_receive(t->session, buf, len, now);
-	server->unknown_tid++;
-	if (g_log_get_debug_enabled()) {
-		g_autofree char *text = peer_to_text(&from);
-		g_debug("%s: %s: datagram from unknown TID %s", server->name, t->peer_text, text);
-	}
-	/* Never answer an ERROR: two servers would ping-pong. */
-	if (len < 2 || buf[0] != 0 || buf[1] != PXED_TFTP_OP_ERROR) {
-		gsize elen = pxed_tftp_packet_build_error(
-			err, sizeof(err), PXED_TFTP_ERR_UNKNOWN_TID, "Unknown transfer ID");
-		sendto(t->stray_fd, err, elen, MSG_DONTWAIT, (struct sockaddr *)&from.ss, from.len);
-	}
-	return pxed_tftp_session_get_state(t->session);
-}
-
-static void listener_ready(TftpListener *listener);
-
-static void
-engine_timers(TftpServer *server)
-{
-	gint64 now = g_get_monotonic_time();
-
-	while (server->heap->len > 0) {
-		TftpTransfer *t = server->heap->pdata[0];
-		gint64 deadline;
-
-		if (t->heap_key > now)
-			break;
-		heap_remove(server, t);
-		deadline = pxed_tftp_session_get_deadline(t->session);
-		if (deadline < 0)
-			continue; /* nothing to wait for any more */
-		if (deadline > now) {
-			/* Moved later since it was filed: file it again. */
-			transfer_schedule(t);
-			continue;
-		}
-		transfer_update(t, pxed_tftp_session_timer(t->session, now));
-	}
-}
-
-static gboolean
-engine_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
-{
-	TftpServer *server = ((TftpEngineSource *)source)->server;
-	struct epoll_event events[EPOLL_BATCH];
-	gint64 now;
-	int n;
-
-	/* The source may recurse (see engine_start); this code does not. */
-	if (server->dispatching)
-		return G_SOURCE_CONTINUE;
-	server->dispatching = TRUE;
-	server_ref(server);
-	now = g_get_monotonic_time();
-	for (guint i = 0; i < DIRECT_MAX; i++) {
-		TftpTransfer *t = server->direct[i];
-		GIOCondition revents;
-		PxedTftpSessionState state;
-
-		if (t == NULL)
-			continue;
-		revents = g_source_query_unix_fd(source, t->tag);
-		if (revents == 0)
-			continue;
-		state = pxed_tftp_session_get_state(t->session);
-		if (revents & (G_IO_IN | G_IO_ERR | G_IO_HUP)) {
-			gboolean got;
-			state = transfer_read(t, now, &got);
-		}
-		if (state == PXED_TFTP_SESSION_RUNNING && (revents & G_IO_OUT))
-			state = pxed_tftp_session_writable(t->session, now);
-		transfer_update(t, state);
-		transfer_spin(t, now);
-	}
-	/* Only when the epoll set has something: a lock-step block of a
-	 * directly polled transfer costs no epoll_wait(). */
-	n = (g_source_query_unix_fd(source, server->epfd_tag) & G_IO_IN)
-		    ? epoll_wait(server->epfd, events, EPOLL_BATCH, 0)
-		    : 0;
-	if (n > 0) {
-		for (int i = 0; i < n; i++) {
-			TftpWatch *watch = events[i].data.ptr;
-			TftpTransfer *t = watch->transfer;
-			PxedTftpSessionState state;
-
-			if (watch->kind == WATCH_TIMER) {
-				guint64 expirations;
-				if (read(server->timerfd, &expirations, sizeof(expirations)) < 0)
-					g_debug("%s: timerfd: %s", server->name, g_strerror(errno));
-				server->timer_at = -1; /* fired: re-arm whatever is next */
-				continue;
-			}
-			if (watch->kind == WATCH_LISTENER) {
-				listener_ready(watch->listener);
-				continue;
-			}
-			if (t->ended)
-				continue;
-			if (watch->kind == WATCH_STRAYS) {
-				transfer_update(t, transfer_read_stray(t, now));
-				continue;
-			}
-			state = pxed_tftp_session_get_state(t->session);
-			if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-				gboolean got;
-				state = transfer_read(t, now, &got);
-			}
-			if (state == PXED_TFTP_SESSION_RUNNING && (events[i].events & EPOLLOUT))
-				state = pxed_tftp_session_writable(t->session, now);
-			transfer_update(t, state);
-		}
-	}
-	engine_timers(server);
-	engine_arm_timer(server);
-	server->dispatching = FALSE;
-	server_reap(server);
-	server_unref(server);
-	return G_SOURCE_CONTINUE;
-}
-
-static GSourceFuncs engine_funcs = {
-	.dispatch = engine_dispatch,
-};
-
-static gboolean
-engine_start(TftpServer *server, GError **error)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &server->timer_watch};
-
-	if (server->engine != NULL)
-		return TRUE;
-	server->timer_watch.kind = WATCH_TIMER;
-	server->epfd = epoll_create1(EPOLL_CLOEXEC);
-	server->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (server->epfd < 0 || server->timerfd < 0 ||
-	    epoll_ctl(server->epfd, EPOLL_CTL_ADD, server->timerfd, &ev) != 0) {
-		int saved = errno;
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
-			    "cannot set up the transfer engine: %s", g_strerror(saved));
-		return FALSE;
-	}
-	server->timer_at = -1;
-	server->engine = g_source_new(&engine_funcs, sizeof(TftpEngineSource));
-	((TftpEngineSource *)server->engine)->server = server;
-	g_source_set_static_name(server->engine, "pxed-tftp-transfers");
-	/* GLib (2.74) takes a non-recursive source's descriptors out of the poll
-	 * set around each dispatch and puts them back, and each of those steps
-	 * signals the context's wakeup eventfd: two write()s, a read() and an
-	 * extra loop turn for every ACK of a lock-step transfer. A recursive
-	 * source is left alone; engine_dispatch() guards itself instead. */
-	g_source_set_can_recurse(server->engine, TRUE);
-	server->epfd_tag = g_source_add_unix_fd(server->engine, server->epfd, G_IO_IN);
-	g_source_attach(server->engine, server->main_context);
-	return TRUE;
-}
-
-/* RFC 1350 §4: a fresh port, the server's TID for this transfer, on the
- * address the client sent its request to. Two sockets share that port: one
- * connected to the peer — the kernel then routes once, not per datagram, and
- * demultiplexes the peer's ACKs early — and one not connected, which the
- * kernel hands everything else: strangers, who get error 5 from it. */
-static gboolean
-transfer_open_sockets(TftpTransfer *t, const TftpLocal *local, GError **error)
-{
-	const TftpPeer *peer = &t->peer;
-	int family = peer->ss.ss_family;
-	struct sockaddr_storage bound = {0};
-	socklen_t bound_len;
-	int one = 1;
-
-	/* The local address: the one the request came to, else any. */
-	if (family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&bound;
-		a->sin_family = AF_INET;
-		if (local->valid && local->family == AF_INET)
-			a->sin_addr = local->v4;
-		bound_len = sizeof(*a);
-	} else {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&bound;
-		a->sin6_family = AF_INET6;
-		if (local->valid && local->family == AF_INET6 &&
-		    !IN6_IS_ADDR_MULTICAST(&local->v6)) {
-			a->sin6_addr = local->v6;
-			if (IN6_IS_ADDR_LINKLOCAL(&local->v6))
-				a->sin6_scope_id = local->ifindex;
-		}
-		bound_len = sizeof(*a);
-	}
-	/* Bound without address reuse, so the port picked is one nobody holds;
-	 * reuse is allowed afterwards, for the sibling alone. */
-	t->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (t->fd < 0 || bind(t->fd, (struct sockaddr *)&bound, bound_len) != 0 ||
-	    getsockname(t->fd, (struct sockaddr *)&bound, &bound_len) != 0 ||
-	    connect(t->fd, (const struct sockaddr *)&peer->ss, peer->len) != 0) {
-		int saved = errno;
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
-			    "cannot set up the transfer socket: %s", g_strerror(saved));
-		return FALSE;
-	}
-	t->stray_fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (t->stray_fd < 0 ||
-	    setsockopt(t->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    setsockopt(t->stray_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(t->stray_fd, (struct sockaddr *)&bound, bound_len) != 0) {
-		/* Strangers then get the kernel's ICMP instead of error 5. */
-		g_debug("%s: no socket for strangers: %s", t->server->name, g_strerror(errno));
-		if (t->stray_fd >= 0)
-			close(t->stray_fd);
-		t->stray_fd = -1;
-	}
-	return TRUE;
-}
-
-static void
-transfer_tune_socket(TftpTransfer *t, int family)
-{
-	int fd = t->fd;
-	int sndbuf = (int)MIN((gsize)(4 + t->blksize) * t->windowsize * 2, (gsize)4 << 20);
-
-	/* A window leaves in one burst: room for it in the send buffer keeps the
-	 * kernel from refusing its tail (capped by net.core.wmem_max). */
-	if (t->windowsize > 1) {
-		sndbuf = MAX(sndbuf, 256 * 1024);
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	}
-
-	/* RFC 2348 lets a block exceed the path MTU: the datagram is then
-	 * fragmented. Path MTU discovery would send it with "don't fragment"
-	 * and count on an ICMP answer to learn the MTU — on networks that
-	 * filter ICMP every large block would vanish. Off, as tftp-hpa does. */
-	if (family == AF_INET) {
-		int v = IP_PMTUDISC_DONT;
-		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
-	} else {
-		int v = IPV6_PMTUDISC_DONT;
-		setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v, sizeof(v));
-	}
-
-	/* UDP segmentation offload: a burst of equal blocks is one send of up
-	 * to 64 KiB that the stack splits late (or the NIC does). Only worth it
-	 * with windows; switched off at the first send that the kernel, the
-	 * route's MTU or the device refuses. */
-	if (t->windowsize > 1) {
-		guint segments =
-			(guint)MIN((gsize)GSO_MAX_SEGMENTS, GSO_MAX_BYTES / (4 + t->blksize));
-		t->gso = segments >= 2;
-		t->gso_segments = segments;
-	}
-}
+/* ---- admission of requests ---- */
 
 static guint16
 error_code_for(const GError *error)
@@ -1216,12 +266,12 @@ error_text_for(guint16 code)
 }
 
 static void
-request_refused(TftpListener *listener, const TftpPeer *peer, const TftpLocal *local,
+request_refused(PxedTftpListener *listener, const PxedTftpPeer *peer, const PxedTftpLocal *local,
 		PxedClient *client, const char *path, guint16 code, const char *message,
 		const char *reason)
 {
-	TftpServer *server = listener->server;
-	g_autofree char *peer_text = peer_to_text(peer);
+	PxedTftpServer *server = listener->server;
+	g_autofree char *peer_text = pxed_tftp_peer_to_text(peer);
 
 	server->refused++;
 	listener_reply_error(listener, peer, local, code, message);
@@ -1231,18 +281,18 @@ request_refused(TftpListener *listener, const TftpPeer *peer, const TftpLocal *l
 }
 
 static void
-handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const TftpPeer *peer,
-		    const TftpLocal *local, guint32 request_hash)
+handle_read_request(PxedTftpListener *listener, const PxedTftpPacket *request,
+		    const PxedTftpPeer *peer, const PxedTftpLocal *local, guint32 request_hash)
 {
-	TftpServer *server = listener->server;
+	PxedTftpServer *server = listener->server;
 	g_autoptr(PxedClient) client = NULL;
 	g_autoptr(PxedFile) file = NULL;
 	g_autoptr(GInetAddress) address = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *path = escape_name(request->filename);
 	PxedTftpSessionParams params;
-	TftpTransfer *t;
-	TftpTransfer *existing;
+	PxedTftpTransfer *t;
+	PxedTftpTransfer *existing;
 	guint32 declined;
 	guint held;
 
@@ -1250,10 +300,10 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 	if (existing != NULL) {
 		/* A PXE ROM may end a size probe with an ERROR and send its real
 		 * request from the same port at once: let that ERROR land first. */
-		gboolean got;
-		PxedTftpSessionState state = transfer_read(existing, g_get_monotonic_time(), &got);
+		PxedTftpSessionState state =
+			pxed_tftp_transfer_poll(existing, g_get_monotonic_time());
 		if (state != PXED_TFTP_SESSION_RUNNING) {
-			transfer_end(existing, state);
+			pxed_tftp_transfer_end(existing, state);
 		} else if (existing->request_hash == request_hash) {
 			/* The client repeating its request because our first answer
 			 * is late: that answer is already on its way, and the
@@ -1266,12 +316,12 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 			 * on the old transfer without telling. */
 			pxed_tftp_session_cancel(existing->session,
 						 "superseded by a new request from the same port");
-			transfer_end(existing, PXED_TFTP_SESSION_FAILED);
+			pxed_tftp_transfer_end(existing, PXED_TFTP_SESSION_FAILED);
 		}
 	}
 
 	client = pxed_client_new();
-	address = peer_inet_address(peer);
+	address = pxed_tftp_peer_inet_address(peer);
 	pxed_client_set_address(client, address);
 	pxed_client_set_via(client, PXED_VIA_TFTP);
 	/* TFTP names no machine: DHCP told who is at this address */
@@ -1297,8 +347,8 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 		guint64 unlogged;
 
 		server->refused_per_client++;
-		if (limit_log_due(&server->per_client_log, &unlogged)) {
-			g_autofree char *peer_text = peer_to_text(peer);
+		if (pxed_tftp_limit_log_due(&server->per_client_log, &unlogged)) {
+			g_autofree char *peer_text = pxed_tftp_peer_to_text(peer);
 			g_warning("%s: %s holds %u transfers, max-sessions-per-client=%u: request "
 				  "refused (%" G_GUINT64_FORMAT " more refused since the last "
 				  "such message, %" G_GUINT64_FORMAT " in all)",
@@ -1324,8 +374,8 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 		guint64 unlogged;
 
 		server->timeout_declined++;
-		if (limit_log_due(&server->timeout_log, &unlogged)) {
-			g_autofree char *peer_text = peer_to_text(peer);
+		if (pxed_tftp_limit_log_due(&server->timeout_log, &unlogged)) {
+			g_autofree char *peer_text = pxed_tftp_peer_to_text(peer);
 			g_warning("%s: %s asked for timeout=%u, above max-timeout=%u: option "
 				  "declined, the server's timeout=%u used (%" G_GUINT64_FORMAT
 				  " more since the last such message, %" G_GUINT64_FORMAT
@@ -1335,44 +385,16 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 				  server->timeout_declined);
 		}
 	}
-	t = g_new0(TftpTransfer, 1);
-	t->server = server_ref(server);
-	t->heap_index = -1;
-	t->fd = -1;
-	t->stray_fd = -1;
-	t->peer = *peer;
-	t->watch = (TftpWatch){WATCH_TRANSFER, t, NULL};
-	t->stray_watch = (TftpWatch){WATCH_STRAYS, t, NULL};
-	if (!transfer_open_sockets(t, local, &error)) {
+	t = pxed_tftp_transfer_new(server, peer, local, &params, file, &error);
+	if (t == NULL) {
 		g_warning("%s: cannot open a transfer socket: %s", server->name, error->message);
 		request_refused(listener, peer, local, client, path, PXED_TFTP_ERR_UNDEFINED,
 				error_text_for(PXED_TFTP_ERR_UNDEFINED), error->message);
-		transfer_free(t);
 		return;
 	}
 	t->request_hash = request_hash;
 	t->client = g_steal_pointer(&client);
 	t->path = g_steal_pointer(&path);
-	t->peer_text = peer_to_text(peer);
-	t->mode = params.mode;
-	t->blksize = params.blksize;
-	t->windowsize = params.windowsize;
-	t->size = pxed_file_get_size(file);
-	t->started_at = g_get_monotonic_time();
-	transfer_tune_socket(t, peer->ss.ss_family);
-	t->session = pxed_tftp_session_new(&params, file, server->scratch, SCRATCH_SIZE,
-					   transfer_transmit, t);
-	t->events = EPOLLIN;
-	{
-		struct epoll_event ev = {.events = t->events, .data.ptr = &t->watch};
-		struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &t->stray_watch};
-		if (!transfer_watch_direct(t) &&
-		    epoll_ctl(server->epfd, EPOLL_CTL_ADD, t->fd, &ev) != 0)
-			g_warning("%s: epoll: %s", server->name, g_strerror(errno));
-		if (t->stray_fd >= 0 &&
-		    epoll_ctl(server->epfd, EPOLL_CTL_ADD, t->stray_fd, &sev) != 0)
-			g_warning("%s: epoll: %s", server->name, g_strerror(errno));
-	}
 	g_hash_table_insert(server->transfers, &t->peer, t);
 	t->share = share_take(server, peer);
 
@@ -1393,21 +415,20 @@ handle_read_request(TftpListener *listener, const PxedTftpPacket *request, const
 								      : "-",
 				   t->peer_text);
 
-	transfer_update(t, pxed_tftp_session_start(t->session, g_get_monotonic_time()));
-	engine_arm_timer(server);
+	pxed_tftp_transfer_begin(t);
 }
 
 static void
-handle_request(TftpListener *listener, const guint8 *buf, gsize len, const TftpPeer *peer,
-	       const TftpLocal *local)
+handle_request(PxedTftpListener *listener, const guint8 *buf, gsize len, const PxedTftpPeer *peer,
+	       const PxedTftpLocal *local)
 {
-	TftpServer *server = listener->server;
+	PxedTftpServer *server = listener->server;
 	g_autoptr(GError) error = NULL;
 	PxedTftpPacket packet;
 
 	server->requests++;
 	if (!pxed_tftp_packet_parse(buf, len, &packet, &error)) {
-		g_autofree char *peer_text = peer_to_text(peer);
+		g_autofree char *peer_text = pxed_tftp_peer_to_text(peer);
 		server->bad_packets++;
 		g_debug("%s: bad packet from %s: %s", server->name, peer_text, error->message);
 		/* RFC 1350 §7: illegal operation — but an ERROR is never answered. */
@@ -1424,7 +445,7 @@ handle_request(TftpListener *listener, const guint8 *buf, gsize len, const TftpP
 		/* pxed never writes into the trees it serves. */
 		g_autofree char *path = escape_name(packet.filename);
 		g_autoptr(PxedClient) client = pxed_client_new();
-		g_autoptr(GInetAddress) address = peer_inet_address(peer);
+		g_autoptr(GInetAddress) address = pxed_tftp_peer_inet_address(peer);
 		pxed_client_set_address(client, address);
 		pxed_client_set_via(client, PXED_VIA_TFTP);
 		request_refused(listener, peer, local, client, path, PXED_TFTP_ERR_ACCESS,
@@ -1435,7 +456,7 @@ handle_request(TftpListener *listener, const guint8 *buf, gsize len, const TftpP
 	case PXED_TFTP_OP_ERROR:
 		return;
 	default: {
-		g_autofree char *peer_text = peer_to_text(peer);
+		g_autofree char *peer_text = pxed_tftp_peer_to_text(peer);
 		server->bad_packets++;
 		g_debug("%s: %s on the request port from %s", server->name,
 			pxed_tftp_opcode_to_string(packet.opcode), peer_text);
@@ -1448,39 +469,14 @@ handle_request(TftpListener *listener, const guint8 *buf, gsize len, const TftpP
 
 /* ---- listening ---- */
 
-static void
-local_from_control(struct msghdr *msg, TftpLocal *local)
+void
+pxed_tftp_listener_ready(PxedTftpListener *listener)
 {
-	memset(local, 0, sizeof(*local));
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo info;
-			memcpy(&info, CMSG_DATA(c), sizeof(info));
-			local->valid = TRUE;
-			local->family = AF_INET;
-			/* The local address replies should come from (for a
-			 * broadcast request, the interface's own). */
-			local->v4 = info.ipi_spec_dst;
-			local->ifindex = (guint)info.ipi_ifindex;
-		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo info;
-			memcpy(&info, CMSG_DATA(c), sizeof(info));
-			local->valid = TRUE;
-			local->family = AF_INET6;
-			local->v6 = info.ipi6_addr;
-			local->ifindex = info.ipi6_ifindex;
-		}
-	}
-}
-
-static void
-listener_ready(TftpListener *listener)
-{
-	TftpServer *server = listener->server;
+	PxedTftpServer *server = listener->server;
 
 	for (guint i = 0; i < RX_BUDGET; i++) {
-		TftpPeer peer = {0};
-		TftpLocal local;
+		PxedTftpPeer peer = {0};
+		PxedTftpLocal local;
 		union {
 			char v4[CMSG_SPACE(sizeof(struct in_pktinfo))];
 			char v6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
@@ -1505,13 +501,13 @@ listener_ready(TftpListener *listener)
 		peer.len = msg.msg_namelen;
 		if (peer.ss.ss_family != AF_INET && peer.ss.ss_family != AF_INET6)
 			continue;
-		local_from_control(&msg, &local);
+		pxed_tftp_local_from_control(&msg, &local);
 		handle_request(listener, server->rxbuf, (gsize)n, &peer, &local);
 	}
 }
 
 static void
-listener_free(TftpListener *listener)
+listener_free(PxedTftpListener *listener)
 {
 	/* (closing the socket takes it out of the epoll set) */
 	if (listener->socket != NULL) {
@@ -1522,15 +518,15 @@ listener_free(TftpListener *listener)
 	g_free(listener);
 }
 
-static TftpListener *
-listener_new(TftpServer *server, GInetSocketAddress *address, GError **error)
+static PxedTftpListener *
+listener_new(PxedTftpServer *server, GInetSocketAddress *address, GError **error)
 {
 	g_autoptr(GSocket) sock = NULL;
 	g_autoptr(GSocketAddress) bound = NULL;
 	g_autoptr(GError) local_error = NULL;
 	GInetAddress *inet = g_inet_socket_address_get_address(address);
 	GSocketFamily family = g_inet_address_get_family(inet);
-	TftpListener *listener;
+	PxedTftpListener *listener;
 	int one = 1;
 	int rcvbuf = 1 << 20;
 	int fd;
@@ -1552,7 +548,7 @@ listener_new(TftpServer *server, GInetSocketAddress *address, GError **error)
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	/* No address reuse: a second server on the same port is an error. */
 	if (!g_socket_bind(sock, G_SOCKET_ADDRESS(address), FALSE, &local_error)) {
-		g_autofree char *text = socket_address_to_text(G_SOCKET_ADDRESS(address));
+		g_autofree char *text = pxed_tftp_socket_address_to_text(G_SOCKET_ADDRESS(address));
 		g_set_error(error, local_error->domain, local_error->code,
 			    "cannot listen on %s: %s", text, local_error->message);
 		return NULL;
@@ -1561,22 +557,19 @@ listener_new(TftpServer *server, GInetSocketAddress *address, GError **error)
 	if (bound == NULL)
 		return NULL;
 
-	listener = g_new0(TftpListener, 1);
+	listener = g_new0(PxedTftpListener, 1);
 	listener->server = server;
 	listener->fd = fd;
-	listener->watch = (TftpWatch){WATCH_LISTENER, NULL, listener};
+	listener->watch = (PxedTftpWatch){
+		.fd = fd, .events = EPOLLIN, .kind = PXED_TFTP_WATCH_LISTENER, .owner = listener};
 	listener->wildcard = g_inet_address_get_is_any(inet);
-	listener->text = socket_address_to_text(bound);
+	listener->text = pxed_tftp_socket_address_to_text(bound);
 	listener->socket = g_steal_pointer(&sock);
-	{
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &listener->watch};
-		if (epoll_ctl(server->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-			int saved = errno;
-			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
-				    "cannot watch %s: %s", listener->text, g_strerror(saved));
-			listener_free(listener);
-			return NULL;
-		}
+	if (!pxed_tftp_engine_watch(server->engine, &listener->watch, FALSE, &local_error)) {
+		g_set_error(error, local_error->domain, local_error->code, "cannot watch %s: %s",
+			    listener->text, local_error->message);
+		listener_free(listener);
+		return NULL;
 	}
 	return listener;
 }
@@ -1587,13 +580,13 @@ static gpointer
 tftp_instance_new(PxedInstance *instance, GError **error)
 {
 	g_autoptr(GPtrArray) listen = pxed_instance_get_listen(instance, "listen");
-	TftpServer *self;
+	PxedTftpServer *self;
 
 	/* What the key table cannot say: no address twice, none multicast. */
 	for (guint i = 0; i < listen->len; i++) {
 		GInetSocketAddress *a = g_ptr_array_index(listen, i);
 		GInetAddress *inet = g_inet_socket_address_get_address(a);
-		g_autofree char *text = socket_address_to_text(G_SOCKET_ADDRESS(a));
+		g_autofree char *text = pxed_tftp_socket_address_to_text(G_SOCKET_ADDRESS(a));
 
 		if (g_inet_address_get_is_multicast(inet)) {
 			g_set_error(error, PXED_ERROR, PXED_ERROR_INVALID,
@@ -1613,7 +606,7 @@ tftp_instance_new(PxedInstance *instance, GError **error)
 		}
 	}
 
-	self = g_new0(TftpServer, 1);
+	self = g_new0(PxedTftpServer, 1);
 	self->refcount = 1;
 	self->ctx = pxed_instance_get_context(instance);
 	self->name = g_strdup(pxed_instance_get_name(instance));
@@ -1628,19 +621,16 @@ tftp_instance_new(PxedInstance *instance, GError **error)
 	self->policy.max_blksize = (guint)pxed_instance_get_int(instance, "max-blksize");
 	self->policy.max_windowsize = (guint)pxed_instance_get_int(instance, "max-windowsize");
 	self->listeners = g_ptr_array_new();
-	self->transfers = g_hash_table_new(peer_hash, peer_equal);
+	self->transfers = g_hash_table_new(pxed_tftp_peer_hash, pxed_tftp_peer_equal);
 	self->shares = g_hash_table_new_full(share_hash, share_equal, g_free, NULL);
-	self->heap = g_ptr_array_new();
 	self->finished = g_ptr_array_new();
-	self->epfd = -1;
-	self->timerfd = -1;
 	return self;
 }
 
 static void
 tftp_stop(gpointer data)
 {
-	TftpServer *self = data;
+	PxedTftpServer *self = data;
 
 	if (self->listeners->len == 0)
 		return;
@@ -1660,7 +650,7 @@ tftp_stop(gpointer data)
 }
 
 static void
-raise_file_limit(TftpServer *self)
+raise_file_limit(PxedTftpServer *self)
 {
 	struct rlimit rl;
 	/* A transfer holds three descriptors (its two sockets and the file). */
@@ -1680,22 +670,25 @@ raise_file_limit(TftpServer *self)
 static gboolean
 tftp_start(gpointer data, GError **error)
 {
-	TftpServer *self = data;
+	PxedTftpServer *self = data;
 
 	if (self->listeners->len > 0)
 		return TRUE;
 	if (self->main_context == NULL)
 		self->main_context = g_main_context_ref(pxed_context_get_main_context(self->ctx));
 	if (self->scratch == NULL) {
-		self->scratch = g_malloc(SCRATCH_SIZE);
+		self->scratch = g_malloc(PXED_TFTP_SCRATCH_SIZE);
 		self->rxbuf = g_malloc(RX_SIZE);
-		self->rxsmall = g_malloc(RX_SMALL_SIZE);
+		self->rxsmall = g_malloc(PXED_TFTP_RX_SMALL_SIZE);
 	}
-	if (!engine_start(self, error))
-		return FALSE;
+	if (self->engine == NULL) {
+		self->engine = pxed_tftp_engine_new(self->main_context, self->name, self, error);
+		if (self->engine == NULL)
+			return FALSE;
+	}
 	raise_file_limit(self);
 	for (guint i = 0; i < self->listen->len; i++) {
-		TftpListener *listener =
+		PxedTftpListener *listener =
 			listener_new(self, g_ptr_array_index(self->listen, i), error);
 		if (listener == NULL) {
 			for (guint j = 0; j < self->listeners->len; j++)
@@ -1706,7 +699,7 @@ tftp_start(gpointer data, GError **error)
 		g_ptr_array_add(self->listeners, listener);
 	}
 	for (guint i = 0; i < self->listeners->len; i++) {
-		TftpListener *listener = g_ptr_array_index(self->listeners, i);
+		PxedTftpListener *listener = g_ptr_array_index(self->listeners, i);
 		/* The address is the message's last token: tests read the port
 		 * that port 0 turned into from it. */
 		pxed_context_event(self->ctx, NULL, self->name, "listening", "%s", listener->text);
@@ -1717,14 +710,14 @@ tftp_start(gpointer data, GError **error)
 static void
 tftp_instance_free(gpointer data)
 {
-	TftpServer *self = data;
+	PxedTftpServer *self = data;
 
 	if (self == NULL)
 		return;
 	tftp_stop(self);
 	/* Transfers in flight hold a reference and run to their end (a reload
 	 * must not cut a machine's boot short); the last one frees the rest. */
-	server_unref(self);
+	pxed_tftp_server_unref(self);
 }
 
 static const PxedKey tftp_keys[] = {
