@@ -4,9 +4,9 @@
  * ETag, conditional requests, single byte ranges, always a Content-Length),
  * and its body on one of three paths. Rendered files are in memory and leave
  * corked with their head. Descriptor-backed files go out with sendfile(2)
- * over plain HTTP (http-sendfile.c); over TLS, below SENDFILE_MIN and with
- * `sendfile=false`, they are fed to libsoup one CHUNK_SIZE piece at a time
- * from ::wrote-chunk, so at most one chunk per connection is in memory.
+ * over plain HTTP (http-sendfile.c); over TLS, below PXED_HTTP_SENDFILE_MIN
+ * and with `sendfile=false`, they are fed to libsoup one CHUNK_SIZE piece at
+ * a time from ::wrote-chunk, so at most one chunk per connection is in memory.
  */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -260,6 +260,7 @@ pxed_http_respond_file(PxedHttp *self, SoupServerMessage *msg, PxedHttpRequest *
 		/* one write for head and body; counted once written (::wrote-body) */
 		req->in_memory = length;
 		cork(req, msg);
+		/* (with the libsoup work-arounds on, their ::wrote-body uncorks) */
 		if (!self->hand_back_idle)
 			g_signal_connect(msg, "wrote-body", G_CALLBACK(on_wrote_body_uncork), req);
 		return;
