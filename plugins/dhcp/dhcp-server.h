@@ -11,6 +11,8 @@
 
 #include <pxed/pxed.h>
 
+#include "pxed-dhcp.h"
+
 G_BEGIN_DECLS
 
 typedef struct {

@@ -9,6 +9,8 @@
 
 #include <pxed/pxed.h>
 
+#include "pxed-dhcp.h"
+
 G_BEGIN_DECLS
 
 typedef enum {

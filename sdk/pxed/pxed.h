@@ -17,7 +17,6 @@
 #include <pxed/pxed-boot.h>
 #include <pxed/pxed-context.h>
 #include <pxed/pxed-lease.h>
-#include <pxed/pxed-dhcp.h>
 #include <pxed/pxed-instance.h>
 #include <pxed/pxed-plugin.h>
 

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The static store through the core's file pipeline: hostile paths refused, good ones byte-exact.
  */
-#include "pxed-core.h"
-#include "pxed-test.h"
+#include "pxed-test-core.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,10 +10,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-static const char *const plugin_dirs[] = {PXED_TEST_PLUGIN_DIR, NULL};
-
 typedef struct {
-	char *dir; /* holds root/ and things outside it */
+	PxedTestCore *tc;
+	const char *dir; /* the test core's: holds root/ and things outside it */
 	char *root;
 	GSocket *sock;
 	gboolean have_device;
@@ -61,7 +59,8 @@ fixture_setup(Fixture *f, gconstpointer data)
 	g_autofree char *dev = NULL;
 	g_autoptr(GSocketAddress) addr = NULL;
 
-	f->dir = pxed_test_tmpdir_new();
+	f->tc = pxed_test_core_new();
+	f->dir = pxed_test_core_get_dir(f->tc);
 	f->root = g_build_filename(f->dir, "root", NULL);
 	write_bytes(f->root, "pxelinux.0", boot);
 	write_bytes(f->root, "deep/a/b/c/file.bin", deep);
@@ -95,27 +94,18 @@ static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
 	g_clear_object(&f->sock);
-	pxed_test_tmpdir_free(f->dir);
+	pxed_test_core_free(f->tc);
 	g_free(f->root);
 }
 
+/* (transfer none): the fixture's core, loaded with @extra */
 static PxedCore *
 make_core(Fixture *f, const char *extra)
 {
-	g_autofree char *confd = g_build_filename(f->dir, "conf.d", NULL);
-	const char *dirs[] = {confd, NULL};
-	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
 	g_autofree char *conf = g_strdup_printf("[static]\nroot=%s\n%s", f->root, extra);
-	PxedCore *core;
 
-	pxed_test_write_file(confd, "10.conf", conf);
-	core = pxed_core_new(NULL, dirs, plugin_dirs);
-	if (!pxed_core_load(core, FALSE, problems)) {
-		for (guint i = 0; i < problems->len; i++)
-			g_printerr("%s\n", (const char *)g_ptr_array_index(problems, i));
-		g_assert_not_reached();
-	}
-	return core;
+	pxed_test_core_load(f->tc, conf);
+	return pxed_test_core_get_core(f->tc);
 }
 
 static GBytes *
@@ -179,7 +169,7 @@ static const char *const hostile[] = {
 static void
 test_hostile(Fixture *f, gconstpointer data)
 {
-	g_autoptr(PxedCore) core = make_core(f, "[pipeline]\ntftp=static\n");
+	PxedCore *core = make_core(f, "[pipeline]\ntftp=static\n");
 
 	g_assert_cmpuint(G_N_ELEMENTS(hostile), >=, 25);
 	for (guint i = 0; i < G_N_ELEMENTS(hostile); i++) {
@@ -203,7 +193,7 @@ test_escapes_are_denied_not_missing(Fixture *f, gconstpointer data)
 	const char *denied[] = {
 		"../outside.txt",	"link-out", "link-dotdot", "link-etc", "link-sneaky",
 		"dir-link/outside.txt", "fifo",	    "sock",	   "dev-null", "pxelinux.cfg"};
-	g_autoptr(PxedCore) core = make_core(f, "[pipeline]\ntftp=static\n");
+	PxedCore *core = make_core(f, "[pipeline]\ntftp=static\n");
 
 	for (guint i = 0; i < G_N_ELEMENTS(denied); i++) {
 		g_autoptr(GError) error = NULL;
@@ -232,7 +222,7 @@ test_good_paths(Fixture *f, gconstpointer data)
 		/* an absolute path means the root's, never the host's */
 		{"/etc/passwd", "etc/passwd", NULL},
 	};
-	g_autoptr(PxedCore) core = make_core(f, "[pipeline]\ntftp=static\nhttp=static\n");
+	PxedCore *core = make_core(f, "[pipeline]\ntftp=static\nhttp=static\n");
 
 	for (guint i = 0; i < G_N_ELEMENTS(good); i++) {
 		g_autoptr(GError) error = NULL;
@@ -253,8 +243,7 @@ test_good_paths(Fixture *f, gconstpointer data)
 static void
 test_follow_outside(Fixture *f, gconstpointer data)
 {
-	g_autoptr(PxedCore) core =
-		make_core(f, "follow-symlinks-outside=true\n[pipeline]\ntftp=static\n");
+	PxedCore *core = make_core(f, "follow-symlinks-outside=true\n[pipeline]\ntftp=static\n");
 	g_autoptr(GError) error = NULL;
 	g_autoptr(PxedFile) file =
 		pxed_core_open_file(core, PXED_VIA_TFTP, NULL, "link-out", NULL, &error);
@@ -281,7 +270,7 @@ test_prefix_instances(Fixture *f, gconstpointer data)
 		"[static:images]\nroot=%s/deep\nprefix=/images/\n[pipeline]\ntftp=static:images\n"
 		"http=static:images;static\n",
 		f->root);
-	g_autoptr(PxedCore) core = make_core(f, extra);
+	PxedCore *core = make_core(f, extra);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(PxedFile) file = NULL;
 	g_autoptr(GBytes) want = disk_bytes(f->root, "deep/a/b/c/file.bin");
@@ -309,7 +298,7 @@ test_large_file_streams(Fixture *f, gconstpointer data)
 {
 	/* a file far bigger than any buffer: opened, sized and read in pieces */
 	g_autofree char *path = g_build_filename(f->root, "big.img", NULL);
-	g_autoptr(PxedCore) core = NULL;
+	PxedCore *core = NULL;
 	g_autoptr(PxedFile) file = NULL;
 	g_autoptr(GError) error = NULL;
 	FILE *fp = fopen(path, "w");

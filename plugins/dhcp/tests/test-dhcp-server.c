@@ -6,16 +6,13 @@
  * scripted by the fixture.
  */
 #include <arpa/inet.h>
-#include <pxed/pxed-context-private.h>
 
 #include "dhcp-server.h"
-#include "pxed-store.h"
-#include "pxed-test.h"
+#include "pxed-test-context.h"
 
 typedef struct {
-	char *dir;
-	PxedStore *store;
-	PxedContext *ctx;
+	PxedTestContext *tc;
+	PxedStore *store; /* the test context's */
 	DhcpServer *server;
 	/* what the scripted boot pipeline answers: NULL declines */
 	const char *boot_file;
@@ -34,16 +31,10 @@ ip(const char *text)
 	return in.s_addr;
 }
 
-static GMainContext *
-fake_main_context(gpointer core)
-{
-	return g_main_context_default();
-}
-
 static PxedBootReply *
-fake_boot(gpointer core, PxedClient *client, GError **error)
+fake_boot(gpointer user_data, PxedClient *client, GError **error)
 {
-	Fixture *f = core;
+	Fixture *f = user_data;
 	PxedBootReply *reply;
 
 	f->boot_calls++;
@@ -57,16 +48,10 @@ fake_boot(gpointer core, PxedClient *client, GError **error)
 	return reply;
 }
 
-static void
-fake_event(gpointer core, PxedClient *client, const char *source, const char *event,
-	   const char *message)
-{
-}
-
 static PxedMachine *
-fake_match(gpointer core, PxedClient *client)
+fake_match(gpointer user_data, PxedClient *client)
 {
-	Fixture *f = core;
+	Fixture *f = user_data;
 	PxedMachine *machine;
 
 	if (f->reserved_mac == NULL ||
@@ -79,53 +64,23 @@ fake_match(gpointer core, PxedClient *client)
 }
 
 static gboolean
-fake_is_reserved(gpointer core, guint32 address)
+fake_is_reserved(gpointer user_data, guint32 address)
 {
-	Fixture *f = core;
+	Fixture *f = user_data;
 	return f->reserved_ip != NULL && address == ip(f->reserved_ip);
 }
 
-static PxedLease *
-fake_lease_get(gpointer core, gpointer store, const char *client_id)
+static gint64
+fake_now(gpointer user_data)
 {
-	return pxed_store_get(store, client_id);
+	return ((Fixture *)user_data)->now;
 }
 
-static PxedLease *
-fake_lease_get_by_address(gpointer core, gpointer store, guint32 address)
-{
-	return pxed_store_get_by_address(store, address);
-}
-
-static void
-fake_lease_put(gpointer core, gpointer store, PxedLease *lease, GTask *task)
-{
-	pxed_store_put(store, lease, task);
-}
-
-static void
-fake_lease_release(gpointer core, gpointer store, const char *client_id)
-{
-	pxed_store_release(store, client_id, ((Fixture *)core)->now);
-}
-
-static void
-fake_lease_foreach(gpointer core, gpointer store, PxedLeaseFunc func, gpointer user_data)
-{
-	pxed_store_iterate(store, func, user_data);
-}
-
-static const PxedContextVTable fake_vtable = {
-	.get_main_context = fake_main_context,
+static const PxedTestContextCallbacks fake_callbacks = {
 	.boot = fake_boot,
-	.event = fake_event,
 	.match = fake_match,
 	.is_reserved = fake_is_reserved,
-	.lease_get = fake_lease_get,
-	.lease_get_by_address = fake_lease_get_by_address,
-	.lease_put = fake_lease_put,
-	.lease_release = fake_lease_release,
-	.lease_foreach = fake_lease_foreach,
+	.now = fake_now,
 };
 
 static DhcpPool *
@@ -155,17 +110,11 @@ pool(const char *name, const char *subnet, const char *range, const char *router
 static void
 setup(Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
-	g_autofree char *path = NULL;
-
 	f->now = g_get_real_time() / G_USEC_PER_SEC;
-	f->dir = pxed_test_tmpdir_new();
-	path = g_build_filename(f->dir, "leases", NULL);
-	f->store = pxed_store_file_open(NULL, path, &error);
-	g_assert_no_error(error);
-	f->ctx = pxed_context_new(&fake_vtable, f);
-	f->server = dhcp_server_new("dhcp", f->ctx);
-	f->server->store = (PxedLeaseStore *)f->store;
+	f->tc = pxed_test_context_new(&fake_callbacks, f);
+	f->store = pxed_test_context_get_store(f->tc);
+	f->server = dhcp_server_new("dhcp", pxed_test_context_get_context(f->tc));
+	f->server->store = pxed_test_context_get_lease_store(f->tc);
 	f->server->server_id = ip("10.250.0.1");
 	f->server->lease_time = 600;
 	g_ptr_array_add(f->server->pools,
@@ -180,9 +129,7 @@ static void
 teardown(Fixture *f, gconstpointer data)
 {
 	dhcp_server_free(f->server);
-	pxed_store_close(f->store);
-	pxed_context_free(f->ctx);
-	pxed_test_tmpdir_free(f->dir);
+	pxed_test_context_free(f->tc);
 }
 
 static PxedDhcpMessage *

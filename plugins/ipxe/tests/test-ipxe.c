@@ -1,39 +1,29 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The iPXE backend through the core: decisions, scripts, escaping, errors. */
-#include "pxed-core.h"
-#include "pxed-test.h"
-
-static const char *const plugin_dirs[] = {PXED_TEST_PLUGIN_DIR, NULL};
+#include "pxed-test-core.h"
 
 typedef struct {
-	char *dir;
+	PxedTestCore *tc;
+	const char *dir; /* the test core's */
 	PxedCore *core;
 } Fixture;
 
 static void
 fixture_load(Fixture *f, const char *extra)
 {
-	g_autofree char *confd = g_build_filename(f->dir, "conf.d", NULL);
-	const char *dirs[] = {confd, NULL};
-	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
 	g_autofree char *conf = g_strdup_printf(
-		"[core]\nstate-dir=%s\n[ipxe]\nbase-url=http://192.0.2.10:8080/\n%s\n"
-		"[pipeline]\nboot=ipxe\nhttp=ipxe\n",
-		f->dir, extra);
+		"[ipxe]\nbase-url=http://192.0.2.10:8080/\n%s\n[pipeline]\nboot=ipxe\nhttp=ipxe\n",
+		extra);
 
-	pxed_test_write_file(confd, "10.conf", conf);
-	f->core = pxed_core_new(NULL, dirs, plugin_dirs);
-	if (!pxed_core_load(f->core, FALSE, problems)) {
-		for (guint i = 0; i < problems->len; i++)
-			g_printerr("%s\n", (const char *)g_ptr_array_index(problems, i));
-		g_assert_not_reached();
-	}
+	pxed_test_core_load(f->tc, conf);
+	f->core = pxed_test_core_get_core(f->tc);
 }
 
 static void
 setup(Fixture *f, gconstpointer data)
 {
-	f->dir = pxed_test_tmpdir_new();
+	f->tc = pxed_test_core_new();
+	f->dir = pxed_test_core_get_dir(f->tc);
 	pxed_test_write_file(f->dir, "worker.ipxe",
 			     "#!ipxe\nset role {{metadata.role}}\nkernel {{kernel}} {{args}}\n"
 			     "{{if metadata.disk}}set disk {{metadata.disk}}\n{{end}}boot\n");
@@ -52,8 +42,7 @@ setup(Fixture *f, gconstpointer data)
 static void
 teardown(Fixture *f, gconstpointer data)
 {
-	g_clear_pointer(&f->core, pxed_core_free);
-	pxed_test_tmpdir_free(f->dir);
+	pxed_test_core_free(f->tc);
 }
 
 static char *

@@ -9,16 +9,13 @@
 #include <arpa/inet.h>
 
 #include "proxy-server.h"
-#include "pxed-core.h"
-#include "pxed-test.h"
-
-static const char *const plugin_dirs[] = {PXED_TEST_PLUGIN_DIR, NULL};
+#include "pxed-test-core.h"
 
 #define VICTIM	 "10.250.0.150"
 #define ATTACKER "10.250.0.166"
 
 typedef struct {
-	char *dir;
+	PxedTestCore *tc;
 	PxedCore *core;
 	ProxyServer *server;
 } Fixture;
@@ -34,30 +31,19 @@ ip(const char *text)
 static void
 setup(Fixture *f, gconstpointer data)
 {
-	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
-	g_autofree char *confd = NULL;
 	g_autofree char *conf = NULL;
-	const char *dirs[2];
 
-	f->dir = pxed_test_tmpdir_new();
-	confd = g_build_filename(f->dir, "conf.d", NULL);
-	conf = g_strdup_printf("[core]\nstate-dir=%s\n%s"
+	f->tc = pxed_test_core_new();
+	conf = g_strdup_printf("[core]\n%s"
 			       "[ipxe]\nbase-url=http://10.250.0.2:8080\n"
 			       "[profile:a]\nkernel=/victim/linux\n"
 			       "[profile:b]\nkernel=/attacker/linux\n"
 			       "[group:victim]\nprofile=a\nselector.mac=52:54:00:00:00:01\n"
 			       "[group:attacker]\nprofile=b\nselector.mac=52:54:00:00:00:02\n"
 			       "[pipeline]\nboot=ipxe\nhttp=ipxe\n",
-			       f->dir, data != NULL ? (const char *)data : "");
-	pxed_test_write_file(confd, "10.conf", conf);
-	dirs[0] = confd;
-	dirs[1] = NULL;
-	f->core = pxed_core_new(NULL, dirs, plugin_dirs);
-	if (!pxed_core_load(f->core, FALSE, problems)) {
-		for (guint i = 0; i < problems->len; i++)
-			g_printerr("%s\n", (const char *)g_ptr_array_index(problems, i));
-		g_assert_not_reached();
-	}
+			       data != NULL ? (const char *)data : "");
+	pxed_test_core_load(f->tc, conf);
+	f->core = pxed_test_core_get_core(f->tc);
 	f->server = proxy_server_new("proxydhcp", pxed_core_get_context(f->core));
 	f->server->server_id = ip("10.250.0.2");
 }
@@ -66,8 +52,7 @@ static void
 teardown(Fixture *f, gconstpointer data)
 {
 	proxy_server_free(f->server);
-	pxed_core_free(f->core);
-	pxed_test_tmpdir_free(f->dir);
+	pxed_test_core_free(f->tc);
 }
 
 static PxedDhcpMessage *

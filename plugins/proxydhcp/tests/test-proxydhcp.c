@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* proxyDHCP decisions with crafted requests and a scripted boot pipeline. */
 #include <arpa/inet.h>
-#include <pxed/pxed-context-private.h>
 
 #include "proxy-server.h"
+#include "pxed-test-context.h"
 
 typedef struct {
-	PxedContext *ctx;
+	PxedTestContext *tc;
 	ProxyServer *server;
 	const char *boot_file;
 	PxedVia seen_via;
@@ -23,16 +23,10 @@ ip(const char *text)
 	return in.s_addr;
 }
 
-static GMainContext *
-fake_main_context(gpointer core)
-{
-	return g_main_context_default();
-}
-
 static PxedBootReply *
-fake_boot(gpointer core, PxedClient *client, GError **error)
+fake_boot(gpointer user_data, PxedClient *client, GError **error)
 {
-	Fixture *f = core;
+	Fixture *f = user_data;
 	PxedBootReply *reply;
 
 	f->seen_via = pxed_client_get_via(client);
@@ -48,9 +42,9 @@ fake_boot(gpointer core, PxedClient *client, GError **error)
 }
 
 static gboolean
-fake_note_client(gpointer core, PxedClient *client, PxedEvidence evidence, guint lifetime)
+fake_note_client(gpointer user_data, PxedClient *client, PxedEvidence evidence, guint lifetime)
 {
-	Fixture *f = core;
+	Fixture *f = user_data;
 	g_clear_pointer(&f->noted, pxed_client_unref);
 	f->noted = pxed_client_copy(client);
 	f->noted_evidence = evidence;
@@ -58,8 +52,7 @@ fake_note_client(gpointer core, PxedClient *client, PxedEvidence evidence, guint
 	return TRUE;
 }
 
-static const PxedContextVTable fake_vtable = {
-	.get_main_context = fake_main_context,
+static const PxedTestContextCallbacks fake_callbacks = {
 	.boot = fake_boot,
 	.note_client = fake_note_client,
 };
@@ -67,8 +60,8 @@ static const PxedContextVTable fake_vtable = {
 static void
 setup(Fixture *f, gconstpointer data)
 {
-	f->ctx = pxed_context_new(&fake_vtable, f);
-	f->server = proxy_server_new("proxydhcp", f->ctx);
+	f->tc = pxed_test_context_new(&fake_callbacks, f);
+	f->server = proxy_server_new("proxydhcp", pxed_test_context_get_context(f->tc));
 	f->server->server_id = ip("10.250.0.2");
 	f->boot_file = "undionly.kpxe";
 }
@@ -77,7 +70,7 @@ static void
 teardown(Fixture *f, gconstpointer data)
 {
 	proxy_server_free(f->server);
-	pxed_context_free(f->ctx);
+	pxed_test_context_free(f->tc);
 	g_clear_pointer(&f->noted, pxed_client_unref);
 }
 

@@ -4,30 +4,24 @@
  * 01-MAC, the IPv4 address in upper-case hex from 8 digits down to 1,
  * default — taking the first file it gets.
  */
-#include "pxed-core.h"
-#include "pxed-test.h"
-
-static const char *const plugin_dirs[] = {PXED_TEST_PLUGIN_DIR, NULL};
+#include "pxed-test-core.h"
 
 #define UUID_A "8a6c3b52-1a2b-4c5d-9e0f-00112233aaaa"
 #define UUID_B "8a6c3b52-1a2b-4c5d-9e0f-00112233bbbb"
 
 typedef struct {
-	char *dir;
+	PxedTestCore *tc;
+	const char *dir; /* the test core's */
 	PxedCore *core;
 } Fixture;
 
 static void
 setup(Fixture *f, gconstpointer data)
 {
-	g_autofree char *confd = NULL;
 	g_autofree char *conf = NULL;
-	const char *dirs[2] = {NULL, NULL};
-	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
 
-	f->dir = pxed_test_tmpdir_new();
-	confd = g_build_filename(f->dir, "conf.d", NULL);
-	dirs[0] = confd;
+	f->tc = pxed_test_core_new();
+	f->dir = pxed_test_core_get_dir(f->tc);
 	/* hand-written: one machine by MAC, and a subnet by hex prefix */
 	pxed_test_write_file(f->dir, "cfg/01-52-54-00-00-00-0c", "LABEL handwritten-c\n");
 	pxed_test_write_file(f->dir, "cfg/C0A863", "LABEL subnet-192.168.99\n");
@@ -35,7 +29,7 @@ setup(Fixture *f, gconstpointer data)
 			     "DEFAULT t\nLABEL t\n  KERNEL {{kernel}}\n  APPEND {{args | words}} "
 			     "host={{metadata.hostname}}\n");
 	conf = g_strdup_printf(
-		"[core]\nstate-dir=%s\n[pxelinux]\nconfig-dir=%s/cfg\n"
+		"[pxelinux]\nconfig-dir=%s/cfg\n"
 		"[pipeline]\ntftp=pxelinux\nboot=pxelinux\n"
 		"[profile:fallback]\nkernel=/fallback/vmlinuz\nargs=fallback\n"
 		"[profile:node]\nkernel=/node/vmlinuz\ninitrd=/node/initrd.img;/node/extra.img\n"
@@ -48,21 +42,15 @@ setup(Fixture *f, gconstpointer data)
 		"[group:by-mac]\nprofile=node\nselector.mac=52:54:00:00:00:0a\n"
 		"[group:by-uuid]\nprofile=templated\nselector.uuid=" UUID_B "\n"
 		"metadata.hostname=b.example\n",
-		f->dir, f->dir, f->dir);
-	pxed_test_write_file(confd, "10.conf", conf);
-	f->core = pxed_core_new(NULL, dirs, plugin_dirs);
-	if (!pxed_core_load(f->core, FALSE, problems)) {
-		for (guint i = 0; i < problems->len; i++)
-			g_printerr("%s\n", (const char *)g_ptr_array_index(problems, i));
-		g_assert_not_reached();
-	}
+		f->dir, f->dir);
+	pxed_test_core_load(f->tc, conf);
+	f->core = pxed_test_core_get_core(f->tc);
 }
 
 static void
 teardown(Fixture *f, gconstpointer data)
 {
-	g_clear_pointer(&f->core, pxed_core_free);
-	pxed_test_tmpdir_free(f->dir);
+	pxed_test_core_free(f->tc);
 }
 
 /* The names PXELINUX tries, in its order (syslinux doc/pxelinux.txt). */

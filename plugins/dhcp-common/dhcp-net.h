@@ -12,6 +12,8 @@
 #include <glib-unix.h>
 #include <pxed/pxed.h>
 
+#include "pxed-dhcp.h"
+
 G_BEGIN_DECLS
 
 typedef struct {

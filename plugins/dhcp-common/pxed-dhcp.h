@@ -1,23 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#if !defined(__PXED_H_INSIDE__) && !defined(PXED_COMPILATION)
-#error "Only <pxed/pxed.h> can be included directly."
-#endif
-
-#include <pxed/pxed-boot.h>
-#include <pxed/pxed-client.h>
+#include <pxed/pxed.h>
 
 G_BEGIN_DECLS
 
 /*
- * The DHCPv4 packet codec shared by the dhcp and proxydhcp plugins: RFC 2131
+ * The DHCPv4 packet codec of the DHCP-family plugins (dhcp, proxydhcp): RFC 2131
  * (message format), RFC 2132 (options), RFC 3396 (long options split over
  * several instances), RFC 4578 and the PXE 2.1 specification (PXE options).
  *
  * pxed_dhcp_message_parse() is a pure function over a byte buffer: every
  * length is checked before it is read, and anything malformed is refused with
  * an error saying what and where, never half-parsed.
+ *
+ * Internal to the DHCP family: a static library linked into each of their
+ * modules (hidden symbols), not part of libpxed or the plugin ABI.
  */
 
 #define PXED_DHCP_SERVER_PORT 67

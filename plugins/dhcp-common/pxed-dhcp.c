@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "pxed.h"
+#include "pxed-dhcp.h"
 
 #include <arpa/inet.h>
 #include <string.h>

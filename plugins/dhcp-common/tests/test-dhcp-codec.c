@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The SDK's DHCP codec: round trips, PXE identity, and every hostile input. */
+/* The DHCP family's codec: round trips, PXE identity, and every hostile input. */
 #include <pxed/pxed.h>
+
+#include "pxed-dhcp.h"
 
 #include <arpa/inet.h>
 

@@ -13,6 +13,8 @@
 
 #include <pxed/pxed.h>
 
+#include "pxed-dhcp.h"
+
 #include "pxed-test.h"
 
 G_BEGIN_DECLS

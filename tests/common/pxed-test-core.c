@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "pxed-test-core.h"
+
+struct _PxedTestCore {
+	char *dir;
+	PxedCore *core;
+};
+
+PxedTestCore *
+pxed_test_core_new(void)
+{
+	PxedTestCore *self = g_new0(PxedTestCore, 1);
+
+	self->dir = pxed_test_tmpdir_new();
+	return self;
+}
+
+void
+pxed_test_core_free(PxedTestCore *self)
+{
+	if (self == NULL)
+		return;
+	/* the core first: its stores and event log live in the folder */
+	g_clear_pointer(&self->core, pxed_core_free);
+	pxed_test_tmpdir_free(self->dir);
+	g_free(self);
+}
+
+const char *
+pxed_test_core_get_dir(PxedTestCore *self)
+{
+	return self->dir;
+}
+
+void
+pxed_test_core_load(PxedTestCore *self, const char *conf)
+{
+	g_autofree char *confd = g_build_filename(self->dir, "conf.d", NULL);
+	g_autofree char *state = g_strdup_printf("[core]\nstate-dir=%s\n", self->dir);
+	const char *const config_dirs[] = {confd, NULL};
+	const char *const plugin_dirs[] = {pxed_test_plugin_dir(), NULL};
+	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+
+	g_assert_null(self->core);
+	pxed_test_write_file(confd, "00-state.conf", state);
+	pxed_test_write_file(confd, "50-test.conf", conf);
+	self->core = pxed_core_new(NULL, config_dirs, plugin_dirs);
+	if (!pxed_core_load(self->core, FALSE, problems)) {
+		for (guint i = 0; i < problems->len; i++)
+			g_printerr("%s\n", (const char *)g_ptr_array_index(problems, i));
+		g_error("the test's configuration did not load");
+	}
+}
+
+PxedCore *
+pxed_test_core_get_core(PxedTestCore *self)
+{
+	g_assert_nonnull(self->core);
+	return self->core;
+}
+
+PxedContext *
+pxed_test_core_get_context(PxedTestCore *self)
+{
+	return pxed_core_get_context(pxed_test_core_get_core(self));
+}

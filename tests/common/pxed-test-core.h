@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * A real core in the test's own process, for tests that drive plugins
+ * through it (pxed_core_boot(), pxed_core_open_file(), a plugin's decision
+ * code over pxed_core_get_context()) without a daemon or sockets.
+ */
+
+#include "pxed-core.h"
+#include "pxed-test.h"
+
+G_BEGIN_DECLS
+
+typedef struct _PxedTestCore PxedTestCore;
+
+/* A temporary folder for the configuration, the state and whatever files the
+ * test writes before loading; no core yet. */
+PxedTestCore *pxed_test_core_new(void);
+/* Frees the core, then removes the folder. Safe on %NULL. */
+void pxed_test_core_free(PxedTestCore *self);
+
+const char *pxed_test_core_get_dir(PxedTestCore *self);
+
+/**
+ * pxed_test_core_load:
+ * @conf: one conf.d fragment (conf.d/50-test.conf); the state folder is set
+ *   in a fragment before it (the test's folder), so @conf may add its own
+ *   [core] keys
+ *
+ * Creates the core with the build tree's plugins and loads the configuration
+ * without starting protocol instances. Any problem fails the test, printed.
+ */
+void pxed_test_core_load(PxedTestCore *self, const char *conf);
+
+PxedCore *pxed_test_core_get_core(PxedTestCore *self);
+PxedContext *pxed_test_core_get_context(PxedTestCore *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedTestCore, pxed_test_core_free)
+
+G_END_DECLS
