@@ -160,11 +160,4 @@ void dhcp_server_fit_relay_agent(PxedDhcpServer *self, PxedDhcpMessage *reply, g
 PxedDhcpMessage *dhcp_server_build_nak(PxedDhcpServer *self, const PxedDhcpMessage *request,
 				       const char *message);
 
-/* The names plugins/dhcp/tests use for these types. */
-typedef PxedDhcpServer DhcpServer;
-typedef PxedDhcpOutcome DhcpOutcome;
-typedef PxedDhcpPool DhcpPool;
-typedef PxedDhcpRange DhcpRange;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(DhcpOutcome, dhcp_outcome_free)
-
 G_END_DECLS

@@ -52,8 +52,4 @@ PxedDhcpMessage *proxy_server_handle(PxedProxyServer *self, const PxedDhcpMessag
 				     PxedProxyPort port, guint32 source, PxedClient **client,
 				     const char **reason);
 
-/* The names plugins/proxydhcp/tests use for these types. */
-typedef PxedProxyServer ProxyServer;
-typedef PxedProxyPort ProxyPort;
-
 G_END_DECLS

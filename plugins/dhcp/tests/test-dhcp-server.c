@@ -13,7 +13,7 @@
 typedef struct {
 	PxedTestContext *tc;
 	PxedStore *store; /* the test context's */
-	DhcpServer *server;
+	PxedDhcpServer *server;
 	/* what the scripted boot pipeline answers: NULL declines */
 	const char *boot_file;
 	guint boot_calls;
@@ -83,15 +83,15 @@ static const PxedTestContextCallbacks fake_callbacks = {
 	.now = fake_now,
 };
 
-static DhcpPool *
+static PxedDhcpPool *
 pool(const char *name, const char *subnet, const char *range, const char *router)
 {
-	DhcpPool *p = g_new0(DhcpPool, 1);
+	PxedDhcpPool *p = g_new0(PxedDhcpPool, 1);
 	g_auto(GStrv) ranges = g_strsplit(range, ";", -1);
 	g_autoptr(GError) error = NULL;
 
 	p->name = g_strdup(name);
-	p->ranges = g_array_new(FALSE, FALSE, sizeof(DhcpRange));
+	p->ranges = g_array_new(FALSE, FALSE, sizeof(PxedDhcpRange));
 	p->routers = g_array_new(FALSE, FALSE, sizeof(guint32));
 	p->dns = g_array_new(FALSE, FALSE, sizeof(guint32));
 	g_assert_true(dhcp_parse_subnet(subnet, &p->network, &p->mask, &error));
@@ -121,7 +121,7 @@ setup(Fixture *f, gconstpointer data)
 			pool("", "10.250.0.0/24", "10.250.0.100;10.250.0.102", "10.250.0.1"));
 	g_ptr_array_add(f->server->pools,
 			pool("lab", "10.250.7.0/24", "10.250.7.50-10.250.7.60", "10.250.7.1"));
-	DhcpPool *local = g_ptr_array_index(f->server->pools, 0);
+	PxedDhcpPool *local = g_ptr_array_index(f->server->pools, 0);
 	local->domain = g_strdup("test.example");
 }
 
@@ -155,7 +155,7 @@ committed(GObject *source, GAsyncResult *result, gpointer user_data)
 
 /* What the plugin does with an outcome's lease: store it, wait until durable. */
 static void
-apply(Fixture *f, DhcpOutcome *out)
+apply(Fixture *f, PxedDhcpOutcome *out)
 {
 	if (out->release != NULL)
 		pxed_store_release(f->store, out->release, f->now);
@@ -168,10 +168,10 @@ apply(Fixture *f, DhcpOutcome *out)
 	}
 }
 
-static DhcpOutcome *
+static PxedDhcpOutcome *
 handle(Fixture *f, const PxedDhcpMessage *msg)
 {
-	DhcpOutcome *out = dhcp_server_handle(f->server, msg, f->now);
+	PxedDhcpOutcome *out = dhcp_server_handle(f->server, msg, f->now);
 	/* every reply must survive its own encoding */
 	if (out->reply != NULL) {
 		g_autoptr(GBytes) bytes = pxed_dhcp_message_build(out->reply, out->max_size);
@@ -198,9 +198,9 @@ static guint32
 obtain(Fixture *f, guint8 mac)
 {
 	g_autoptr(PxedDhcpMessage) discover = request(PXED_DHCP_DISCOVER, mac);
-	g_autoptr(DhcpOutcome) offer = handle(f, discover);
+	g_autoptr(PxedDhcpOutcome) offer = handle(f, discover);
 	g_autoptr(PxedDhcpMessage) req = request(PXED_DHCP_REQUEST, mac);
-	g_autoptr(DhcpOutcome) ack = NULL;
+	g_autoptr(PxedDhcpOutcome) ack = NULL;
 
 	g_assert_nonnull(offer->reply);
 	pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_SERVER_ID, f->server->server_id);
@@ -217,7 +217,7 @@ static void
 test_discover_offer(Fixture *f, gconstpointer data)
 {
 	g_autoptr(PxedDhcpMessage) msg = request(PXED_DHCP_DISCOVER, 1);
-	g_autoptr(DhcpOutcome) out = handle(f, msg);
+	g_autoptr(PxedDhcpOutcome) out = handle(f, msg);
 	const PxedDhcpMessage *offer = out->reply;
 	g_autofree char *domain = NULL;
 	gsize len = 0;
@@ -250,9 +250,9 @@ test_offer_held(Fixture *f, gconstpointer data)
 {
 	g_autoptr(PxedDhcpMessage) a = request(PXED_DHCP_DISCOVER, 1);
 	g_autoptr(PxedDhcpMessage) b = request(PXED_DHCP_DISCOVER, 2);
-	g_autoptr(DhcpOutcome) out_a = handle(f, a);
-	g_autoptr(DhcpOutcome) out_b = handle(f, b);
-	g_autoptr(DhcpOutcome) again = handle(f, a);
+	g_autoptr(PxedDhcpOutcome) out_a = handle(f, a);
+	g_autoptr(PxedDhcpOutcome) out_b = handle(f, b);
+	g_autoptr(PxedDhcpOutcome) again = handle(f, a);
 
 	g_assert_cmpuint(out_a->reply->yiaddr, !=, out_b->reply->yiaddr);
 	/* a retransmitted DISCOVER gets the same offer */
@@ -265,7 +265,7 @@ test_request_ack_commit(Fixture *f, gconstpointer data)
 	guint32 address = obtain(f, 1);
 	g_autoptr(PxedLease) lease = pxed_store_get(f->store, "01:52:54:00:00:00:01");
 	g_autoptr(PxedDhcpMessage) discover = request(PXED_DHCP_DISCOVER, 1);
-	g_autoptr(DhcpOutcome) out = NULL;
+	g_autoptr(PxedDhcpOutcome) out = NULL;
 
 	g_assert_nonnull(lease);
 	g_assert_cmpuint(pxed_lease_get_address(lease), ==, address);
@@ -280,11 +280,11 @@ static void
 test_request_other_server(Fixture *f, gconstpointer data)
 {
 	g_autoptr(PxedDhcpMessage) discover = request(PXED_DHCP_DISCOVER, 1);
-	g_autoptr(DhcpOutcome) offer = handle(f, discover);
+	g_autoptr(PxedDhcpOutcome) offer = handle(f, discover);
 	g_autoptr(PxedDhcpMessage) req = request(PXED_DHCP_REQUEST, 1);
-	g_autoptr(DhcpOutcome) out = NULL;
+	g_autoptr(PxedDhcpOutcome) out = NULL;
 	g_autoptr(PxedDhcpMessage) other = request(PXED_DHCP_DISCOVER, 2);
-	g_autoptr(DhcpOutcome) other_out = NULL;
+	g_autoptr(PxedDhcpOutcome) other_out = NULL;
 
 	pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_SERVER_ID, ip("10.250.0.254"));
 	pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
@@ -304,7 +304,7 @@ test_request_taken(Fixture *f, gconstpointer data)
 {
 	guint32 address = obtain(f, 1);
 	g_autoptr(PxedDhcpMessage) req = request(PXED_DHCP_REQUEST, 2);
-	g_autoptr(DhcpOutcome) out = NULL;
+	g_autoptr(PxedDhcpOutcome) out = NULL;
 
 	pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_SERVER_ID, f->server->server_id);
 	pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_REQUESTED_ADDRESS, address);
@@ -324,11 +324,11 @@ test_init_reboot(Fixture *f, gconstpointer data)
 	g_autoptr(PxedDhcpMessage) wrong = request(PXED_DHCP_REQUEST, 1);
 	g_autoptr(PxedDhcpMessage) foreign = request(PXED_DHCP_REQUEST, 1);
 	g_autoptr(PxedDhcpMessage) stranger = request(PXED_DHCP_REQUEST, 9);
-	g_autoptr(DhcpOutcome) o1 = NULL;
-	g_autoptr(DhcpOutcome) o2 = NULL;
-	g_autoptr(DhcpOutcome) o3 = NULL;
-	g_autoptr(DhcpOutcome) o4 = NULL;
-	g_autoptr(DhcpOutcome) o5 = NULL;
+	g_autoptr(PxedDhcpOutcome) o1 = NULL;
+	g_autoptr(PxedDhcpOutcome) o2 = NULL;
+	g_autoptr(PxedDhcpOutcome) o3 = NULL;
+	g_autoptr(PxedDhcpOutcome) o4 = NULL;
+	g_autoptr(PxedDhcpOutcome) o5 = NULL;
 
 	/* RFC 2131 §4.3.2 INIT-REBOOT: no server id, option 50, ciaddr 0 */
 	pxed_dhcp_message_set_option_ipv4(same, PXED_DHCP_OPTION_REQUESTED_ADDRESS, address);
@@ -363,8 +363,8 @@ test_renewing(Fixture *f, gconstpointer data)
 	guint32 address = obtain(f, 1);
 	g_autoptr(PxedDhcpMessage) renew = request(PXED_DHCP_REQUEST, 1);
 	g_autoptr(PxedDhcpMessage) bad = request(PXED_DHCP_REQUEST, 2);
-	g_autoptr(DhcpOutcome) out = NULL;
-	g_autoptr(DhcpOutcome) out_bad = NULL;
+	g_autoptr(PxedDhcpOutcome) out = NULL;
+	g_autoptr(PxedDhcpOutcome) out_bad = NULL;
 
 	renew->ciaddr = address;
 	out = handle(f, renew);
@@ -382,10 +382,10 @@ test_relay_pool(Fixture *f, gconstpointer data)
 {
 	g_autoptr(PxedDhcpMessage) msg = request(PXED_DHCP_DISCOVER, 1);
 	g_autoptr(PxedDhcpMessage) unknown = request(PXED_DHCP_DISCOVER, 2);
-	g_autoptr(DhcpOutcome) out = NULL;
-	g_autoptr(DhcpOutcome) out_unknown = NULL;
+	g_autoptr(PxedDhcpOutcome) out = NULL;
+	g_autoptr(PxedDhcpOutcome) out_unknown = NULL;
 	g_autoptr(PxedDhcpMessage) req = request(PXED_DHCP_REQUEST, 1);
-	g_autoptr(DhcpOutcome) ack = NULL;
+	g_autoptr(PxedDhcpOutcome) ack = NULL;
 	const guint8 agent[] = {1, 3, 'p', 'o', 'e'};
 	const guint8 *echo;
 	gsize len = 0;
@@ -418,9 +418,9 @@ static void
 test_pxe_boot(Fixture *f, gconstpointer data)
 {
 	g_autoptr(PxedDhcpMessage) msg = request(PXED_DHCP_DISCOVER, 1);
-	g_autoptr(DhcpOutcome) out = NULL;
+	g_autoptr(PxedDhcpOutcome) out = NULL;
 	g_autoptr(PxedDhcpMessage) plain = request(PXED_DHCP_DISCOVER, 2);
-	g_autoptr(DhcpOutcome) plain_out = NULL;
+	g_autoptr(PxedDhcpOutcome) plain_out = NULL;
 	g_autofree char *vendor = NULL;
 	const guint8 arch[] = {0, 7};
 	const guint8 *opt;
@@ -458,10 +458,10 @@ static void
 test_reservation(Fixture *f, gconstpointer data)
 {
 	g_autoptr(PxedDhcpMessage) msg = request(PXED_DHCP_DISCOVER, 5);
-	g_autoptr(DhcpOutcome) out = NULL;
+	g_autoptr(PxedDhcpOutcome) out = NULL;
 	g_autofree char *hostname = NULL;
 	g_autoptr(PxedDhcpMessage) req = request(PXED_DHCP_REQUEST, 5);
-	g_autoptr(DhcpOutcome) ack = NULL;
+	g_autoptr(PxedDhcpOutcome) ack = NULL;
 	g_autoptr(PxedLease) lease = NULL;
 
 	f->reserved_mac = "52:54:00:00:00:05";
@@ -487,9 +487,9 @@ test_reserved_in_range(Fixture *f, gconstpointer data)
 	g_autoptr(PxedDhcpMessage) discover = request(PXED_DHCP_DISCOVER, 1);
 	g_autoptr(PxedDhcpMessage) reboot = request(PXED_DHCP_REQUEST, 1);
 	g_autoptr(PxedDhcpMessage) asking = request(PXED_DHCP_DISCOVER, 2);
-	g_autoptr(DhcpOutcome) offer = NULL;
-	g_autoptr(DhcpOutcome) nak = NULL;
-	g_autoptr(DhcpOutcome) asked = NULL;
+	g_autoptr(PxedDhcpOutcome) offer = NULL;
+	g_autoptr(PxedDhcpOutcome) nak = NULL;
+	g_autoptr(PxedDhcpOutcome) asked = NULL;
 
 	f->reserved_mac = "52:54:00:00:00:05";
 	f->reserved_ip = "10.250.0.100"; /* the first address of the range */
@@ -516,7 +516,7 @@ static void
 test_exhausted(Fixture *f, gconstpointer data)
 {
 	g_autoptr(PxedDhcpMessage) fourth = request(PXED_DHCP_DISCOVER, 4);
-	g_autoptr(DhcpOutcome) out = NULL;
+	g_autoptr(PxedDhcpOutcome) out = NULL;
 
 	/* the range holds 3 addresses */
 	obtain(f, 1);
@@ -532,7 +532,7 @@ test_release_and_reuse(Fixture *f, gconstpointer data)
 {
 	guint32 a1 = obtain(f, 1);
 	g_autoptr(PxedDhcpMessage) rel = request(PXED_DHCP_RELEASE, 1);
-	g_autoptr(DhcpOutcome) out = NULL;
+	g_autoptr(PxedDhcpOutcome) out = NULL;
 	g_autoptr(PxedLease) lease = NULL;
 
 	obtain(f, 2);
@@ -553,9 +553,9 @@ test_decline(Fixture *f, gconstpointer data)
 {
 	guint32 a1 = obtain(f, 1);
 	g_autoptr(PxedDhcpMessage) dec = request(PXED_DHCP_DECLINE, 1);
-	g_autoptr(DhcpOutcome) out = NULL;
+	g_autoptr(PxedDhcpOutcome) out = NULL;
 	g_autoptr(PxedDhcpMessage) discover = request(PXED_DHCP_DISCOVER, 1);
-	g_autoptr(DhcpOutcome) again = NULL;
+	g_autoptr(PxedDhcpOutcome) again = NULL;
 
 	pxed_dhcp_message_set_option_ipv4(dec, PXED_DHCP_OPTION_SERVER_ID, f->server->server_id);
 	pxed_dhcp_message_set_option_ipv4(dec, PXED_DHCP_OPTION_REQUESTED_ADDRESS, a1);
@@ -572,7 +572,7 @@ static void
 test_inform(Fixture *f, gconstpointer data)
 {
 	g_autoptr(PxedDhcpMessage) msg = request(PXED_DHCP_INFORM, 1);
-	g_autoptr(DhcpOutcome) out = NULL;
+	g_autoptr(PxedDhcpOutcome) out = NULL;
 
 	msg->ciaddr = ip("10.250.0.77");
 	out = handle(f, msg);
@@ -596,7 +596,7 @@ test_ignored(Fixture *f, gconstpointer data)
 	reply->op = PXED_DHCP_OP_REPLY;
 	nohw->hlen = 0;
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autoptr(DhcpOutcome) out = handle(f, cases[i]);
+		g_autoptr(PxedDhcpOutcome) out = handle(f, cases[i]);
 		g_assert_null(out->reply);
 		g_assert_null(out->commit);
 		g_assert_nonnull(out->reason);
@@ -624,7 +624,7 @@ test_hostile_requests(Fixture *f, gconstpointer data)
 	for (guint round = 0; round < 20000; round++) {
 		g_autofree guint8 *copy = g_memdup2(orig, len);
 		g_autoptr(PxedDhcpMessage) msg = NULL;
-		g_autoptr(DhcpOutcome) out = NULL;
+		g_autoptr(PxedDhcpOutcome) out = NULL;
 
 		for (guint k = 0; k < 4; k++)
 			copy[g_rand_int_range(rand, 0, (gint)len)] = (guint8)g_rand_int(rand);
@@ -662,7 +662,7 @@ discover_many(Fixture *f, guint32 first, guint count)
 
 	for (guint32 n = first; n < first + count; n++) {
 		g_autoptr(PxedDhcpMessage) msg = request_n(PXED_DHCP_DISCOVER, n);
-		g_autoptr(DhcpOutcome) out = dhcp_server_handle(f->server, msg, f->now);
+		g_autoptr(PxedDhcpOutcome) out = dhcp_server_handle(f->server, msg, f->now);
 		if (out->reply != NULL)
 			answered++;
 	}
@@ -692,7 +692,7 @@ test_selecting_not_offered(Fixture *f, gconstpointer data)
 
 	for (guint i = 0; i < G_N_ELEMENTS(addresses); i++) {
 		g_autoptr(PxedDhcpMessage) req = request(PXED_DHCP_REQUEST, 7);
-		g_autoptr(DhcpOutcome) out = NULL;
+		g_autoptr(PxedDhcpOutcome) out = NULL;
 		g_autoptr(PxedLease) lease = NULL;
 
 		pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_SERVER_ID,
@@ -719,11 +719,11 @@ static void
 test_other_server_drops_offer(Fixture *f, gconstpointer data)
 {
 	g_autoptr(PxedDhcpMessage) discover = request(PXED_DHCP_DISCOVER, 1);
-	g_autoptr(DhcpOutcome) offer = handle(f, discover);
+	g_autoptr(PxedDhcpOutcome) offer = handle(f, discover);
 	g_autoptr(PxedDhcpMessage) req = request(PXED_DHCP_REQUEST, 1);
-	g_autoptr(DhcpOutcome) out = NULL;
+	g_autoptr(PxedDhcpOutcome) out = NULL;
 	g_autoptr(PxedDhcpMessage) other = request(PXED_DHCP_DISCOVER, 2);
-	g_autoptr(DhcpOutcome) other_out = NULL;
+	g_autoptr(PxedDhcpOutcome) other_out = NULL;
 
 	g_assert_nonnull(offer->reply);
 	/* the other server's offer was another address */
@@ -751,8 +751,8 @@ test_init_reboot_not_ours(Fixture *f, gconstpointer data)
 	g_autoptr(PxedLease) relayed = pxed_lease_new("01:52:54:00:00:00:08", ip("10.250.7.55"));
 	g_autoptr(PxedDhcpMessage) reboot = request(PXED_DHCP_REQUEST, 7);
 	g_autoptr(PxedDhcpMessage) wrong_segment = request(PXED_DHCP_REQUEST, 8);
-	g_autoptr(DhcpOutcome) out = NULL;
-	g_autoptr(DhcpOutcome) out_segment = NULL;
+	g_autoptr(PxedDhcpOutcome) out = NULL;
+	g_autoptr(PxedDhcpOutcome) out_segment = NULL;
 	gboolean done = FALSE;
 
 	pxed_lease_set_expires(planted, f->now + 600);
@@ -788,7 +788,7 @@ test_relay_agent_too_big(Fixture *f, gconstpointer data)
 {
 	g_autoptr(PxedDhcpMessage) msg = request(PXED_DHCP_DISCOVER, 1);
 	g_autofree guint8 *agent = g_malloc(400);
-	g_autoptr(DhcpOutcome) out = NULL;
+	g_autoptr(PxedDhcpOutcome) out = NULL;
 	g_autoptr(GBytes) bytes = NULL;
 	g_autoptr(PxedDhcpMessage) back = NULL;
 	guint32 value = 0;
@@ -854,8 +854,8 @@ test_new_client_rate(Fixture *f, gconstpointer data)
 	guint32 address;
 	g_autoptr(PxedDhcpMessage) renew = request(PXED_DHCP_REQUEST, 1);
 	g_autoptr(PxedDhcpMessage) discover = request(PXED_DHCP_DISCOVER, 1);
-	g_autoptr(DhcpOutcome) renewed = NULL;
-	g_autoptr(DhcpOutcome) offered = NULL;
+	g_autoptr(PxedDhcpOutcome) renewed = NULL;
+	g_autoptr(PxedDhcpOutcome) offered = NULL;
 
 	large_pool(f, 4096);
 	f->server->limits.new_clients_per_second = 10;

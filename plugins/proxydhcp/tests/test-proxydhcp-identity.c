@@ -17,7 +17,7 @@
 typedef struct {
 	PxedTestCore *tc;
 	PxedCore *core;
-	ProxyServer *server;
+	PxedProxyServer *server;
 } Fixture;
 
 static guint32
@@ -73,7 +73,7 @@ pxe_request(guint8 type, guint8 last)
 /* Hands @msg to the proxy as if it came from @source; returns whether it
  * answered. */
 static gboolean
-deliver(Fixture *f, PxedDhcpMessage *msg, ProxyPort port, const char *source)
+deliver(Fixture *f, PxedDhcpMessage *msg, PxedProxyPort port, const char *source)
 {
 	g_autoptr(PxedClient) client = NULL;
 	const char *reason = NULL;

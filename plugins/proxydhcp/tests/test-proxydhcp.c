@@ -7,7 +7,7 @@
 
 typedef struct {
 	PxedTestContext *tc;
-	ProxyServer *server;
+	PxedProxyServer *server;
 	const char *boot_file;
 	PxedVia seen_via;
 	PxedClient *noted;
@@ -161,7 +161,7 @@ test_silent(Fixture *f, gconstpointer data)
 	g_autoptr(PxedDhcpMessage) pxe = pxe_request(PXED_DHCP_DISCOVER, 0);
 	struct {
 		PxedDhcpMessage *msg;
-		ProxyPort port;
+		PxedProxyPort port;
 	} cases[] = {
 		{plain, PROXY_PORT_DHCP},	{req67, PROXY_PORT_DHCP},
 		{req67_other, PROXY_PORT_DHCP}, {discover4011, PROXY_PORT_PXE},
