@@ -5,11 +5,11 @@
  */
 #include "pxed-core.h"
 #include "pxed-log.h"
+#include "pxed-pipeline.h"
+#include "pxed-privileges.h"
 
 #include <glib-unix.h>
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -90,30 +90,22 @@ raise_file_limit(void)
 		g_warning("cannot raise the open file limit: %s", g_strerror(errno));
 }
 
-/* After the sockets are bound: nothing else needs root. */
+/* After the sockets are bound: root is dropped, keeping what the enabled
+ * plugins need to bind again on reload (pxed-privileges.c). */
 static gboolean
-drop_privileges(const char *user, const char *state_dir, GError **error)
+drop_privileges(PxedCore *core, GError **error)
 {
-	struct passwd *pw;
+	GPtrArray *instances = pxed_core_get_instances(core);
+	g_autoptr(GPtrArray) names = g_ptr_array_new();
 
-	if (user == NULL || user[0] == '\0' || geteuid() != 0)
-		return TRUE;
-	pw = getpwnam(user);
-	if (pw == NULL) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-			    "[core] user: no user named '%s'", user);
-		return FALSE;
+	for (guint i = 0; i < instances->len; i++) {
+		PxedPluginInstance *inst = g_ptr_array_index(instances, i);
+		g_ptr_array_add(names, (gpointer)inst->plugin->name);
 	}
-	if (chown(state_dir, pw->pw_uid, pw->pw_gid) != 0)
-		g_warning("cannot hand %s to %s: %s", state_dir, user, g_strerror(errno));
-	if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0) {
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
-			    "cannot become user '%s': %s", user, g_strerror(errno));
-		return FALSE;
-	}
-	g_message("running as user %s", user);
-	return TRUE;
+	g_ptr_array_add(names, NULL);
+	return pxed_privileges_drop(pxed_core_get_user(core), pxed_core_get_state_dir(core),
+				    pxed_privileges_needed((const char *const *)names->pdata),
+				    error);
 }
 
 static int
@@ -366,8 +358,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	apply_log_level(&daemon);
-	if (!drop_privileges(pxed_core_get_user(daemon.core), pxed_core_get_state_dir(daemon.core),
-			     &error)) {
+	if (!drop_privileges(daemon.core, &error)) {
 		fprintf(stderr, "pxed: %s\n", error->message);
 		pxed_core_free(daemon.core);
 		return 1;
