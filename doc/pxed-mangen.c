@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Writes the manual pages from their hand-written templates and the key
- * tables themselves: the core's, the inventory's and every plugin's, loaded
- * from the plugin folder as the daemon loads them. A key added to a table
+ * tables themselves: the core's, the inventory's and the descriptor of
+ * every plugin in the build's plugin folder. A key added to a table
  * is in pxed.conf(5) at the next build, with its type, default and range.
  *
  *   pxed-mangen --plugin-dir DIR TEMPLATE OUTPUT   substitutes @KEYS@,
@@ -11,8 +11,9 @@
  */
 #include "pxed-core.h"
 #include "pxed-inventory.h"
-#include "pxed-loader.h"
 
+#include <gio/gio.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,14 +42,19 @@ add_table(GPtrArray *tables, const char *group, const char *summary, const PxedK
 	g_ptr_array_add(tables, t);
 }
 
+static gint
+compare_paths(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* The core's groups first, then the plugins' in name order. */
 static GPtrArray *
 collect_tables(const char *const *plugin_dirs, GPtrArray **plugins_out, GError **error)
 {
 	g_autoptr(GPtrArray) tables = g_ptr_array_new_with_free_func(key_table_free);
-	g_autoptr(PxedLoader) loader = pxed_loader_new(plugin_dirs);
-	g_autoptr(GPtrArray) infos = pxed_loader_list(loader);
 	g_autoptr(GPtrArray) plugins = g_ptr_array_new();
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
 
 	add_table(tables, "core", "the daemon itself", pxed_core_get_keys("core"));
 	add_table(tables, "pipeline", "which backends answer, in order",
@@ -59,22 +65,52 @@ collect_tables(const char *const *plugin_dirs, GPtrArray **plugins_out, GError *
 		  pxed_inventory_get_keys("profile:NAME"));
 	add_table(tables, "group:NAME", "which machines boot which profile",
 		  pxed_inventory_get_keys("group:NAME"));
-	for (guint i = 0; i < infos->len; i++) {
-		PxedPluginInfo *info = g_ptr_array_index(infos, i);
+	/* The plugins as the build lays them out, NAME/NAME.so (or NAME.so),
+	 * opened with dlopen() directly: this is a build tool reading its own
+	 * build's descriptors, and the daemon loader's ownership rules would
+	 * refuse a build folder below /tmp. */
+	for (const char *const *dir = plugin_dirs; *dir != NULL; dir++) {
+		g_autoptr(GDir) d = g_dir_open(*dir, 0, error);
+		const char *entry;
+		if (d == NULL)
+			return NULL;
+		while ((entry = g_dir_read_name(d)) != NULL)
+			g_ptr_array_add(names, g_build_filename(*dir, entry, NULL));
+	}
+	g_ptr_array_sort(names, compare_paths);
+	for (guint i = 0; i < names->len; i++) {
+		const char *entry = g_ptr_array_index(names, i);
+		g_autofree char *base = g_path_get_basename(entry);
+		g_autofree char *path = NULL;
+		const PxedPlugin *plugin;
+		void *handle;
+
+		if (g_file_test(entry, G_FILE_TEST_IS_DIR)) {
+			g_autofree char *file = g_strconcat(base, ".so", NULL);
+			path = g_build_filename(entry, file, NULL);
+		} else if (g_str_has_suffix(base, ".so")) {
+			path = g_strdup(entry);
+		}
+		if (path == NULL || !g_file_test(path, G_FILE_TEST_IS_REGULAR))
+			continue;
+		handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 		/* a page without a plugin's keys would be wrong, not short */
-		if (info->plugin == NULL) {
-			g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_OPEN,
-				    "plugin %s refused: %s", info->name, info->problem);
+		if (handle == NULL) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", dlerror());
 			return NULL;
 		}
-		if (info->shadowed_by != NULL)
-			continue;
-		g_ptr_array_add(plugins, (gpointer)info->plugin);
-		add_table(tables, info->plugin->name, info->plugin->description,
-			  info->plugin->keys);
+		plugin = dlsym(handle, PXED_PLUGIN_SYMBOL);
+		if (plugin == NULL || plugin->abi_major != PXED_ABI_MAJOR || plugin->name == NULL) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "%s: no pxed_plugin descriptor of ABI %d", path, PXED_ABI_MAJOR);
+			return NULL;
+		}
+		/* never closed: the tables are read until the end */
+		g_ptr_array_add(plugins, (gpointer)plugin);
+		add_table(tables, plugin->name, plugin->description, plugin->keys);
 	}
 	if (plugins->len == 0) {
-		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_NOT_FOUND,
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
 			    "no plugins in the plugin folders");
 		return NULL;
 	}
