@@ -5,6 +5,7 @@
  */
 #include "pxed-core.h"
 #include "pxed-log.h"
+#include "pxed-notify.h"
 #include "pxed-pipeline.h"
 #include "pxed-privileges.h"
 
@@ -57,6 +58,7 @@ on_reload(gpointer user_data)
 	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
 
 	g_message("SIGHUP: reading the configuration again");
+	pxed_notify("RELOADING=1");
 	if (!pxed_core_load(daemon->core, TRUE, problems)) {
 		for (guint i = 0; i < problems->len; i++)
 			g_warning("reload refused: %s",
@@ -67,11 +69,13 @@ on_reload(gpointer user_data)
 			pxed_events_add(pxed_core_get_events(daemon->core), "core",
 					"reload-refused", NULL, msg);
 		}
+		pxed_notify("READY=1");
 		return G_SOURCE_CONTINUE;
 	}
 	apply_log_level(daemon);
 	pxed_events_add(pxed_core_get_events(daemon->core), "core", "reloaded", NULL,
 			"configuration applied");
+	pxed_notify("READY=1");
 	return G_SOURCE_CONTINUE;
 }
 
@@ -374,6 +378,7 @@ main(int argc, char **argv)
 			pxed_core_get_instances(daemon.core)->len);
 		pxed_events_add(pxed_core_get_events(daemon.core), "core", "ready", NULL, msg);
 	}
+	pxed_notify("READY=1");
 	flush_source = pxed_log_batch_start(&daemon.log);
 	g_main_loop_run(daemon.loop);
 	pxed_log_batch_stop(&daemon.log, flush_source);

@@ -1029,3 +1029,13 @@ pxed_core_open_file(PxedCore *self, PxedVia via, PxedClient *client, const char 
 	return pxed_pipeline_open_file(self->current->pipelines[kind], via, client, path, query,
 				       error);
 }
+
+const PxedKey *
+pxed_core_get_keys(const char *group)
+{
+	if (g_str_equal(group, PXED_GROUP_CORE))
+		return core_keys;
+	if (g_str_equal(group, PXED_GROUP_PIPELINE))
+		return pipeline_keys;
+	return NULL;
+}

@@ -73,6 +73,9 @@ PxedLeaseCheck pxed_core_check_lease(PxedCore *self, PxedClient *client);
 
 /* The installed plugin folder (or $PXED_PLUGINDIR). */
 const char *pxed_core_default_plugin_dir(void);
+/* The key table of the core's own group "core" or "pipeline" (for the
+ * manual pages); %NULL for any other name. */
+const PxedKey *pxed_core_get_keys(const char *group);
 /* The installed conf.d folder (or $PXED_CONFIG_DIR). */
 const char *pxed_core_default_config_dir(void);
 

@@ -594,3 +594,15 @@ pxed_inventory_match(PxedInventory *self, PxedClient *client)
 	consider(self->no_mac, client, &best);
 	return best != NULL && best->machine != NULL ? pxed_machine_ref(best->machine) : NULL;
 }
+
+const PxedKey *
+pxed_inventory_get_keys(const char *group)
+{
+	if (g_str_equal(group, "profile:NAME"))
+		return profile_keys;
+	if (g_str_equal(group, "group:NAME"))
+		return group_keys;
+	if (g_str_equal(group, "inventory"))
+		return inventory_keys;
+	return NULL;
+}

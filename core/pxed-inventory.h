@@ -27,6 +27,9 @@ void pxed_inventory_free(PxedInventory *self);
 
 /* TRUE for the conf.d groups the inventory owns. */
 gboolean pxed_inventory_owns_group(const char *group);
+/* The key table of "profile:NAME", "group:NAME" or "inventory" (for the
+ * manual pages); %NULL for any other name. */
+const PxedKey *pxed_inventory_get_keys(const char *group);
 
 /* Reads and checks the inventory's groups of @config (and the matchbox folder it
  * names), builds the index. Appends one line per problem. */

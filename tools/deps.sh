@@ -16,6 +16,11 @@ isc-dhcp-client udhcpc dnsmasq-base"
 # guest kernel is unpacked from linux-image-amd64's package, not installed.
 PXED_E2E_PACKAGES="qemu-system-x86 ipxe-qemu ovmf ipxe pxelinux syslinux-common busybox-static
 cpio"
+# The Debian packages and their install/upgrade test (tests/package):
+# debhelper builds them, lintian checks them; systemd-analyze (in systemd)
+# verifies the unit, setpriv (util-linux) runs its command line as its User=
+# where systemd does not run.
+PXED_PACKAGE_PACKAGES="debhelper dpkg-dev fakeroot lintian make systemd util-linux"
 
 pxed_ensure_packages() {
 	local missing=()
