@@ -190,8 +190,9 @@ ctx_event(gpointer core, PxedClient *client, const char *source, const char *eve
 	  const char *message)
 {
 	PxedCore *self = core;
-	pxed_events_add(self->events, source, event,
-			client != NULL ? pxed_client_get_key(client) : NULL, message);
+	pxed_events_add_full(
+		self->events, source, event, client != NULL ? pxed_client_get_key(client) : NULL,
+		client != NULL ? pxed_client_get_address_string(client) : NULL, message);
 }
 
 static PxedMachine *

@@ -57,8 +57,14 @@ guint64 pxed_events_get_rotations(PxedEvents *self);
 /* Whether each event is also a log line (level info): off when the log would
  * drop it anyway, so that its text is not formatted for nothing. Default on. */
 void pxed_events_set_echo(PxedEvents *self, gboolean echo);
+/* Each event is also a log record (when echoed) with the journal fields
+ * PXED_SOURCE, PXED_EVENT, PXED_CLIENT (@client, the client key), PXED_MAC
+ * (@client again when it is a MAC) and PXED_ADDRESS (@address, when given). */
 void pxed_events_add(PxedEvents *self, const char *source, const char *event, const char *client,
 		     const char *message);
+/* The same, with the client's IP address (text; nullable). */
+void pxed_events_add_full(PxedEvents *self, const char *source, const char *event,
+			  const char *client, const char *address, const char *message);
 /* Writes what is batched now. */
 void pxed_events_flush(PxedEvents *self);
 /* The events of one client key, oldest first. (element-type PxedEvent) (transfer container) */

@@ -12,14 +12,22 @@
 static GPtrArray *warnings;
 static GPtrArray *messages;
 static guint echoed;
+/* KEY=VALUE of each field of the last event echoed */
+static GPtrArray *last_fields;
 
 static GLogWriterOutput
 record_warnings(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer user_data)
 {
 	for (gsize i = 0; i < n; i++) {
 		if (g_str_equal(fields[i].key, "GLIB_DOMAIN") &&
-		    g_strcmp0(fields[i].value, "pxed-events") == 0)
+		    g_strcmp0(fields[i].value, "pxed-events") == 0) {
 			echoed++;
+			g_ptr_array_set_size(last_fields, 0);
+			for (gsize j = 0; j < n; j++)
+				g_ptr_array_add(last_fields,
+						g_strdup_printf("%s=%s", fields[j].key,
+								(const char *)fields[j].value));
+		}
 	}
 	if (level & G_LOG_LEVEL_MESSAGE) {
 		for (gsize i = 0; i < n; i++) {
@@ -34,6 +42,63 @@ record_warnings(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer
 			g_ptr_array_add(warnings, g_strdup(fields[i].value));
 	}
 	return G_LOG_WRITER_HANDLED;
+}
+
+static gboolean
+has_field(const char *field)
+{
+	return g_ptr_array_find_with_equal_func(last_fields, field, g_str_equal, NULL);
+}
+
+/* The fields journalctl matches on: PXED_MAC only when the client is known by
+ * its MAC, PXED_ADDRESS when the address is known. */
+static void
+test_journal_fields(void)
+{
+	g_autoptr(PxedEvents) events = pxed_events_new(NULL, 4);
+	g_autofree char *lng = g_strnfill(3000, 'x');
+	g_autofree char *lng_message = NULL;
+	static const char *const not_macs[] = {
+		"10.0.0.1",
+		"fe80::5054:ff:fe12:3456",
+		"1:2:3:4:5:6",
+		"fe80::1:2:3:4:5:6", /* as long as a MAC */
+		"52:54:00:12:34:56:78",
+		"52:54:00:12:34:5",
+		"52-54-00-12-34-56",
+		"52:54:00:12:34:5g",
+		"4c4c4544-0042-4810-8057-b4c04f4e3132",
+		"-",
+	};
+
+	pxed_events_add_full(events, "http", "request", "52:54:00:12:34:56", "10.0.0.7",
+			     "GET /ipxe 200");
+	g_assert_true(has_field("PXED_MAC=52:54:00:12:34:56"));
+	g_assert_true(has_field("PXED_CLIENT=52:54:00:12:34:56"));
+	g_assert_true(has_field("PXED_ADDRESS=10.0.0.7"));
+	g_assert_true(has_field("PXED_SOURCE=http"));
+	g_assert_true(has_field("PXED_EVENT=request"));
+	g_assert_true(has_field("PRIORITY=6"));
+	g_assert_true(has_field("MESSAGE=source=http event=request client=52:54:00:12:34:56 "
+				"GET /ipxe 200"));
+
+	for (guint i = 0; i < G_N_ELEMENTS(not_macs); i++) {
+		g_autofree char *client = g_strdup_printf("PXED_CLIENT=%s", not_macs[i]);
+		pxed_events_add(events, "tftp", "start", not_macs[i], "x");
+		g_assert_true(has_field(client));
+		for (guint j = 0; j < last_fields->len; j++) {
+			g_assert_false(
+				g_str_has_prefix(g_ptr_array_index(last_fields, j), "PXED_MAC="));
+			g_assert_false(g_str_has_prefix(g_ptr_array_index(last_fields, j),
+							"PXED_ADDRESS="));
+		}
+	}
+
+	/* past the stack buffer: the whole text still goes out */
+	pxed_events_add(events, "tftp", "start", "52:54:00:12:34:56", lng);
+	lng_message =
+		g_strdup_printf("MESSAGE=source=tftp event=start client=52:54:00:12:34:56 %s", lng);
+	g_assert_true(has_field(lng_message));
 }
 
 static void
@@ -375,8 +440,10 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	warnings = g_ptr_array_new_with_free_func(g_free);
 	messages = g_ptr_array_new_with_free_func(g_free);
+	last_fields = g_ptr_array_new_with_free_func(g_free);
 	g_log_set_writer_func(record_warnings, NULL, NULL);
 	g_test_add_func("/events/timeline-and-ring", test_timeline_and_ring);
+	g_test_add_func("/events/journal-fields", test_journal_fields);
 	g_test_add_func("/events/echo", test_echo);
 	g_test_add_func("/events/file-lines", test_file_lines);
 	g_test_add_func("/events/full-disk", test_full_disk);
