@@ -345,8 +345,8 @@ main(int argc, char **argv)
 			printf("configuration OK: %u fragment%s, %u plugin instance%s\n",
 			       pxed_core_get_fragment_count(daemon.core),
 			       pxed_core_get_fragment_count(daemon.core) == 1 ? "" : "s",
-			       pxed_core_get_instances(daemon.core)->len,
-			       pxed_core_get_instances(daemon.core)->len == 1 ? "" : "s");
+			       pxed_core_get_runners(daemon.core)->len,
+			       pxed_core_get_runners(daemon.core)->len == 1 ? "" : "s");
 			rc = 0;
 		} else {
 			rc = explain(daemon.core, explain_client, explain_path, explain_via);
@@ -380,7 +380,7 @@ main(int argc, char **argv)
 		g_autofree char *msg = g_strdup_printf(
 			"pid=%d version=%s fragments=%u instances=%u", (int)getpid(), PXED_VERSION,
 			pxed_core_get_fragment_count(daemon.core),
-			pxed_core_get_instances(daemon.core)->len);
+			pxed_core_get_runners(daemon.core)->len);
 		pxed_events_add(pxed_core_get_events(daemon.core), "core", "ready", NULL, msg);
 	}
 	flush_source = pxed_log_batch_start(&daemon.log);

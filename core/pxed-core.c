@@ -81,9 +81,10 @@ static const PxedKey pipeline_keys[] = {
 };
 
 typedef struct {
+	guint number; /* 1 for the first configuration read */
 	PxedConfig *config;
 	PxedLoader *loader;
-	GPtrArray *instances; /* PxedPluginInstance*, config order */
+	GPtrArray *runners; /* PxedRunner*, config order */
 	PxedPipeline *pipelines[3];
 	PxedInventory *inventory;
 	char *state_dir;
@@ -102,7 +103,7 @@ struct _PxedCore {
 	PxedEvents *events;
 	GHashTable
 		*stores; /* lease stores: path -> CoreStore*, shared by the plugins naming them */
-	PxedGeneration *starting; /* while its instances start: the generation they belong to */
+	guint generations;	  /* configurations read: the last one's number */
 	PxedSightings *sightings; /* address -> the client DHCP last described there */
 	gint64 refused_logged;	  /* monotonic µs of the last "notes refused" line */
 	guint64 refused_reported; /* refused + contested notes that line counted */
@@ -122,10 +123,10 @@ generation_free(PxedGeneration *gen)
 	for (guint i = 0; i < G_N_ELEMENTS(gen->pipelines); i++)
 		g_clear_pointer(&gen->pipelines[i], pxed_pipeline_free);
 	/* Unref in reverse order of creation, as Kea unloads in reverse order. */
-	if (gen->instances != NULL) {
-		while (gen->instances->len > 0)
-			g_ptr_array_remove_index(gen->instances, gen->instances->len - 1);
-		g_ptr_array_unref(gen->instances);
+	if (gen->runners != NULL) {
+		while (gen->runners->len > 0)
+			g_ptr_array_remove_index(gen->runners, gen->runners->len - 1);
+		g_ptr_array_unref(gen->runners);
 	}
 	g_clear_pointer(&gen->inventory, pxed_inventory_free);
 	g_clear_pointer(&gen->loader, pxed_loader_free);
@@ -164,12 +165,6 @@ static GMainContext *
 ctx_get_main_context(gpointer core)
 {
 	return ((PxedCore *)core)->main_context;
-}
-
-static const char *
-ctx_get_state_dir(gpointer core)
-{
-	return pxed_core_get_state_dir(core);
 }
 
 static PxedBootReply *
@@ -296,6 +291,7 @@ core_store_free(CoreStore *cs)
 	g_free(cs);
 }
 
+/* @name: absolute, resolved by the instance against its generation's folder */
 static gpointer
 ctx_lease_open(gpointer core, const char *name, GError **error)
 {
@@ -376,7 +372,6 @@ ctx_lease_foreach(gpointer core, gpointer store, PxedLeaseFunc func, gpointer us
 
 static const PxedContextVTable context_vtable = {
 	.get_main_context = ctx_get_main_context,
-	.get_state_dir = ctx_get_state_dir,
 	.boot = ctx_boot,
 	.open_file = ctx_open_file,
 	.event = ctx_event,
@@ -471,9 +466,6 @@ pxed_log_level_from_string(const char *text)
 const char *
 pxed_core_get_state_dir(PxedCore *self)
 {
-	/* a protocol instance starting in activate() sees its own generation's folder */
-	if (self->starting != NULL)
-		return self->starting->state_dir;
 	return self->current != NULL ? self->current->state_dir : default_state_dir();
 }
 
@@ -484,9 +476,9 @@ pxed_core_get_plugin_dirs(PxedCore *self)
 }
 
 GPtrArray *
-pxed_core_get_instances(PxedCore *self)
+pxed_core_get_runners(PxedCore *self)
 {
-	return self->current != NULL ? self->current->instances : NULL;
+	return self->current != NULL ? self->current->runners : NULL;
 }
 
 guint
@@ -539,13 +531,13 @@ plugin_name_of(const char *group)
 	return name;
 }
 
-static PxedPluginInstance *
-find_instance(GPtrArray *instances, const char *name)
+static PxedRunner *
+find_runner(GPtrArray *runners, const char *name)
 {
-	for (guint i = 0; instances != NULL && i < instances->len; i++) {
-		PxedPluginInstance *inst = g_ptr_array_index(instances, i);
-		if (g_str_equal(inst->name, name))
-			return inst;
+	for (guint i = 0; runners != NULL && i < runners->len; i++) {
+		PxedRunner *runner = g_ptr_array_index(runners, i);
+		if (g_str_equal(runner->name, name))
+			return runner;
 	}
 	return NULL;
 }
@@ -678,7 +670,7 @@ prepare_pipelines(PxedGeneration *gen, GPtrArray *problems)
 		gen->pipelines[kind] = pxed_pipeline_new(kind);
 		for (guint i = 0; names[i] != NULL; i++) {
 			const char *name = g_strstrip(names[i]);
-			PxedPluginInstance *inst;
+			PxedRunner *runner;
 
 			if (name[0] == '\0')
 				continue;
@@ -687,8 +679,8 @@ prepare_pipelines(PxedGeneration *gen, GPtrArray *problems)
 						    "'%s' is listed twice", name);
 				continue;
 			}
-			inst = find_instance(gen->instances, name);
-			if (inst == NULL) {
+			runner = find_runner(gen->runners, name);
+			if (runner == NULL) {
 				pxed_config_problem(
 					gen->config, problems, PXED_GROUP_PIPELINE, key,
 					"'%s' is not a configured and enabled backend (%s [%s])",
@@ -698,19 +690,19 @@ prepare_pipelines(PxedGeneration *gen, GPtrArray *problems)
 					name);
 				continue;
 			}
-			if (inst->plugin->kind != PXED_PLUGIN_KIND_BACKEND) {
+			if (runner->plugin->kind != PXED_PLUGIN_KIND_BACKEND) {
 				pxed_config_problem(gen->config, problems, PXED_GROUP_PIPELINE, key,
 						    "'%s' is a protocol, not a backend", name);
 				continue;
 			}
-			if ((kind == PXED_PIPELINE_BOOT && inst->plugin->boot == NULL) ||
-			    (kind != PXED_PIPELINE_BOOT && inst->plugin->open_file == NULL)) {
+			if ((kind == PXED_PIPELINE_BOOT && runner->plugin->boot == NULL) ||
+			    (kind != PXED_PIPELINE_BOOT && runner->plugin->open_file == NULL)) {
 				pxed_config_problem(gen->config, problems, PXED_GROUP_PIPELINE, key,
 						    "backend '%s' cannot serve the %s pipeline",
 						    name, key);
 				continue;
 			}
-			pxed_pipeline_append(gen->pipelines[kind], inst);
+			pxed_pipeline_append(gen->pipelines[kind], runner);
 		}
 	}
 }
@@ -722,14 +714,14 @@ create_instances(PxedCore *self, PxedGeneration *gen, PxedGeneration *running, G
 {
 	g_auto(GStrv) groups = pxed_config_get_groups(gen->config);
 
-	gen->instances = g_ptr_array_new_with_free_func((GDestroyNotify)pxed_plugin_instance_unref);
+	gen->runners = g_ptr_array_new_with_free_func((GDestroyNotify)pxed_runner_unref);
 	for (guint i = 0; groups[i] != NULL; i++) {
 		g_autofree char *name = NULL;
 		g_autofree char *digest = NULL;
 		g_autoptr(GError) error = NULL;
 		const PxedPlugin *plugin;
-		PxedPluginInstance *old;
-		PxedPluginInstance *inst;
+		PxedRunner *old;
+		PxedRunner *runner;
 		PxedInstance *instance;
 
 		if (is_core_group(groups[i]) ||
@@ -739,23 +731,23 @@ create_instances(PxedCore *self, PxedGeneration *gen, PxedGeneration *running, G
 		plugin = pxed_loader_load(gen->loader, name, NULL);
 		g_assert(plugin != NULL); /* validated before */
 		digest = pxed_config_group_digest(gen->config, groups[i]);
-		old = running != NULL ? find_instance(running->instances, groups[i]) : NULL;
+		old = running != NULL ? find_runner(running->runners, groups[i]) : NULL;
 		if (old != NULL && old->plugin == plugin &&
 		    plugin->kind == PXED_PLUGIN_KIND_PROTOCOL && g_str_equal(old->digest, digest)) {
-			g_ptr_array_add(gen->instances, pxed_plugin_instance_ref(old));
+			g_ptr_array_add(gen->runners, pxed_runner_ref(old));
 			continue;
 		}
 		instance = pxed_instance_new(
-			groups[i], self->context,
+			groups[i], self->context, gen->number, gen->state_dir,
 			pxed_config_instance_values(gen->config, groups[i], plugin->keys),
 			plugin->keys);
-		inst = pxed_plugin_instance_new(plugin, instance, digest, &error);
-		if (inst == NULL) {
+		runner = pxed_runner_new(plugin, instance, digest, &error);
+		if (runner == NULL) {
 			pxed_config_problem(gen->config, problems, groups[i], NULL,
 					    "plugin failed to initialise: %s", error->message);
 			continue;
 		}
-		g_ptr_array_add(gen->instances, inst);
+		g_ptr_array_add(gen->runners, runner);
 	}
 }
 
@@ -766,6 +758,7 @@ prepare(PxedCore *self, GPtrArray *problems)
 	g_auto(GStrv) plugin_dirs = NULL;
 	guint before = problems->len;
 
+	gen->number = ++self->generations;
 	gen->config = pxed_config_new();
 	if (!pxed_config_load_dirs(gen->config, (const char *const *)self->config_dirs, problems))
 		return NULL;
@@ -790,10 +783,10 @@ prepare(PxedCore *self, GPtrArray *problems)
 /* ---- activation ---- */
 
 static gboolean
-contains(GPtrArray *instances, PxedPluginInstance *inst)
+contains(GPtrArray *runners, PxedRunner *runner)
 {
-	for (guint i = 0; instances != NULL && i < instances->len; i++) {
-		if (g_ptr_array_index(instances, i) == inst)
+	for (guint i = 0; runners != NULL && i < runners->len; i++) {
+		if (g_ptr_array_index(runners, i) == runner)
 			return TRUE;
 	}
 	return FALSE;
@@ -812,38 +805,35 @@ activate(PxedCore *self, PxedGeneration *gen, GError **error)
 		return FALSE;
 	}
 	/* Old listeners go first: a changed instance may rebind the same port. */
-	for (guint i = 0; old != NULL && i < old->instances->len; i++) {
-		PxedPluginInstance *inst = g_ptr_array_index(old->instances, i);
-		if (inst->started && !contains(gen->instances, inst)) {
-			pxed_plugin_instance_stop(inst);
-			g_ptr_array_add(stopped, inst);
+	for (guint i = 0; old != NULL && i < old->runners->len; i++) {
+		PxedRunner *runner = g_ptr_array_index(old->runners, i);
+		if (runner->started && !contains(gen->runners, runner)) {
+			pxed_runner_stop(runner);
+			g_ptr_array_add(stopped, runner);
 		}
 	}
-	self->starting = gen;
-	for (guint i = 0; i < gen->instances->len; i++) {
-		PxedPluginInstance *inst = g_ptr_array_index(gen->instances, i);
-		if (inst->plugin->kind != PXED_PLUGIN_KIND_PROTOCOL || inst->started)
+	for (guint i = 0; i < gen->runners->len; i++) {
+		PxedRunner *runner = g_ptr_array_index(gen->runners, i);
+		if (runner->plugin->kind != PXED_PLUGIN_KIND_PROTOCOL || runner->started)
 			continue;
-		if (!pxed_plugin_instance_start(inst, error)) {
-			self->starting = NULL;
+		if (!pxed_runner_start(runner, error)) {
 			/* Put things back as they were. */
 			for (guint j = 0; j < started->len; j++)
-				pxed_plugin_instance_stop(g_ptr_array_index(started, j));
+				pxed_runner_stop(g_ptr_array_index(started, j));
 			for (guint j = 0; j < stopped->len; j++) {
 				g_autoptr(GError) again = NULL;
-				if (!pxed_plugin_instance_start(g_ptr_array_index(stopped, j),
+				if (!pxed_runner_start(g_ptr_array_index(stopped, j),
 								&again))
 					g_warning("could not restart %s: %s",
-						  ((PxedPluginInstance *)g_ptr_array_index(stopped,
+						  ((PxedRunner *)g_ptr_array_index(stopped,
 											   j))
 							  ->name,
 						  again->message);
 			}
 			return FALSE;
 		}
-		g_ptr_array_add(started, inst);
+		g_ptr_array_add(started, runner);
 	}
-	self->starting = NULL;
 	{
 		g_autofree char *path = g_build_filename(gen->state_dir, "events.jsonl", NULL);
 		g_autoptr(GError) local = NULL;
@@ -884,8 +874,8 @@ pxed_core_shutdown(PxedCore *self)
 
 	if (gen == NULL)
 		return;
-	for (guint i = gen->instances->len; i > 0; i--)
-		pxed_plugin_instance_stop(g_ptr_array_index(gen->instances, i - 1));
+	for (guint i = gen->runners->len; i > 0; i--)
+		pxed_runner_stop(g_ptr_array_index(gen->runners, i - 1));
 	generation_free(gen);
 	pxed_events_flush(self->events);
 }

@@ -157,7 +157,7 @@ transfer_report(PxedTftpTransfer *t, PxedTftpSessionState state)
 	pxed_tftp_session_get_stats(t->session, &stats);
 	if (state == PXED_TFTP_SESSION_COMPLETE) {
 		server->completed++;
-		pxed_context_event(server->ctx, t->client, server->name, "transfer-complete",
+		pxed_instance_event(server->instance, t->client, "transfer-complete",
 				   "file=%s bytes=%" G_GUINT64_FORMAT
 				   " duration=%.3fs rate=%.1fMB/s mode=%s blksize=%u windowsize=%u"
 				   " retransmits=%" G_GUINT64_FORMAT " timeouts=%u cwnd-min=%u"
@@ -183,7 +183,7 @@ transfer_report(PxedTftpTransfer *t, PxedTftpSessionState state)
 					  server->policy.unacked_retries, unlogged,
 					  server->unacked);
 		}
-		pxed_context_event(server->ctx, t->client, server->name, "transfer-failed",
+		pxed_instance_event(server->instance, t->client, "transfer-failed",
 				   "file=%s reason=\"%s\" bytes=%" G_GUINT64_FORMAT
 				   " duration=%.3fs retransmits=%" G_GUINT64_FORMAT " peer=%s",
 				   t->path, error != NULL ? error->message : "unknown", stats.bytes,
