@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pxed-core.h"
+#include "pxed-identity.h"
 #include "pxed-inventory.h"
-#include "pxed-sightings.h"
 #include "pxed-store.h"
 
 #include <pxed/pxed-context-private.h>
@@ -102,11 +102,9 @@ struct _PxedCore {
 	PxedGeneration *current;
 	PxedEvents *events;
 	GHashTable
-		*stores; /* lease stores: path -> CoreStore*, shared by the plugins naming them */
-	guint generations;	  /* configurations read: the last one's number */
-	PxedSightings *sightings; /* address -> the client DHCP last described there */
-	gint64 refused_logged;	  /* monotonic µs of the last "notes refused" line */
-	guint64 refused_reported; /* refused + contested notes that line counted */
+		*stores;   /* lease stores: path -> CoreStore*, shared by the plugins naming them */
+	guint generations; /* configurations read: the last one's number */
+	PxedIdentity *identity; /* who is at an address (pxed-identity.c) */
 };
 
 typedef struct {
@@ -201,63 +199,14 @@ identity_by_address(PxedCore *self)
 	return self->current == NULL || self->current->identity_by_address;
 }
 
-/* IPv4 only: leases are IPv4. */
-static gboolean
-inet_to_ipv4(GInetAddress *address, guint32 *ip)
-{
-	if (address == NULL || g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV4)
-		return FALSE;
-	memcpy(ip, g_inet_address_to_bytes(address), 4);
-	return TRUE;
-}
-
-static PxedLease *lease_on_address(PxedCore *self, GInetAddress *address);
-
-/* A refused note is someone speaking for an address another machine holds:
- * counted, and a line at most once a minute with the count since the last. */
-static void
-report_refused(PxedCore *self, PxedClient *client, gint64 now)
-{
-	guint64 total = pxed_sightings_get_refused(self->sightings) +
-			pxed_sightings_get_contested(self->sightings);
-
-	if (total == self->refused_reported ||
-	    (self->refused_logged != 0 && now - self->refused_logged < 60 * G_USEC_PER_SEC))
-		return;
-	g_message("identity: %" G_GUINT64_FORMAT " notes refused or contested since the last "
-		  "report (%" G_GUINT64_FORMAT " refused, %" G_GUINT64_FORMAT
-		  " addresses contested in all); latest: %s for %s",
-		  total - self->refused_reported, pxed_sightings_get_refused(self->sightings),
-		  pxed_sightings_get_contested(self->sightings), pxed_client_get_key(client),
-		  pxed_client_get_address_string(client));
-	self->refused_reported = total;
-	self->refused_logged = now;
-}
-
 static gboolean
 ctx_note_client(gpointer core, PxedClient *client, PxedEvidence evidence, guint lifetime)
 {
 	PxedCore *self = core;
-	gint64 now = g_get_monotonic_time();
-	gboolean noted;
 
 	if (!identity_by_address(self))
 		return FALSE;
-	if (evidence == PXED_EVIDENCE_CLAIM) {
-		/* a claim fills a gap only: never over pxed's own lease of another MAC */
-		g_autoptr(PxedLease) lease =
-			lease_on_address(self, pxed_client_get_address(client));
-		if (lease != NULL &&
-		    g_strcmp0(pxed_lease_get_mac(lease), pxed_client_get_mac_string(client)) != 0) {
-			pxed_sightings_count_refused(self->sightings);
-			report_refused(self, client, now);
-			return FALSE;
-		}
-	}
-	noted = pxed_sightings_note(self->sightings, client, evidence, now,
-				    (gint64)lifetime * G_USEC_PER_SEC);
-	report_refused(self, client, now);
-	return noted;
+	return pxed_identity_note(self->identity, client, evidence, lifetime);
 }
 
 static gboolean
@@ -370,6 +319,21 @@ ctx_lease_foreach(gpointer core, gpointer store, PxedLeaseFunc func, gpointer us
 	pxed_store_iterate(store, func, user_data);
 }
 
+/* What the identity weighs: every lease store open now. */
+static GPtrArray *
+open_stores(gpointer core)
+{
+	PxedCore *self = core;
+	GPtrArray *stores = g_ptr_array_new();
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, self->stores);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		g_ptr_array_add(stores, ((CoreStore *)value)->store);
+	return stores;
+}
+
 static const PxedContextVTable context_vtable = {
 	.get_main_context = ctx_get_main_context,
 	.boot = ctx_boot,
@@ -402,7 +366,7 @@ pxed_core_new(GMainContext *context, const char *const *config_dirs, const char 
 	self->stores = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					     (GDestroyNotify)core_store_free);
 	/* a /16 of clients; a flood beyond that evicts the soonest to expire */
-	self->sightings = pxed_sightings_new(65536);
+	self->identity = pxed_identity_new(65536, open_stores, self);
 	return self;
 }
 
@@ -412,7 +376,7 @@ pxed_core_free(PxedCore *self)
 	pxed_core_shutdown(self);
 	/* after the instances: whatever they did not give back is written out now */
 	g_hash_table_unref(self->stores);
-	pxed_sightings_free(self->sightings);
+	pxed_identity_free(self->identity);
 	pxed_events_free(self->events);
 	pxed_context_free(self->context);
 	g_strfreev(self->config_dirs);
@@ -822,13 +786,11 @@ activate(PxedCore *self, PxedGeneration *gen, GError **error)
 				pxed_runner_stop(g_ptr_array_index(started, j));
 			for (guint j = 0; j < stopped->len; j++) {
 				g_autoptr(GError) again = NULL;
-				if (!pxed_runner_start(g_ptr_array_index(stopped, j),
-								&again))
-					g_warning("could not restart %s: %s",
-						  ((PxedRunner *)g_ptr_array_index(stopped,
-											   j))
-							  ->name,
-						  again->message);
+				if (!pxed_runner_start(g_ptr_array_index(stopped, j), &again))
+					g_warning(
+						"could not restart %s: %s",
+						((PxedRunner *)g_ptr_array_index(stopped, j))->name,
+						again->message);
 			}
 			return FALSE;
 		}
@@ -890,100 +852,6 @@ pxed_core_match(PxedCore *self, PxedClient *client)
 	return pxed_inventory_match(self->current->inventory, client);
 }
 
-/* (transfer full) The bound lease, with a MAC, on @address in any store, or %NULL. */
-static PxedLease *
-lease_on_address(PxedCore *self, GInetAddress *address)
-{
-	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	GHashTableIter iter;
-	gpointer value;
-	guint32 ip;
-
-	if (!inet_to_ipv4(address, &ip))
-		return NULL;
-	g_hash_table_iter_init(&iter, self->stores);
-	while (g_hash_table_iter_next(&iter, NULL, &value)) {
-		g_autoptr(PxedLease) lease =
-			pxed_store_get_by_address(((CoreStore *)value)->store, ip);
-
-		if (lease != NULL && pxed_lease_get_state(lease) == PXED_LEASE_BOUND &&
-		    pxed_lease_holds_address(lease, now) && pxed_lease_get_mac(lease) != NULL)
-			return g_steal_pointer(&lease);
-	}
-	return NULL;
-}
-
-/* A bound lease on the client's (IPv4) address, in any store, as a client
- * with the MAC and host name the lease recorded. */
-static PxedClient *
-client_from_leases(PxedCore *self, GInetAddress *address)
-{
-	g_autoptr(PxedLease) lease = lease_on_address(self, address);
-	PxedClient *client;
-
-	if (lease == NULL)
-		return NULL;
-	client = pxed_client_new();
-	if (!pxed_client_set_mac_string(client, pxed_lease_get_mac(lease), NULL)) {
-		pxed_client_unref(client);
-		return NULL;
-	}
-	pxed_client_set_hostname(client, pxed_lease_get_hostname(lease));
-	return client;
-}
-
-gboolean
-pxed_core_identify_client(PxedCore *self, PxedClient *client)
-{
-	GInetAddress *address = pxed_client_get_address(client);
-	g_autoptr(PxedClient) known = NULL;
-	PxedEvidence evidence = PXED_EVIDENCE_CLAIM;
-
-	if (address == NULL || !identity_by_address(self))
-		return FALSE;
-	known = pxed_sightings_lookup(self->sightings, address, g_get_monotonic_time(), &evidence);
-	if (known == NULL || evidence < PXED_EVIDENCE_LEASE) {
-		/* pxed's own lease outweighs what a packet said, unless both name
-		 * the same machine (the note then has more than MAC and host name) */
-		g_autoptr(PxedClient) leased = client_from_leases(self, address);
-		if (leased != NULL &&
-		    (known == NULL || g_strcmp0(pxed_client_get_mac_string(known),
-						pxed_client_get_mac_string(leased)) != 0)) {
-			g_clear_pointer(&known, pxed_client_unref);
-			known = g_steal_pointer(&leased);
-		}
-	}
-	return known != NULL && pxed_sightings_merge(client, known);
-}
-
-PxedLeaseCheck
-pxed_core_check_lease(PxedCore *self, PxedClient *client)
-{
-	GInetAddress *address = pxed_client_get_address(client);
-	const char *mac = pxed_client_get_mac_string(client);
-	const char *uuid = pxed_client_get_uuid_string(client);
-	g_autoptr(PxedLease) lease = NULL;
-	g_autoptr(PxedClient) noted = NULL;
-	PxedEvidence evidence = PXED_EVIDENCE_CLAIM;
-
-	if (g_hash_table_size(self->stores) == 0)
-		return PXED_LEASE_CHECK_NO_LEASES;
-	if (address == NULL || mac == NULL)
-		return PXED_LEASE_CHECK_NOT_BOUND;
-	lease = lease_on_address(self, address);
-	if (lease == NULL || g_strcmp0(pxed_lease_get_mac(lease), mac) != 0)
-		return PXED_LEASE_CHECK_NOT_BOUND;
-	/* The lease records no UUID; the DHCP exchange that made it may have
-	 * (option 97). A UUID other than that one is not this machine's word. */
-	noted = pxed_sightings_lookup(self->sightings, address, g_get_monotonic_time(), &evidence);
-	if (uuid != NULL && noted != NULL && evidence == PXED_EVIDENCE_LEASE &&
-	    g_strcmp0(pxed_client_get_mac_string(noted), mac) == 0 &&
-	    pxed_client_get_uuid_string(noted) != NULL &&
-	    !g_str_equal(pxed_client_get_uuid_string(noted), uuid))
-		return PXED_LEASE_CHECK_NOT_BOUND;
-	return PXED_LEASE_CHECK_BOUND;
-}
-
 PxedBootReply *
 pxed_core_boot(PxedCore *self, PxedClient *client, GError **error)
 {
@@ -1018,4 +886,18 @@ pxed_core_open_file(PxedCore *self, PxedVia via, PxedClient *client, const char 
 	}
 	return pxed_pipeline_open_file(self->current->pipelines[kind], via, client, path, query,
 				       error);
+}
+
+gboolean
+pxed_core_identify_client(PxedCore *self, PxedClient *client)
+{
+	if (!identity_by_address(self))
+		return FALSE;
+	return pxed_identity_identify(self->identity, client);
+}
+
+PxedLeaseCheck
+pxed_core_check_lease(PxedCore *self, PxedClient *client)
+{
+	return pxed_identity_check_lease(self->identity, client);
 }

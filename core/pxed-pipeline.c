@@ -5,7 +5,7 @@
 
 PxedRunner *
 pxed_runner_new(const PxedPlugin *plugin, PxedInstance *instance, const char *digest,
-			 GError **error)
+		GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	PxedRunner *self;
@@ -105,8 +105,7 @@ pxed_pipeline_new(PxedPipelineKind kind)
 {
 	PxedPipeline *self = g_new0(PxedPipeline, 1);
 	self->kind = kind;
-	self->runners =
-		g_ptr_array_new_with_free_func((GDestroyNotify)pxed_runner_unref);
+	self->runners = g_ptr_array_new_with_free_func((GDestroyNotify)pxed_runner_unref);
 	return self;
 }
 

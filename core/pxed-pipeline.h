@@ -28,8 +28,8 @@ typedef struct {
 	gboolean started;
 } PxedRunner;
 
-PxedRunner *pxed_runner_new(const PxedPlugin *plugin, PxedInstance *instance,
-					     const char *digest, GError **error);
+PxedRunner *pxed_runner_new(const PxedPlugin *plugin, PxedInstance *instance, const char *digest,
+			    GError **error);
 PxedRunner *pxed_runner_ref(PxedRunner *self);
 /* Stops (if started) and frees on the last reference. */
 void pxed_runner_unref(PxedRunner *self);

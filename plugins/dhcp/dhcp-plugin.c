@@ -347,11 +347,11 @@ send_reply(PxedDhcp *self, const PxedDhcpMessage *request, const PxedDhcpMessage
 	inet_ntop(AF_INET, &reply->yiaddr, yiaddr, sizeof(yiaddr));
 	if (type == PXED_DHCP_NAK)
 		pxed_instance_event(self->instance, client, "nak", "xid=%08x reason=\"%s\"",
-				   request->xid, reason != NULL ? reason : "");
+				    request->xid, reason != NULL ? reason : "");
 	else
 		pxed_instance_event(self->instance, client, type_event(type),
-				   "xid=%08x ip=%s file=%s to=%s", request->xid, yiaddr,
-				   reply->file[0] != '\0' ? reply->file : "-", where);
+				    "xid=%08x ip=%s file=%s to=%s", request->xid, yiaddr,
+				    reply->file[0] != '\0' ? reply->file : "-", where);
 }
 
 typedef struct {
@@ -392,8 +392,8 @@ committed(GObject *source, GAsyncResult *result, gpointer user_data)
 	} else {
 		/* TFTP and HTTP requests from this address are this machine's:
 		 * pxed gave it the address, the strongest word there is */
-		pxed_instance_note_client(self->instance, commit->outcome->client, PXED_EVIDENCE_LEASE,
-					 self->server->lease_time);
+		pxed_instance_note_client(self->instance, commit->outcome->client,
+					  PXED_EVIDENCE_LEASE, self->server->lease_time);
 		send_reply(self, commit->request, commit->outcome->reply, commit->outcome->max_size,
 			   commit->outcome->client, NULL);
 	}
@@ -421,7 +421,8 @@ declined(GObject *source, GAsyncResult *result, gpointer user_data)
  * next. Forging the source address too takes a raw socket: that stays open
  * (see the README's residual risks). */
 static gboolean
-release_forged(PxedDhcp *self, const PxedDhcpMessage *request, const DhcpPeer *peer, const char *from)
+release_forged(PxedDhcp *self, const PxedDhcpMessage *request, const DhcpPeer *peer,
+	       const char *from)
 {
 	PxedDhcpServer *server = self->server;
 	PxedDhcpLogLimit *limit = &server->log_release;
@@ -481,7 +482,7 @@ handle_datagram(PxedDhcp *self, const guint8 *data, gsize len, const DhcpPeer *p
 		pxed_instance_lease_release(self->instance, self->server->store, outcome->release);
 	if (outcome->decline != NULL)
 		pxed_instance_lease_put_async(self->instance, self->server->store, outcome->decline,
-					     declined, dhcp_ref(self));
+					      declined, dhcp_ref(self));
 	if (outcome->reply == NULL)
 		return;
 	if (outcome->commit != NULL) {
@@ -490,7 +491,7 @@ handle_datagram(PxedDhcp *self, const guint8 *data, gsize len, const DhcpPeer *p
 		commit->request = g_steal_pointer(&request);
 		commit->outcome = g_steal_pointer(&outcome);
 		pxed_instance_lease_put_async(self->instance, self->server->store,
-					     commit->outcome->commit, committed, commit);
+					      commit->outcome->commit, committed, commit);
 		return;
 	}
 	send_reply(self, request, outcome->reply, outcome->max_size, outcome->client,
@@ -611,8 +612,8 @@ dhcp_start(gpointer data, GError **error)
 		char addr[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, &self->server->server_id, addr, sizeof(addr));
 		pxed_instance_event(self->instance, NULL, "listening",
-				   "interface=%s server=%s 0.0.0.0:%u", self->ifname, addr,
-				   dhcp_socket_get_port(self->socket));
+				    "interface=%s server=%s 0.0.0.0:%u", self->ifname, addr,
+				    dhcp_socket_get_port(self->socket));
 	}
 	return TRUE;
 }

@@ -82,9 +82,9 @@ pxed_http_request_log(PxedHttpRequest *req, gboolean complete)
 	if (strlen(path) > HTTP_MAX_PATH_LOG)
 		path[HTTP_MAX_PATH_LOG] = '\0';
 	pxed_instance_event(self->instance, req->client, "request",
-			   "%s %s %u bytes=%" G_GUINT64_FORMAT " ms=%" G_GINT64_FORMAT "%s",
-			   req->method != NULL ? req->method : "-", path, req->status, req->sent,
-			   ms, complete ? "" : " aborted");
+			    "%s %s %u bytes=%" G_GUINT64_FORMAT " ms=%" G_GINT64_FORMAT "%s",
+			    req->method != NULL ? req->method : "-", path, req->status, req->sent,
+			    ms, complete ? "" : " aborted");
 }
 
 /* ---- requests ---- */
@@ -114,8 +114,8 @@ handle_request(SoupServer *server, SoupServerMessage *msg, const char *path, GHa
 	}
 	decoded = pxed_http_decode_path(path, &error);
 	if (decoded != NULL)
-		file = pxed_instance_open_file(self->instance, PXED_VIA_HTTP, req->client, decoded, query,
-					      &error);
+		file = pxed_instance_open_file(self->instance, PXED_VIA_HTTP, req->client, decoded,
+					       query, &error);
 	if (file == NULL) {
 		guint status = pxed_http_status_for_error(error);
 		/* The reason goes to the log, never to the client. */
@@ -418,7 +418,7 @@ http_start(gpointer data, GError **error)
 		text = format_address(local);
 		/* The bound address is the last token: tests read the port. */
 		pxed_instance_event(self->instance, NULL, "listening", "%s%s",
-				   self->tls_certificate != NULL ? "tls " : "", text);
+				    self->tls_certificate != NULL ? "tls " : "", text);
 	}
 	g_main_context_pop_thread_default(context);
 	if (!ok)

@@ -371,8 +371,8 @@ machine_script(PxedIpxe *self, PxedClient *client, PxedFile **file, GError **err
 			return PXED_RESULT_FAIL;
 		}
 		pxed_instance_event(self->instance, client, "no-match",
-				   "no inventory group; answered with no-match=%s",
-				   pxed_template_vars_get(vars, "mode"));
+				    "no inventory group; answered with no-match=%s",
+				    pxed_template_vars_get(vars, "mode"));
 		*file = script_file(text);
 		return PXED_RESULT_ANSWER;
 	}
@@ -391,7 +391,7 @@ machine_script(PxedIpxe *self, PxedClient *client, PxedFile **file, GError **err
 		return PXED_RESULT_ANSWER;
 	}
 	pxed_instance_event(self->instance, client, "script", "group %s, profile %s",
-			   pxed_machine_get_group(machine), pxed_machine_get_profile(machine));
+			    pxed_machine_get_group(machine), pxed_machine_get_profile(machine));
 	*file = script_file(text);
 	return PXED_RESULT_ANSWER;
 }
@@ -412,9 +412,9 @@ may_have_secrets(PxedIpxe *self, const char *kind, PxedClient *client, GError **
 		return TRUE;
 	self->secrets_refused++;
 	pxed_instance_event(self->instance, client, "secrets-refused",
-			   "/%s from %s: not the address leased to %s", kind,
-			   pxed_client_get_address_string(client) ?: "-",
-			   pxed_client_get_mac_string(client) ?: "an unnamed machine");
+			    "/%s from %s: not the address leased to %s", kind,
+			    pxed_client_get_address_string(client) ?: "-",
+			    pxed_client_get_mac_string(client) ?: "an unnamed machine");
 	now = g_get_monotonic_time();
 	if (self->secrets_logged == 0 || now - self->secrets_logged >= 60 * G_USEC_PER_SEC) {
 		g_message("%s: %" G_GUINT64_FORMAT " requests for /generic, /cloud or /ignition "

@@ -102,10 +102,10 @@ send_answer(PxedProxyListener *l, const PxedDhcpMessage *request, const PxedDhcp
 		return;
 	}
 	pxed_instance_event(self->instance, client,
-			   pxed_dhcp_message_get_type(reply) == PXED_DHCP_OFFER ? "offer" : "ack",
-			   "xid=%08x port=%u file=%s to=%s", request->xid,
-			   dhcp_socket_get_port(l->socket), reply->file[0] ? reply->file : "-",
-			   where);
+			    pxed_dhcp_message_get_type(reply) == PXED_DHCP_OFFER ? "offer" : "ack",
+			    "xid=%08x port=%u file=%s to=%s", request->xid,
+			    dhcp_socket_get_port(l->socket), reply->file[0] ? reply->file : "-",
+			    where);
 }
 
 static void
@@ -136,10 +136,10 @@ handle_datagram(PxedProxyListener *l, const guint8 *data, gsize len, const DhcpP
 		return;
 	}
 	pxed_instance_event(self->instance, client,
-			   pxed_dhcp_message_get_type(request) == PXED_DHCP_DISCOVER ? "discover"
-										     : "request",
-			   "xid=%08x from=%s:%u port=%u", request->xid, from, peer->port,
-			   dhcp_socket_get_port(l->socket));
+			    pxed_dhcp_message_get_type(request) == PXED_DHCP_DISCOVER ? "discover"
+										      : "request",
+			    "xid=%08x from=%s:%u port=%u", request->xid, from, peer->port,
+			    dhcp_socket_get_port(l->socket));
 	send_answer(l, request, reply, peer, client);
 }
 
@@ -209,14 +209,14 @@ proxy_start(gpointer data, GError **error)
 			proxy_stop(self);
 			return FALSE;
 		}
-		l->source = dhcp_socket_create_source(l->socket, readable, l,
-						      pxed_instance_get_main_context(self->instance));
+		l->source = dhcp_socket_create_source(
+			l->socket, readable, l, pxed_instance_get_main_context(self->instance));
 	}
 	self->running = TRUE;
 	inet_ntop(AF_INET, &self->server->server_id, addr, sizeof(addr));
 	pxed_instance_event(self->instance, NULL, "listening",
-			   "interface=%s server=%s ports=67,4011 0.0.0.0:%u", self->ifname, addr,
-			   dhcp_socket_get_port(self->listeners[0].socket));
+			    "interface=%s server=%s ports=67,4011 0.0.0.0:%u", self->ifname, addr,
+			    dhcp_socket_get_port(self->listeners[0].socket));
 	return TRUE;
 }
 

@@ -277,8 +277,8 @@ request_refused(PxedTftpListener *listener, const PxedTftpPeer *peer, const Pxed
 	server->refused++;
 	listener_reply_error(listener, peer, local, code, message);
 	pxed_instance_event(server->instance, client, "transfer-failed",
-			   "file=%s reason=\"%s\" error=%u peer=%s", path != NULL ? path : "-",
-			   reason, code, peer_text);
+			    "file=%s reason=\"%s\" error=%u peer=%s", path != NULL ? path : "-",
+			    reason, code, peer_text);
 }
 
 static void
@@ -361,8 +361,8 @@ handle_read_request(PxedTftpListener *listener, const PxedTftpPacket *request,
 		return;
 	}
 
-	file = pxed_instance_open_file(server->instance, PXED_VIA_TFTP, client, request->filename, NULL,
-				      &error);
+	file = pxed_instance_open_file(server->instance, PXED_VIA_TFTP, client, request->filename,
+				       NULL, &error);
 	if (file == NULL) {
 		guint16 code = error_code_for(error);
 		request_refused(listener, peer, local, client, path, code, error_text_for(code),
@@ -401,20 +401,20 @@ handle_read_request(PxedTftpListener *listener, const PxedTftpPacket *request,
 
 	if (params.mode == PXED_TFTP_MODE_OCTET)
 		pxed_instance_event(server->instance, t->client, "transfer-start",
-				   "file=%s size=%" G_GUINT64_FORMAT
-				   " mode=octet blksize=%u windowsize=%u origin=%s peer=%s",
-				   t->path, t->size, t->blksize, t->windowsize,
-				   pxed_file_get_origin(file) != NULL ? pxed_file_get_origin(file)
-								      : "-",
-				   t->peer_text);
+				    "file=%s size=%" G_GUINT64_FORMAT
+				    " mode=octet blksize=%u windowsize=%u origin=%s peer=%s",
+				    t->path, t->size, t->blksize, t->windowsize,
+				    pxed_file_get_origin(file) != NULL ? pxed_file_get_origin(file)
+								       : "-",
+				    t->peer_text);
 	else
 		pxed_instance_event(server->instance, t->client, "transfer-start",
-				   "file=%s mode=netascii blksize=%u windowsize=%u origin=%s "
-				   "peer=%s",
-				   t->path, t->blksize, t->windowsize,
-				   pxed_file_get_origin(file) != NULL ? pxed_file_get_origin(file)
-								      : "-",
-				   t->peer_text);
+				    "file=%s mode=netascii blksize=%u windowsize=%u origin=%s "
+				    "peer=%s",
+				    t->path, t->blksize, t->windowsize,
+				    pxed_file_get_origin(file) != NULL ? pxed_file_get_origin(file)
+								       : "-",
+				    t->peer_text);
 
 	pxed_tftp_transfer_begin(t);
 }
@@ -676,7 +676,8 @@ tftp_start(gpointer data, GError **error)
 	if (self->listeners->len > 0)
 		return TRUE;
 	if (self->main_context == NULL)
-		self->main_context = g_main_context_ref(pxed_instance_get_main_context(self->instance));
+		self->main_context =
+			g_main_context_ref(pxed_instance_get_main_context(self->instance));
 	if (self->scratch == NULL) {
 		self->scratch = g_malloc(PXED_TFTP_SCRATCH_SIZE);
 		self->rxbuf = g_malloc(RX_SIZE);

@@ -222,8 +222,8 @@ pxed_instance_get_state_dir(PxedInstance *self)
 }
 
 void
-pxed_instance_event(PxedInstance *self, PxedClient *client, const char *event,
-		    const char *format, ...)
+pxed_instance_event(PxedInstance *self, PxedClient *client, const char *event, const char *format,
+		    ...)
 {
 	va_list args;
 	g_autofree char *message = NULL;

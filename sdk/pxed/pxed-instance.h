@@ -238,12 +238,10 @@ PxedLease *pxed_instance_lease_get_by_address(PxedInstance *self, PxedLeaseStore
  */
 void pxed_instance_lease_put_async(PxedInstance *self, PxedLeaseStore *store, PxedLease *lease,
 				   GAsyncReadyCallback callback, gpointer user_data);
-gboolean pxed_instance_lease_put_finish(PxedInstance *self, GAsyncResult *result,
-					GError **error);
+gboolean pxed_instance_lease_put_finish(PxedInstance *self, GAsyncResult *result, GError **error);
 
 /* Marks the client's lease released (expires now); written with the next sync. */
-void pxed_instance_lease_release(PxedInstance *self, PxedLeaseStore *store,
-				 const char *client_id);
+void pxed_instance_lease_release(PxedInstance *self, PxedLeaseStore *store, const char *client_id);
 /* Calls @func for every lease, in no particular order; @func must not change the store. */
 void pxed_instance_lease_foreach(PxedInstance *self, PxedLeaseStore *store, PxedLeaseFunc func,
 				 gpointer user_data);

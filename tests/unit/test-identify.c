@@ -258,7 +258,8 @@ test_claim_fills_gap_only(Fixture *f, gconstpointer data)
 	g_autofree char *mac42 = NULL;
 	g_autofree char *mac42_src = NULL;
 
-	g_assert_true(pxed_instance_note_client(f->instance, victim_src, PXED_EVIDENCE_SOURCE, 3600));
+	g_assert_true(
+		pxed_instance_note_client(f->instance, victim_src, PXED_EVIDENCE_SOURCE, 3600));
 	g_assert_false(pxed_instance_note_client(f->instance, attacker, PXED_EVIDENCE_CLAIM, 120));
 	mac41 = identified_mac(f, "192.0.2.41");
 	g_assert_cmpstr(mac41, ==, "52:54:00:00:00:01");
@@ -319,19 +320,23 @@ test_check_lease(Fixture *f, gconstpointer data)
 	PxedLeaseStore *store;
 
 	/* pxed keeps no leases: nothing to check against */
-	g_assert_cmpint(pxed_instance_check_lease(f->instance, holder), ==, PXED_LEASE_CHECK_NO_LEASES);
+	g_assert_cmpint(pxed_instance_check_lease(f->instance, holder), ==,
+			PXED_LEASE_CHECK_NO_LEASES);
 	store = pxed_instance_lease_open(f->instance, "leases", &error);
 	g_assert_no_error(error);
-	g_assert_cmpint(pxed_instance_check_lease(f->instance, holder), ==, PXED_LEASE_CHECK_NOT_BOUND);
+	g_assert_cmpint(pxed_instance_check_lease(f->instance, holder), ==,
+			PXED_LEASE_CHECK_NOT_BOUND);
 	put_bound(f, store, "52:54:00:00:00:02", 44);
 	g_assert_cmpint(pxed_instance_check_lease(f->instance, holder), ==, PXED_LEASE_CHECK_BOUND);
 	g_assert_cmpint(pxed_instance_check_lease(f->instance, elsewhere), ==,
 			PXED_LEASE_CHECK_NOT_BOUND);
 	g_assert_cmpint(pxed_instance_check_lease(f->instance, other_mac), ==,
 			PXED_LEASE_CHECK_NOT_BOUND);
-	g_assert_cmpint(pxed_instance_check_lease(f->instance, no_mac), ==, PXED_LEASE_CHECK_NOT_BOUND);
+	g_assert_cmpint(pxed_instance_check_lease(f->instance, no_mac), ==,
+			PXED_LEASE_CHECK_NOT_BOUND);
 	g_assert_true(pxed_instance_note_client(f->instance, seen, PXED_EVIDENCE_LEASE, 600));
-	g_assert_cmpint(pxed_instance_check_lease(f->instance, same_uuid), ==, PXED_LEASE_CHECK_BOUND);
+	g_assert_cmpint(pxed_instance_check_lease(f->instance, same_uuid), ==,
+			PXED_LEASE_CHECK_BOUND);
 	g_assert_cmpint(pxed_instance_check_lease(f->instance, other_uuid), ==,
 			PXED_LEASE_CHECK_NOT_BOUND);
 	pxed_instance_lease_close(f->instance, store);
@@ -372,8 +377,8 @@ v4(const char *text)
 static void
 test_reserved(Fixture *f, gconstpointer data)
 {
-	g_assert_true(pxed_instance_is_reserved(f->instance, v4("192.0.2.10")));  /* node1's own */
-	g_assert_true(pxed_instance_is_reserved(f->instance, v4("192.0.2.77")));  /* node2, from p */
+	g_assert_true(pxed_instance_is_reserved(f->instance, v4("192.0.2.10"))); /* node1's own */
+	g_assert_true(pxed_instance_is_reserved(f->instance, v4("192.0.2.77"))); /* node2, from p */
 	g_assert_false(pxed_instance_is_reserved(f->instance, v4("192.0.2.11"))); /* nobody's */
 	g_assert_false(pxed_instance_is_reserved(f->instance, 0)); /* node3's "not-an-ip" */
 }

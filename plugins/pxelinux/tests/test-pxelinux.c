@@ -120,7 +120,8 @@ test_identified_by_dhcp(Fixture *f, gconstpointer data)
 
 	before = boot_like_pxelinux(f, NULL, "52:54:00:00:00:0f", "10.7.7.7", ignored);
 	g_assert_true(g_str_has_prefix(before, "default\n# pxed: group default,"));
-	pxed_instance_note_client(pxed_test_core_instance(f->tc, "dhcp"), seen, PXED_EVIDENCE_LEASE, 600);
+	pxed_instance_note_client(pxed_test_core_instance(f->tc, "dhcp"), seen, PXED_EVIDENCE_LEASE,
+				  600);
 	got = boot_like_pxelinux(f, NULL, "52:54:00:00:00:0f", "10.7.7.7", transcript);
 	g_test_message("%s", transcript->str);
 	g_assert_true(g_str_has_prefix(transcript->str, "01-52-54-00-00-00-0f: not found\n"));
