@@ -99,12 +99,12 @@ raise_file_limit(void)
 static gboolean
 drop_privileges(PxedCore *core, GError **error)
 {
-	GPtrArray *instances = pxed_core_get_instances(core);
+	GPtrArray *runners = pxed_core_get_runners(core);
 	g_autoptr(GPtrArray) names = g_ptr_array_new();
 
-	for (guint i = 0; i < instances->len; i++) {
-		PxedPluginInstance *inst = g_ptr_array_index(instances, i);
-		g_ptr_array_add(names, (gpointer)inst->plugin->name);
+	for (guint i = 0; i < runners->len; i++) {
+		PxedRunner *runner = g_ptr_array_index(runners, i);
+		g_ptr_array_add(names, (gpointer)runner->plugin->name);
 	}
 	g_ptr_array_add(names, NULL);
 	return pxed_privileges_drop(pxed_core_get_user(core), pxed_core_get_state_dir(core),
@@ -341,8 +341,8 @@ main(int argc, char **argv)
 			printf("configuration OK: %u fragment%s, %u plugin instance%s\n",
 			       pxed_core_get_fragment_count(daemon.core),
 			       pxed_core_get_fragment_count(daemon.core) == 1 ? "" : "s",
-			       pxed_core_get_instances(daemon.core)->len,
-			       pxed_core_get_instances(daemon.core)->len == 1 ? "" : "s");
+			       pxed_core_get_runners(daemon.core)->len,
+			       pxed_core_get_runners(daemon.core)->len == 1 ? "" : "s");
 			rc = 0;
 		} else {
 			rc = explain(daemon.core, explain_client, explain_path, explain_via);
@@ -375,7 +375,7 @@ main(int argc, char **argv)
 		g_autofree char *msg = g_strdup_printf(
 			"pid=%d version=%s fragments=%u instances=%u", (int)getpid(), PXED_VERSION,
 			pxed_core_get_fragment_count(daemon.core),
-			pxed_core_get_instances(daemon.core)->len);
+			pxed_core_get_runners(daemon.core)->len);
 		pxed_events_add(pxed_core_get_events(daemon.core), "core", "ready", NULL, msg);
 	}
 	pxed_notify("READY=1");

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pxed-core.h"
+#include "pxed-identity.h"
 #include "pxed-inventory.h"
-#include "pxed-sightings.h"
 #include "pxed-store.h"
 
 #include <pxed/pxed-context-private.h>
@@ -81,9 +81,10 @@ static const PxedKey pipeline_keys[] = {
 };
 
 typedef struct {
+	guint number; /* 1 for the first configuration read */
 	PxedConfig *config;
 	PxedLoader *loader;
-	GPtrArray *instances; /* PxedPluginInstance*, config order */
+	GPtrArray *runners; /* PxedRunner*, config order */
 	PxedPipeline *pipelines[3];
 	PxedInventory *inventory;
 	char *state_dir;
@@ -101,11 +102,9 @@ struct _PxedCore {
 	PxedGeneration *current;
 	PxedEvents *events;
 	GHashTable
-		*stores; /* lease stores: path -> CoreStore*, shared by the plugins naming them */
-	PxedGeneration *starting; /* while its instances start: the generation they belong to */
-	PxedSightings *sightings; /* address -> the client DHCP last described there */
-	gint64 refused_logged;	  /* monotonic µs of the last "notes refused" line */
-	guint64 refused_reported; /* refused + contested notes that line counted */
+		*stores;   /* lease stores: path -> CoreStore*, shared by the plugins naming them */
+	guint generations; /* configurations read: the last one's number */
+	PxedIdentity *identity; /* who is at an address (pxed-identity.c) */
 };
 
 typedef struct {
@@ -122,10 +121,10 @@ generation_free(PxedGeneration *gen)
 	for (guint i = 0; i < G_N_ELEMENTS(gen->pipelines); i++)
 		g_clear_pointer(&gen->pipelines[i], pxed_pipeline_free);
 	/* Unref in reverse order of creation, as Kea unloads in reverse order. */
-	if (gen->instances != NULL) {
-		while (gen->instances->len > 0)
-			g_ptr_array_remove_index(gen->instances, gen->instances->len - 1);
-		g_ptr_array_unref(gen->instances);
+	if (gen->runners != NULL) {
+		while (gen->runners->len > 0)
+			g_ptr_array_remove_index(gen->runners, gen->runners->len - 1);
+		g_ptr_array_unref(gen->runners);
 	}
 	g_clear_pointer(&gen->inventory, pxed_inventory_free);
 	g_clear_pointer(&gen->loader, pxed_loader_free);
@@ -166,12 +165,6 @@ ctx_get_main_context(gpointer core)
 	return ((PxedCore *)core)->main_context;
 }
 
-static const char *
-ctx_get_state_dir(gpointer core)
-{
-	return pxed_core_get_state_dir(core);
-}
-
 static PxedBootReply *
 ctx_boot(gpointer core, PxedClient *client, GError **error)
 {
@@ -207,63 +200,14 @@ identity_by_address(PxedCore *self)
 	return self->current == NULL || self->current->identity_by_address;
 }
 
-/* IPv4 only: leases are IPv4. */
-static gboolean
-inet_to_ipv4(GInetAddress *address, guint32 *ip)
-{
-	if (address == NULL || g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV4)
-		return FALSE;
-	memcpy(ip, g_inet_address_to_bytes(address), 4);
-	return TRUE;
-}
-
-static PxedLease *lease_on_address(PxedCore *self, GInetAddress *address);
-
-/* A refused note is someone speaking for an address another machine holds:
- * counted, and a line at most once a minute with the count since the last. */
-static void
-report_refused(PxedCore *self, PxedClient *client, gint64 now)
-{
-	guint64 total = pxed_sightings_get_refused(self->sightings) +
-			pxed_sightings_get_contested(self->sightings);
-
-	if (total == self->refused_reported ||
-	    (self->refused_logged != 0 && now - self->refused_logged < 60 * G_USEC_PER_SEC))
-		return;
-	g_message("identity: %" G_GUINT64_FORMAT " notes refused or contested since the last "
-		  "report (%" G_GUINT64_FORMAT " refused, %" G_GUINT64_FORMAT
-		  " addresses contested in all); latest: %s for %s",
-		  total - self->refused_reported, pxed_sightings_get_refused(self->sightings),
-		  pxed_sightings_get_contested(self->sightings), pxed_client_get_key(client),
-		  pxed_client_get_address_string(client));
-	self->refused_reported = total;
-	self->refused_logged = now;
-}
-
 static gboolean
 ctx_note_client(gpointer core, PxedClient *client, PxedEvidence evidence, guint lifetime)
 {
 	PxedCore *self = core;
-	gint64 now = g_get_monotonic_time();
-	gboolean noted;
 
 	if (!identity_by_address(self))
 		return FALSE;
-	if (evidence == PXED_EVIDENCE_CLAIM) {
-		/* a claim fills a gap only: never over pxed's own lease of another MAC */
-		g_autoptr(PxedLease) lease =
-			lease_on_address(self, pxed_client_get_address(client));
-		if (lease != NULL &&
-		    g_strcmp0(pxed_lease_get_mac(lease), pxed_client_get_mac_string(client)) != 0) {
-			pxed_sightings_count_refused(self->sightings);
-			report_refused(self, client, now);
-			return FALSE;
-		}
-	}
-	noted = pxed_sightings_note(self->sightings, client, evidence, now,
-				    (gint64)lifetime * G_USEC_PER_SEC);
-	report_refused(self, client, now);
-	return noted;
+	return pxed_identity_note(self->identity, client, evidence, lifetime);
 }
 
 static gboolean
@@ -297,6 +241,7 @@ core_store_free(CoreStore *cs)
 	g_free(cs);
 }
 
+/* @name: absolute, resolved by the instance against its generation's folder */
 static gpointer
 ctx_lease_open(gpointer core, const char *name, GError **error)
 {
@@ -375,9 +320,23 @@ ctx_lease_foreach(gpointer core, gpointer store, PxedLeaseFunc func, gpointer us
 	pxed_store_iterate(store, func, user_data);
 }
 
+/* What the identity weighs: every lease store open now. */
+static GPtrArray *
+open_stores(gpointer core)
+{
+	PxedCore *self = core;
+	GPtrArray *stores = g_ptr_array_new();
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, self->stores);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		g_ptr_array_add(stores, ((CoreStore *)value)->store);
+	return stores;
+}
+
 static const PxedContextVTable context_vtable = {
 	.get_main_context = ctx_get_main_context,
-	.get_state_dir = ctx_get_state_dir,
 	.boot = ctx_boot,
 	.open_file = ctx_open_file,
 	.event = ctx_event,
@@ -408,7 +367,7 @@ pxed_core_new(GMainContext *context, const char *const *config_dirs, const char 
 	self->stores = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					     (GDestroyNotify)core_store_free);
 	/* a /16 of clients; a flood beyond that evicts the soonest to expire */
-	self->sightings = pxed_sightings_new(65536);
+	self->identity = pxed_identity_new(65536, open_stores, self);
 	return self;
 }
 
@@ -418,7 +377,7 @@ pxed_core_free(PxedCore *self)
 	pxed_core_shutdown(self);
 	/* after the instances: whatever they did not give back is written out now */
 	g_hash_table_unref(self->stores);
-	pxed_sightings_free(self->sightings);
+	pxed_identity_free(self->identity);
 	pxed_events_free(self->events);
 	pxed_context_free(self->context);
 	g_strfreev(self->config_dirs);
@@ -472,9 +431,6 @@ pxed_log_level_from_string(const char *text)
 const char *
 pxed_core_get_state_dir(PxedCore *self)
 {
-	/* a protocol instance starting in activate() sees its own generation's folder */
-	if (self->starting != NULL)
-		return self->starting->state_dir;
 	return self->current != NULL ? self->current->state_dir : default_state_dir();
 }
 
@@ -485,9 +441,9 @@ pxed_core_get_plugin_dirs(PxedCore *self)
 }
 
 GPtrArray *
-pxed_core_get_instances(PxedCore *self)
+pxed_core_get_runners(PxedCore *self)
 {
-	return self->current != NULL ? self->current->instances : NULL;
+	return self->current != NULL ? self->current->runners : NULL;
 }
 
 guint
@@ -540,13 +496,13 @@ plugin_name_of(const char *group)
 	return name;
 }
 
-static PxedPluginInstance *
-find_instance(GPtrArray *instances, const char *name)
+static PxedRunner *
+find_runner(GPtrArray *runners, const char *name)
 {
-	for (guint i = 0; instances != NULL && i < instances->len; i++) {
-		PxedPluginInstance *inst = g_ptr_array_index(instances, i);
-		if (g_str_equal(inst->name, name))
-			return inst;
+	for (guint i = 0; runners != NULL && i < runners->len; i++) {
+		PxedRunner *runner = g_ptr_array_index(runners, i);
+		if (g_str_equal(runner->name, name))
+			return runner;
 	}
 	return NULL;
 }
@@ -679,7 +635,7 @@ prepare_pipelines(PxedGeneration *gen, GPtrArray *problems)
 		gen->pipelines[kind] = pxed_pipeline_new(kind);
 		for (guint i = 0; names[i] != NULL; i++) {
 			const char *name = g_strstrip(names[i]);
-			PxedPluginInstance *inst;
+			PxedRunner *runner;
 
 			if (name[0] == '\0')
 				continue;
@@ -688,8 +644,8 @@ prepare_pipelines(PxedGeneration *gen, GPtrArray *problems)
 						    "'%s' is listed twice", name);
 				continue;
 			}
-			inst = find_instance(gen->instances, name);
-			if (inst == NULL) {
+			runner = find_runner(gen->runners, name);
+			if (runner == NULL) {
 				pxed_config_problem(
 					gen->config, problems, PXED_GROUP_PIPELINE, key,
 					"'%s' is not a configured and enabled backend (%s [%s])",
@@ -699,19 +655,19 @@ prepare_pipelines(PxedGeneration *gen, GPtrArray *problems)
 					name);
 				continue;
 			}
-			if (inst->plugin->kind != PXED_PLUGIN_KIND_BACKEND) {
+			if (runner->plugin->kind != PXED_PLUGIN_KIND_BACKEND) {
 				pxed_config_problem(gen->config, problems, PXED_GROUP_PIPELINE, key,
 						    "'%s' is a protocol, not a backend", name);
 				continue;
 			}
-			if ((kind == PXED_PIPELINE_BOOT && inst->plugin->boot == NULL) ||
-			    (kind != PXED_PIPELINE_BOOT && inst->plugin->open_file == NULL)) {
+			if ((kind == PXED_PIPELINE_BOOT && runner->plugin->boot == NULL) ||
+			    (kind != PXED_PIPELINE_BOOT && runner->plugin->open_file == NULL)) {
 				pxed_config_problem(gen->config, problems, PXED_GROUP_PIPELINE, key,
 						    "backend '%s' cannot serve the %s pipeline",
 						    name, key);
 				continue;
 			}
-			pxed_pipeline_append(gen->pipelines[kind], inst);
+			pxed_pipeline_append(gen->pipelines[kind], runner);
 		}
 	}
 }
@@ -723,14 +679,14 @@ create_instances(PxedCore *self, PxedGeneration *gen, PxedGeneration *running, G
 {
 	g_auto(GStrv) groups = pxed_config_get_groups(gen->config);
 
-	gen->instances = g_ptr_array_new_with_free_func((GDestroyNotify)pxed_plugin_instance_unref);
+	gen->runners = g_ptr_array_new_with_free_func((GDestroyNotify)pxed_runner_unref);
 	for (guint i = 0; groups[i] != NULL; i++) {
 		g_autofree char *name = NULL;
 		g_autofree char *digest = NULL;
 		g_autoptr(GError) error = NULL;
 		const PxedPlugin *plugin;
-		PxedPluginInstance *old;
-		PxedPluginInstance *inst;
+		PxedRunner *old;
+		PxedRunner *runner;
 		PxedInstance *instance;
 
 		if (is_core_group(groups[i]) ||
@@ -740,23 +696,23 @@ create_instances(PxedCore *self, PxedGeneration *gen, PxedGeneration *running, G
 		plugin = pxed_loader_load(gen->loader, name, NULL);
 		g_assert(plugin != NULL); /* validated before */
 		digest = pxed_config_group_digest(gen->config, groups[i]);
-		old = running != NULL ? find_instance(running->instances, groups[i]) : NULL;
+		old = running != NULL ? find_runner(running->runners, groups[i]) : NULL;
 		if (old != NULL && old->plugin == plugin &&
 		    plugin->kind == PXED_PLUGIN_KIND_PROTOCOL && g_str_equal(old->digest, digest)) {
-			g_ptr_array_add(gen->instances, pxed_plugin_instance_ref(old));
+			g_ptr_array_add(gen->runners, pxed_runner_ref(old));
 			continue;
 		}
 		instance = pxed_instance_new(
-			groups[i], self->context,
+			groups[i], self->context, gen->number, gen->state_dir,
 			pxed_config_instance_values(gen->config, groups[i], plugin->keys),
 			plugin->keys);
-		inst = pxed_plugin_instance_new(plugin, instance, digest, &error);
-		if (inst == NULL) {
+		runner = pxed_runner_new(plugin, instance, digest, &error);
+		if (runner == NULL) {
 			pxed_config_problem(gen->config, problems, groups[i], NULL,
 					    "plugin failed to initialise: %s", error->message);
 			continue;
 		}
-		g_ptr_array_add(gen->instances, inst);
+		g_ptr_array_add(gen->runners, runner);
 	}
 }
 
@@ -767,6 +723,7 @@ prepare(PxedCore *self, GPtrArray *problems)
 	g_auto(GStrv) plugin_dirs = NULL;
 	guint before = problems->len;
 
+	gen->number = ++self->generations;
 	gen->config = pxed_config_new();
 	if (!pxed_config_load_dirs(gen->config, (const char *const *)self->config_dirs, problems))
 		return NULL;
@@ -791,10 +748,10 @@ prepare(PxedCore *self, GPtrArray *problems)
 /* ---- activation ---- */
 
 static gboolean
-contains(GPtrArray *instances, PxedPluginInstance *inst)
+contains(GPtrArray *runners, PxedRunner *runner)
 {
-	for (guint i = 0; instances != NULL && i < instances->len; i++) {
-		if (g_ptr_array_index(instances, i) == inst)
+	for (guint i = 0; runners != NULL && i < runners->len; i++) {
+		if (g_ptr_array_index(runners, i) == runner)
 			return TRUE;
 	}
 	return FALSE;
@@ -813,38 +770,33 @@ activate(PxedCore *self, PxedGeneration *gen, GError **error)
 		return FALSE;
 	}
 	/* Old listeners go first: a changed instance may rebind the same port. */
-	for (guint i = 0; old != NULL && i < old->instances->len; i++) {
-		PxedPluginInstance *inst = g_ptr_array_index(old->instances, i);
-		if (inst->started && !contains(gen->instances, inst)) {
-			pxed_plugin_instance_stop(inst);
-			g_ptr_array_add(stopped, inst);
+	for (guint i = 0; old != NULL && i < old->runners->len; i++) {
+		PxedRunner *runner = g_ptr_array_index(old->runners, i);
+		if (runner->started && !contains(gen->runners, runner)) {
+			pxed_runner_stop(runner);
+			g_ptr_array_add(stopped, runner);
 		}
 	}
-	self->starting = gen;
-	for (guint i = 0; i < gen->instances->len; i++) {
-		PxedPluginInstance *inst = g_ptr_array_index(gen->instances, i);
-		if (inst->plugin->kind != PXED_PLUGIN_KIND_PROTOCOL || inst->started)
+	for (guint i = 0; i < gen->runners->len; i++) {
+		PxedRunner *runner = g_ptr_array_index(gen->runners, i);
+		if (runner->plugin->kind != PXED_PLUGIN_KIND_PROTOCOL || runner->started)
 			continue;
-		if (!pxed_plugin_instance_start(inst, error)) {
-			self->starting = NULL;
+		if (!pxed_runner_start(runner, error)) {
 			/* Put things back as they were. */
 			for (guint j = 0; j < started->len; j++)
-				pxed_plugin_instance_stop(g_ptr_array_index(started, j));
+				pxed_runner_stop(g_ptr_array_index(started, j));
 			for (guint j = 0; j < stopped->len; j++) {
 				g_autoptr(GError) again = NULL;
-				if (!pxed_plugin_instance_start(g_ptr_array_index(stopped, j),
-								&again))
-					g_warning("could not restart %s: %s",
-						  ((PxedPluginInstance *)g_ptr_array_index(stopped,
-											   j))
-							  ->name,
-						  again->message);
+				if (!pxed_runner_start(g_ptr_array_index(stopped, j), &again))
+					g_warning(
+						"could not restart %s: %s",
+						((PxedRunner *)g_ptr_array_index(stopped, j))->name,
+						again->message);
 			}
 			return FALSE;
 		}
-		g_ptr_array_add(started, inst);
+		g_ptr_array_add(started, runner);
 	}
-	self->starting = NULL;
 	{
 		g_autofree char *path = g_build_filename(gen->state_dir, "events.jsonl", NULL);
 		g_autoptr(GError) local = NULL;
@@ -885,8 +837,8 @@ pxed_core_shutdown(PxedCore *self)
 
 	if (gen == NULL)
 		return;
-	for (guint i = gen->instances->len; i > 0; i--)
-		pxed_plugin_instance_stop(g_ptr_array_index(gen->instances, i - 1));
+	for (guint i = gen->runners->len; i > 0; i--)
+		pxed_runner_stop(g_ptr_array_index(gen->runners, i - 1));
 	generation_free(gen);
 	pxed_events_flush(self->events);
 }
@@ -899,100 +851,6 @@ pxed_core_match(PxedCore *self, PxedClient *client)
 	if (self->current == NULL || self->current->inventory == NULL)
 		return NULL;
 	return pxed_inventory_match(self->current->inventory, client);
-}
-
-/* (transfer full) The bound lease, with a MAC, on @address in any store, or %NULL. */
-static PxedLease *
-lease_on_address(PxedCore *self, GInetAddress *address)
-{
-	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	GHashTableIter iter;
-	gpointer value;
-	guint32 ip;
-
-	if (!inet_to_ipv4(address, &ip))
-		return NULL;
-	g_hash_table_iter_init(&iter, self->stores);
-	while (g_hash_table_iter_next(&iter, NULL, &value)) {
-		g_autoptr(PxedLease) lease =
-			pxed_store_get_by_address(((CoreStore *)value)->store, ip);
-
-		if (lease != NULL && pxed_lease_get_state(lease) == PXED_LEASE_BOUND &&
-		    pxed_lease_holds_address(lease, now) && pxed_lease_get_mac(lease) != NULL)
-			return g_steal_pointer(&lease);
-	}
-	return NULL;
-}
-
-/* A bound lease on the client's (IPv4) address, in any store, as a client
- * with the MAC and host name the lease recorded. */
-static PxedClient *
-client_from_leases(PxedCore *self, GInetAddress *address)
-{
-	g_autoptr(PxedLease) lease = lease_on_address(self, address);
-	PxedClient *client;
-
-	if (lease == NULL)
-		return NULL;
-	client = pxed_client_new();
-	if (!pxed_client_set_mac_string(client, pxed_lease_get_mac(lease), NULL)) {
-		pxed_client_unref(client);
-		return NULL;
-	}
-	pxed_client_set_hostname(client, pxed_lease_get_hostname(lease));
-	return client;
-}
-
-gboolean
-pxed_core_identify_client(PxedCore *self, PxedClient *client)
-{
-	GInetAddress *address = pxed_client_get_address(client);
-	g_autoptr(PxedClient) known = NULL;
-	PxedEvidence evidence = PXED_EVIDENCE_CLAIM;
-
-	if (address == NULL || !identity_by_address(self))
-		return FALSE;
-	known = pxed_sightings_lookup(self->sightings, address, g_get_monotonic_time(), &evidence);
-	if (known == NULL || evidence < PXED_EVIDENCE_LEASE) {
-		/* pxed's own lease outweighs what a packet said, unless both name
-		 * the same machine (the note then has more than MAC and host name) */
-		g_autoptr(PxedClient) leased = client_from_leases(self, address);
-		if (leased != NULL &&
-		    (known == NULL || g_strcmp0(pxed_client_get_mac_string(known),
-						pxed_client_get_mac_string(leased)) != 0)) {
-			g_clear_pointer(&known, pxed_client_unref);
-			known = g_steal_pointer(&leased);
-		}
-	}
-	return known != NULL && pxed_sightings_merge(client, known);
-}
-
-PxedLeaseCheck
-pxed_core_check_lease(PxedCore *self, PxedClient *client)
-{
-	GInetAddress *address = pxed_client_get_address(client);
-	const char *mac = pxed_client_get_mac_string(client);
-	const char *uuid = pxed_client_get_uuid_string(client);
-	g_autoptr(PxedLease) lease = NULL;
-	g_autoptr(PxedClient) noted = NULL;
-	PxedEvidence evidence = PXED_EVIDENCE_CLAIM;
-
-	if (g_hash_table_size(self->stores) == 0)
-		return PXED_LEASE_CHECK_NO_LEASES;
-	if (address == NULL || mac == NULL)
-		return PXED_LEASE_CHECK_NOT_BOUND;
-	lease = lease_on_address(self, address);
-	if (lease == NULL || g_strcmp0(pxed_lease_get_mac(lease), mac) != 0)
-		return PXED_LEASE_CHECK_NOT_BOUND;
-	/* The lease records no UUID; the DHCP exchange that made it may have
-	 * (option 97). A UUID other than that one is not this machine's word. */
-	noted = pxed_sightings_lookup(self->sightings, address, g_get_monotonic_time(), &evidence);
-	if (uuid != NULL && noted != NULL && evidence == PXED_EVIDENCE_LEASE &&
-	    g_strcmp0(pxed_client_get_mac_string(noted), mac) == 0 &&
-	    pxed_client_get_uuid_string(noted) != NULL &&
-	    !g_str_equal(pxed_client_get_uuid_string(noted), uuid))
-		return PXED_LEASE_CHECK_NOT_BOUND;
-	return PXED_LEASE_CHECK_BOUND;
 }
 
 PxedBootReply *
@@ -1039,4 +897,18 @@ pxed_core_get_keys(const char *group)
 	if (g_str_equal(group, PXED_GROUP_PIPELINE))
 		return pipeline_keys;
 	return NULL;
+}
+
+gboolean
+pxed_core_identify_client(PxedCore *self, PxedClient *client)
+{
+	if (!identity_by_address(self))
+		return FALSE;
+	return pxed_identity_identify(self->identity, client);
+}
+
+PxedLeaseCheck
+pxed_core_check_lease(PxedCore *self, PxedClient *client)
+{
+	return pxed_identity_check_lease(self->identity, client);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <pxed/pxed.h>
+#include <pxed/pxed-context-private.h>
 
 #include "pxed-config.h"
 #include "pxed-events.h"
@@ -14,8 +15,9 @@ G_BEGIN_DECLS
  * PxedCore:
  *
  * The daemon's context object: owns the configuration, the loaded plugins,
- * their instances and pipelines, the event log, and the PxedContext handle the
- * plugins see. All mutable state of the daemon lives here.
+ * their runners and pipelines, the event log, and the PxedContext that backs
+ * the PxedInstance handle each plugin instance is given. All mutable state of
+ * the daemon lives here.
  *
  * A configuration is prepared into a generation (read, validated, plugins
  * loaded, instances created — no sockets), then activated (protocol instances
@@ -55,20 +57,20 @@ GLogLevelFlags pxed_core_get_log_level(PxedCore *self);
 GLogLevelFlags pxed_log_level_from_string(const char *text);
 /* The plugin folders in search order: --plugin-dir, [core] plugin-path, installed. */
 const char *const *pxed_core_get_plugin_dirs(PxedCore *self);
-/* The loaded configuration's instances (element-type PxedPluginInstance). */
-GPtrArray *pxed_core_get_instances(PxedCore *self);
+/* The loaded configuration's runners, one per plugin instance (element-type PxedRunner). */
+GPtrArray *pxed_core_get_runners(PxedCore *self);
 guint pxed_core_get_fragment_count(PxedCore *self);
 
-/* The pipelines, as plugins reach them through the context. */
+/* The pipelines, as plugins reach them through their instances. */
 PxedBootReply *pxed_core_boot(PxedCore *self, PxedClient *client, GError **error);
 PxedFile *pxed_core_open_file(PxedCore *self, PxedVia via, PxedClient *client, const char *path,
 			      GHashTable *query, GError **error);
 
 /* The inventory's machine for @client, or %NULL. */
 PxedMachine *pxed_core_match(PxedCore *self, PxedClient *client);
-/* pxed_context_identify_client(): the DHCP sightings, then the lease stores */
+/* pxed_instance_identify_client(): the DHCP sightings, then the lease stores */
 gboolean pxed_core_identify_client(PxedCore *self, PxedClient *client);
-/* pxed_context_check_lease() */
+/* pxed_instance_check_lease() */
 PxedLeaseCheck pxed_core_check_lease(PxedCore *self, PxedClient *client);
 
 /* The installed plugin folder (or $PXED_PLUGINDIR). */

@@ -3,12 +3,12 @@
 
 #include <pxed/pxed-instance-private.h>
 
-PxedPluginInstance *
-pxed_plugin_instance_new(const PxedPlugin *plugin, PxedInstance *instance, const char *digest,
-			 GError **error)
+PxedRunner *
+pxed_runner_new(const PxedPlugin *plugin, PxedInstance *instance, const char *digest,
+		GError **error)
 {
 	g_autoptr(GError) local = NULL;
-	PxedPluginInstance *self;
+	PxedRunner *self;
 	gpointer priv = plugin->instance_new(instance, &local);
 
 	if (priv == NULL) {
@@ -19,47 +19,47 @@ pxed_plugin_instance_new(const PxedPlugin *plugin, PxedInstance *instance, const
 		else
 			g_set_error(error, local->domain, local->code, "%s: %s",
 				    pxed_instance_get_name(instance), local->message);
-		pxed_instance_free(instance);
+		pxed_instance_unref(instance);
 		return NULL;
 	}
-	self = g_new0(PxedPluginInstance, 1);
+	self = g_new0(PxedRunner, 1);
 	self->refcount = 1;
 	self->name = g_strdup(pxed_instance_get_name(instance));
 	self->digest = g_strdup(digest);
 	self->plugin = plugin;
 	self->instance = instance;
-	self->self = priv;
+	self->plugin_data = priv;
 	return self;
 }
 
-PxedPluginInstance *
-pxed_plugin_instance_ref(PxedPluginInstance *self)
+PxedRunner *
+pxed_runner_ref(PxedRunner *self)
 {
 	self->refcount++;
 	return self;
 }
 
 void
-pxed_plugin_instance_unref(PxedPluginInstance *self)
+pxed_runner_unref(PxedRunner *self)
 {
 	if (--self->refcount > 0)
 		return;
-	pxed_plugin_instance_stop(self);
-	self->plugin->instance_free(self->self);
-	pxed_instance_free(self->instance);
+	pxed_runner_stop(self);
+	self->plugin->instance_free(self->plugin_data);
+	pxed_instance_unref(self->instance);
 	g_free(self->name);
 	g_free(self->digest);
 	g_free(self);
 }
 
 gboolean
-pxed_plugin_instance_start(PxedPluginInstance *self, GError **error)
+pxed_runner_start(PxedRunner *self, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 
 	if (self->started || self->plugin->start == NULL)
 		return TRUE;
-	if (!self->plugin->start(self->self, &local)) {
+	if (!self->plugin->start(self->plugin_data, &local)) {
 		if (local == NULL)
 			g_set_error(error, PXED_ERROR, PXED_ERROR_FAILED,
 				    "%s: failed to start (the plugin gave no reason)", self->name);
@@ -73,11 +73,11 @@ pxed_plugin_instance_start(PxedPluginInstance *self, GError **error)
 }
 
 void
-pxed_plugin_instance_stop(PxedPluginInstance *self)
+pxed_runner_stop(PxedRunner *self)
 {
 	if (!self->started)
 		return;
-	self->plugin->stop(self->self);
+	self->plugin->stop(self->plugin_data);
 	self->started = FALSE;
 }
 
@@ -97,7 +97,7 @@ pxed_pipeline_kind_to_string(PxedPipelineKind kind)
 
 struct _PxedPipeline {
 	PxedPipelineKind kind;
-	GPtrArray *instances; /* PxedPluginInstance*, referenced */
+	GPtrArray *runners; /* PxedRunner*, referenced */
 };
 
 PxedPipeline *
@@ -105,74 +105,73 @@ pxed_pipeline_new(PxedPipelineKind kind)
 {
 	PxedPipeline *self = g_new0(PxedPipeline, 1);
 	self->kind = kind;
-	self->instances =
-		g_ptr_array_new_with_free_func((GDestroyNotify)pxed_plugin_instance_unref);
+	self->runners = g_ptr_array_new_with_free_func((GDestroyNotify)pxed_runner_unref);
 	return self;
 }
 
 void
 pxed_pipeline_free(PxedPipeline *self)
 {
-	g_ptr_array_unref(self->instances);
+	g_ptr_array_unref(self->runners);
 	g_free(self);
 }
 
 void
-pxed_pipeline_append(PxedPipeline *self, PxedPluginInstance *instance)
+pxed_pipeline_append(PxedPipeline *self, PxedRunner *runner)
 {
-	g_ptr_array_add(self->instances, pxed_plugin_instance_ref(instance));
+	g_ptr_array_add(self->runners, pxed_runner_ref(runner));
 }
 
 guint
 pxed_pipeline_get_length(PxedPipeline *self)
 {
-	return self->instances->len;
+	return self->runners->len;
 }
 
 /* A backend's failure, made into an error the protocol plugin can map. */
 static void
-propagate_failure(PxedPluginInstance *inst, GError *local, const char *what, GError **error)
+propagate_failure(PxedRunner *runner, GError *local, const char *what, GError **error)
 {
 	if (local == NULL) {
 		g_set_error(error, PXED_ERROR, PXED_ERROR_FAILED,
-			    "%s: %s failed (the plugin gave no reason)", inst->name, what);
+			    "%s: %s failed (the plugin gave no reason)", runner->name, what);
 		return;
 	}
 	if (local->domain != PXED_ERROR) {
 		/* Foreign domains (GIO, GLib) are internal failures to the client. */
-		g_set_error(error, PXED_ERROR, PXED_ERROR_FAILED, "%s: %s", inst->name,
+		g_set_error(error, PXED_ERROR, PXED_ERROR_FAILED, "%s: %s", runner->name,
 			    local->message);
 		return;
 	}
-	g_set_error(error, PXED_ERROR, local->code, "%s: %s", inst->name, local->message);
+	g_set_error(error, PXED_ERROR, local->code, "%s: %s", runner->name, local->message);
 }
 
 PxedBootReply *
 pxed_pipeline_boot(PxedPipeline *self, PxedClient *client, GError **error)
 {
-	for (guint i = 0; i < self->instances->len; i++) {
-		PxedPluginInstance *inst = g_ptr_array_index(self->instances, i);
+	for (guint i = 0; i < self->runners->len; i++) {
+		PxedRunner *runner = g_ptr_array_index(self->runners, i);
 		g_autoptr(PxedBootReply) reply = pxed_boot_reply_new();
 		g_autoptr(GError) local = NULL;
 		PxedResult result;
 
-		if (inst->plugin->boot == NULL)
+		if (runner->plugin->boot == NULL)
 			continue;
-		result = inst->plugin->boot(inst->self, client, reply, &local);
+		result = runner->plugin->boot(runner->plugin_data, client, reply, &local);
 		switch (result) {
 		case PXED_RESULT_ANSWER:
 			if (pxed_boot_reply_get_filename(reply) == NULL) {
 				g_set_error(error, PXED_ERROR, PXED_ERROR_FAILED,
-					    "%s: answered without a boot file name", inst->name);
+					    "%s: answered without a boot file name", runner->name);
 				return NULL;
 			}
-			pxed_boot_reply_set_origin(reply, inst->name);
+			pxed_boot_reply_set_origin(reply, runner->name);
 			return g_steal_pointer(&reply);
 		case PXED_RESULT_DECLINE:
 			continue;
 		case PXED_RESULT_FAIL:
 		default:
-			propagate_failure(inst, local, "boot decision", error);
+			propagate_failure(runner, local, "boot decision", error);
 			return NULL;
 		}
 	}
@@ -191,23 +190,23 @@ pxed_pipeline_open_file(PxedPipeline *self, PxedVia via, PxedClient *client, con
 	if (clean == NULL)
 		return NULL;
 	request = pxed_file_request_new(via, clean, client, query);
-	for (guint i = 0; i < self->instances->len; i++) {
-		PxedPluginInstance *inst = g_ptr_array_index(self->instances, i);
+	for (guint i = 0; i < self->runners->len; i++) {
+		PxedRunner *runner = g_ptr_array_index(self->runners, i);
 		PxedFile *file = NULL;
 		g_autoptr(GError) local = NULL;
 		PxedResult result;
 
-		if (inst->plugin->open_file == NULL)
+		if (runner->plugin->open_file == NULL)
 			continue;
-		result = inst->plugin->open_file(inst->self, request, &file, &local);
+		result = runner->plugin->open_file(runner->plugin_data, request, &file, &local);
 		switch (result) {
 		case PXED_RESULT_ANSWER:
 			if (file == NULL) {
 				g_set_error(error, PXED_ERROR, PXED_ERROR_FAILED,
-					    "%s: answered without a file", inst->name);
+					    "%s: answered without a file", runner->name);
 				return NULL;
 			}
-			pxed_file_set_origin(file, inst->name);
+			pxed_file_set_origin(file, runner->name);
 			return file;
 		case PXED_RESULT_DECLINE:
 			g_clear_pointer(&file, pxed_file_unref);
@@ -215,7 +214,7 @@ pxed_pipeline_open_file(PxedPipeline *self, PxedVia via, PxedClient *client, con
 		case PXED_RESULT_FAIL:
 		default:
 			g_clear_pointer(&file, pxed_file_unref);
-			propagate_failure(inst, local, "open", error);
+			propagate_failure(runner, local, "open", error);
 			return NULL;
 		}
 	}

@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+/* Runners (the core's wrappers around plugin instances) and the pipelines of
+ * backend runners that requests go through. */
+
 #include <pxed/pxed.h>
 
 G_BEGIN_DECLS
 
 /**
- * PxedPluginInstance:
+ * PxedRunner:
  *
- * One configured, created instance of a plugin, as the core holds it. The
+ * The core's wrapper around one configured, created plugin instance: the
+ * plugin's descriptor, the instance's handle (PxedInstance, what the plugin
+ * reaches the daemon through) and the plugin's own state (@plugin_data). The
  * runner functions below wrap every call into plugin code: a plugin that fails
  * without saying why gets an internal error, and every error is prefixed with
  * the instance's name.
@@ -19,19 +24,19 @@ typedef struct {
 	char *digest; /* the group's configuration, to tell a changed one on reload */
 	const PxedPlugin *plugin;
 	PxedInstance *instance;
-	gpointer self; /* what instance_new returned */
+	gpointer plugin_data; /* the plugin's state: what instance_new returned */
 	gboolean started;
-} PxedPluginInstance;
+} PxedRunner;
 
-PxedPluginInstance *pxed_plugin_instance_new(const PxedPlugin *plugin, PxedInstance *instance,
-					     const char *digest, GError **error);
-PxedPluginInstance *pxed_plugin_instance_ref(PxedPluginInstance *self);
+PxedRunner *pxed_runner_new(const PxedPlugin *plugin, PxedInstance *instance, const char *digest,
+			    GError **error);
+PxedRunner *pxed_runner_ref(PxedRunner *self);
 /* Stops (if started) and frees on the last reference. */
-void pxed_plugin_instance_unref(PxedPluginInstance *self);
-gboolean pxed_plugin_instance_start(PxedPluginInstance *self, GError **error);
-void pxed_plugin_instance_stop(PxedPluginInstance *self);
+void pxed_runner_unref(PxedRunner *self);
+gboolean pxed_runner_start(PxedRunner *self, GError **error);
+void pxed_runner_stop(PxedRunner *self);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedPluginInstance, pxed_plugin_instance_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedRunner, pxed_runner_unref)
 
 typedef enum {
 	PXED_PIPELINE_BOOT,
@@ -51,7 +56,7 @@ typedef struct _PxedPipeline PxedPipeline;
 
 PxedPipeline *pxed_pipeline_new(PxedPipelineKind kind);
 void pxed_pipeline_free(PxedPipeline *self);
-void pxed_pipeline_append(PxedPipeline *self, PxedPluginInstance *instance);
+void pxed_pipeline_append(PxedPipeline *self, PxedRunner *runner);
 guint pxed_pipeline_get_length(PxedPipeline *self);
 
 PxedBootReply *pxed_pipeline_boot(PxedPipeline *self, PxedClient *client, GError **error);

@@ -2,7 +2,7 @@
 #include "pxed-sightings.h"
 
 typedef struct {
-	PxedClient *client; /* never changed after noting (pxed_context_note_client);
+	PxedClient *client; /* never changed after noting (pxed_instance_note_client);
 			     * %NULL: contested by claims of different MACs */
 	PxedEvidence evidence;
 	gint64 expires;

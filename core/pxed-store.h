@@ -8,7 +8,7 @@ G_BEGIN_DECLS
 /**
  * PxedStore:
  *
- * The durable lease store behind pxed_context_lease_*(). An interface — a
+ * The durable lease store behind pxed_instance_lease_*(). An interface — a
  * table of functions — so that a later implementation (etcd, for several pxed
  * nodes sharing one network) can replace the local file without the plugins
  * noticing. Every implementation keeps these rules:

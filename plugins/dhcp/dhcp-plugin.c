@@ -23,7 +23,7 @@
 
 typedef struct {
 	gint refcount;
-	PxedContext *ctx;
+	PxedInstance *instance;
 	char *name;
 	char *ifname;
 	char *lease_file;
@@ -114,6 +114,7 @@ dhcp_unref(PxedDhcp *self)
 	if (!g_atomic_int_dec_and_test(&self->refcount))
 		return;
 	g_free(self->name);
+	pxed_instance_unref(self->instance);
 	g_free(self->ifname);
 	g_free(self->lease_file);
 	dhcp_server_free(self->server);
@@ -257,11 +258,11 @@ dhcp_new(PxedInstance *instance, GError **error)
 	g_autofree char *server_address = NULL;
 
 	self->refcount = 1;
-	self->ctx = pxed_instance_get_context(instance);
+	self->instance = pxed_instance_ref(instance);
 	self->name = g_strdup(pxed_instance_get_name(instance));
 	self->ifname = pxed_instance_get_string(instance, "interface");
 	self->lease_file = pxed_instance_get_string(instance, "lease-file");
-	self->server = dhcp_server_new(self->name, self->ctx);
+	self->server = dhcp_server_new(instance);
 	self->server->lease_time = (guint32)pxed_instance_get_int(instance, "lease-time");
 	self->server->authoritative = pxed_instance_get_boolean(instance, "authoritative");
 	self->server->limits.new_clients_per_second =
@@ -345,12 +346,12 @@ send_reply(PxedDhcp *self, const PxedDhcpMessage *request, const PxedDhcpMessage
 	}
 	inet_ntop(AF_INET, &reply->yiaddr, yiaddr, sizeof(yiaddr));
 	if (type == PXED_DHCP_NAK)
-		pxed_context_event(self->ctx, client, self->name, "nak", "xid=%08x reason=\"%s\"",
-				   request->xid, reason != NULL ? reason : "");
+		pxed_instance_event(self->instance, client, "nak", "xid=%08x reason=\"%s\"",
+				    request->xid, reason != NULL ? reason : "");
 	else
-		pxed_context_event(self->ctx, client, self->name, type_event(type),
-				   "xid=%08x ip=%s file=%s to=%s", request->xid, yiaddr,
-				   reply->file[0] != '\0' ? reply->file : "-", where);
+		pxed_instance_event(self->instance, client, type_event(type),
+				    "xid=%08x ip=%s file=%s to=%s", request->xid, yiaddr,
+				    reply->file[0] != '\0' ? reply->file : "-", where);
 }
 
 typedef struct {
@@ -376,7 +377,7 @@ committed(GObject *source, GAsyncResult *result, gpointer user_data)
 	PxedDhcp *self = commit->self;
 	g_autoptr(GError) error = NULL;
 
-	if (!pxed_context_lease_put_finish(self->ctx, result, &error)) {
+	if (!pxed_instance_lease_put_finish(self->instance, result, &error)) {
 		if (g_error_matches(error, PXED_ERROR, PXED_ERROR_DENIED)) {
 			g_autoptr(PxedDhcpMessage) nak = dhcp_server_build_nak(
 				self->server, commit->request, "address in use");
@@ -391,8 +392,8 @@ committed(GObject *source, GAsyncResult *result, gpointer user_data)
 	} else {
 		/* TFTP and HTTP requests from this address are this machine's:
 		 * pxed gave it the address, the strongest word there is */
-		pxed_context_note_client(self->ctx, commit->outcome->client, PXED_EVIDENCE_LEASE,
-					 self->server->lease_time);
+		pxed_instance_note_client(self->instance, commit->outcome->client,
+					  PXED_EVIDENCE_LEASE, self->server->lease_time);
 		send_reply(self, commit->request, commit->outcome->reply, commit->outcome->max_size,
 			   commit->outcome->client, NULL);
 	}
@@ -405,7 +406,7 @@ declined(GObject *source, GAsyncResult *result, gpointer user_data)
 	PxedDhcp *self = user_data;
 	g_autoptr(GError) error = NULL;
 
-	if (!pxed_context_lease_put_finish(self->ctx, result, &error))
+	if (!pxed_instance_lease_put_finish(self->instance, result, &error))
 		g_warning("%s: declined address not recorded: %s", self->name, error->message);
 	dhcp_unref(self);
 }
@@ -420,7 +421,8 @@ declined(GObject *source, GAsyncResult *result, gpointer user_data)
  * next. Forging the source address too takes a raw socket: that stays open
  * (see the README's residual risks). */
 static gboolean
-release_forged(PxedDhcp *self, const PxedDhcpMessage *request, const DhcpPeer *peer, const char *from)
+release_forged(PxedDhcp *self, const PxedDhcpMessage *request, const DhcpPeer *peer,
+	       const char *from)
 {
 	PxedDhcpServer *server = self->server;
 	PxedDhcpLogLimit *limit = &server->log_release;
@@ -468,8 +470,8 @@ handle_datagram(PxedDhcp *self, const guint8 *data, gsize len, const DhcpPeer *p
 	type = outcome->request_type;
 	if (type >= PXED_DHCP_DISCOVER && type <= PXED_DHCP_INFORM && type != PXED_DHCP_OFFER &&
 	    type != PXED_DHCP_ACK && type != PXED_DHCP_NAK)
-		pxed_context_event(
-			self->ctx, outcome->client, self->name, type_event(type),
+		pxed_instance_event(
+			self->instance, outcome->client, type_event(type),
 			"xid=%08x from=%s:%u%s%s", request->xid, from, peer->port,
 			outcome->reply == NULL ? " ignored=" : "",
 			outcome->reply == NULL && outcome->reason != NULL ? outcome->reason : "");
@@ -477,10 +479,10 @@ handle_datagram(PxedDhcp *self, const guint8 *data, gsize len, const DhcpPeer *p
 		g_debug("%s: %s from %s:%u ignored: %s", self->name, pxed_dhcp_type_to_string(type),
 			from, peer->port, outcome->reason);
 	if (outcome->release != NULL)
-		pxed_context_lease_release(self->ctx, self->server->store, outcome->release);
+		pxed_instance_lease_release(self->instance, self->server->store, outcome->release);
 	if (outcome->decline != NULL)
-		pxed_context_lease_put_async(self->ctx, self->server->store, outcome->decline,
-					     declined, dhcp_ref(self));
+		pxed_instance_lease_put_async(self->instance, self->server->store, outcome->decline,
+					      declined, dhcp_ref(self));
 	if (outcome->reply == NULL)
 		return;
 	if (outcome->commit != NULL) {
@@ -488,8 +490,8 @@ handle_datagram(PxedDhcp *self, const guint8 *data, gsize len, const DhcpPeer *p
 		commit->self = dhcp_ref(self);
 		commit->request = g_steal_pointer(&request);
 		commit->outcome = g_steal_pointer(&outcome);
-		pxed_context_lease_put_async(self->ctx, self->server->store,
-					     commit->outcome->commit, committed, commit);
+		pxed_instance_lease_put_async(self->instance, self->server->store,
+					      commit->outcome->commit, committed, commit);
 		return;
 	}
 	send_reply(self, request, outcome->reply, outcome->max_size, outcome->client,
@@ -546,7 +548,7 @@ dhcp_stop(gpointer data)
 	g_source_destroy(self->sweep);
 	g_clear_pointer(&self->sweep, g_source_unref);
 	g_clear_pointer(&self->socket, dhcp_socket_free);
-	pxed_context_lease_close(self->ctx, self->server->store);
+	pxed_instance_lease_close(self->instance, self->server->store);
 	self->server->store = NULL;
 	dhcp_interface_clear(&self->iface);
 	g_info("%s: stopped; %" G_GUINT64_FORMAT " received, %" G_GUINT64_FORMAT
@@ -586,7 +588,7 @@ dhcp_start(gpointer data, GError **error)
 		dhcp_interface_clear(&self->iface);
 		return FALSE;
 	}
-	self->server->store = pxed_context_lease_open(self->ctx, self->lease_file, error);
+	self->server->store = pxed_instance_lease_open(self->instance, self->lease_file, error);
 	if (self->server->store == NULL) {
 		dhcp_interface_clear(&self->iface);
 		return FALSE;
@@ -595,23 +597,23 @@ dhcp_start(gpointer data, GError **error)
 	dhcp_server_expire_offers(self->server, g_get_real_time() / G_USEC_PER_SEC);
 	self->socket = dhcp_socket_new(&self->iface, PXED_DHCP_SERVER_PORT, TRUE, error);
 	if (self->socket == NULL) {
-		pxed_context_lease_close(self->ctx, self->server->store);
+		pxed_instance_lease_close(self->instance, self->server->store);
 		self->server->store = NULL;
 		dhcp_interface_clear(&self->iface);
 		return FALSE;
 	}
 	self->source = dhcp_socket_create_source(self->socket, readable, self,
-						 pxed_context_get_main_context(self->ctx));
+						 pxed_instance_get_main_context(self->instance));
 	self->sweep = g_timeout_source_new_seconds(SWEEP_SECONDS);
 	g_source_set_callback(self->sweep, sweep, self, NULL);
-	g_source_attach(self->sweep, pxed_context_get_main_context(self->ctx));
+	g_source_attach(self->sweep, pxed_instance_get_main_context(self->instance));
 	self->running = TRUE;
 	{
 		char addr[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, &self->server->server_id, addr, sizeof(addr));
-		pxed_context_event(self->ctx, NULL, self->name, "listening",
-				   "interface=%s server=%s 0.0.0.0:%u", self->ifname, addr,
-				   dhcp_socket_get_port(self->socket));
+		pxed_instance_event(self->instance, NULL, "listening",
+				    "interface=%s server=%s 0.0.0.0:%u", self->ifname, addr,
+				    dhcp_socket_get_port(self->socket));
 	}
 	return TRUE;
 }

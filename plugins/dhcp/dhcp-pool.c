@@ -340,7 +340,7 @@ rebuild_free(PxedDhcpServer *self, gint64 now)
 	while (g_hash_table_iter_next(&iter, &key, NULL))
 		dhcp_pool_mark_address(self, GPOINTER_TO_UINT(key), TRUE, FALSE);
 	if (self->store != NULL)
-		pxed_context_lease_foreach(self->ctx, self->store, rebuild_lease, &data);
+		pxed_instance_lease_foreach(self->instance, self->store, rebuild_lease, &data);
 }
 
 /* ---- offers and allocation ---- */
@@ -374,10 +374,10 @@ dhcp_pool_address_available(PxedDhcpServer *self, const PxedDhcpPool *pool, guin
 	    (pool->mask != G_MAXUINT32 && pool->mask != G_MAXUINT32 - 1 &&
 	     (host == pool->network || host == (pool->network | ~pool->mask))))
 		return FALSE;
-	if (address != own && pxed_context_is_reserved(self->ctx, address))
+	if (address != own && pxed_instance_is_reserved(self->instance, address))
 		return FALSE;
 	holder = self->store != NULL
-			 ? pxed_context_lease_get_by_address(self->ctx, self->store, address)
+			 ? pxed_instance_lease_get_by_address(self->instance, self->store, address)
 			 : NULL;
 	if (holder != NULL && !g_str_equal(pxed_lease_get_client_id(holder), client_id) &&
 	    pxed_lease_holds_address(holder, now))
@@ -427,8 +427,8 @@ dhcp_pool_allocate(PxedDhcpServer *self, PxedDhcpPool *pool, const char *client_
 				}
 				if (pass == 0 && self->store != NULL) {
 					g_autoptr(PxedLease) old =
-						pxed_context_lease_get_by_address(
-							self->ctx, self->store, address);
+						pxed_instance_lease_get_by_address(
+							self->instance, self->store, address);
 					if (old != NULL) {
 						pool_set_seen(pool, i);
 						continue;

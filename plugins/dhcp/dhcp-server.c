@@ -15,12 +15,12 @@
 /* ---- the server ---- */
 
 PxedDhcpServer *
-dhcp_server_new(const char *name, PxedContext *ctx)
+dhcp_server_new(PxedInstance *instance)
 {
 	PxedDhcpServer *self = g_new0(PxedDhcpServer, 1);
 
-	self->name = g_strdup(name);
-	self->ctx = ctx;
+	self->name = g_strdup(pxed_instance_get_name(instance));
+	self->instance = pxed_instance_ref(instance);
 	self->pools = g_ptr_array_new_with_free_func((GDestroyNotify)dhcp_pool_free);
 	self->lease_time = 3600;
 	self->authoritative = TRUE;
@@ -42,6 +42,7 @@ dhcp_server_free(PxedDhcpServer *self)
 	if (self == NULL)
 		return;
 	g_free(self->name);
+	pxed_instance_unref(self->instance);
 	g_ptr_array_unref(self->pools);
 	g_hash_table_unref(self->offered);
 	g_hash_table_unref(self->offers);
@@ -68,7 +69,7 @@ dhcp_outcome_free(PxedDhcpOutcome *outcome)
 static gboolean
 reservation(PxedDhcpServer *self, PxedClient *client, guint32 *address, char **hostname)
 {
-	g_autoptr(PxedMachine) machine = pxed_context_match(self->ctx, client);
+	g_autoptr(PxedMachine) machine = pxed_instance_match(self->instance, client);
 	const char *ip;
 	struct in_addr in;
 
@@ -138,7 +139,7 @@ set_boot(PxedDhcpServer *self, PxedDhcpMessage *reply, const PxedDhcpMessage *re
 	 PxedClient *client)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(PxedBootReply) boot = pxed_context_boot(self->ctx, client, &error);
+	g_autoptr(PxedBootReply) boot = pxed_instance_boot(self->instance, client, &error);
 
 	if (boot == NULL) {
 		if (!g_error_matches(error, PXED_ERROR, PXED_ERROR_NOT_FOUND))
@@ -248,7 +249,7 @@ handle_discover(PxedDhcpRequest *r)
 						       r->client_id, own(r), r->now))
 		address = r->reserved_address;
 	if (address == 0 && self->store != NULL) {
-		lease = pxed_context_lease_get(self->ctx, self->store, r->client_id);
+		lease = pxed_instance_lease_get(self->instance, self->store, r->client_id);
 		if (lease != NULL &&
 		    dhcp_pool_contains_range(pool, pxed_lease_get_address(lease)) &&
 		    dhcp_pool_address_available(self, pool, pxed_lease_get_address(lease),
@@ -364,7 +365,7 @@ verify_address(PxedDhcpRequest *r, guint32 address, gboolean init_reboot)
 		return;
 	}
 	if (self->store != NULL)
-		lease = pxed_context_lease_get(self->ctx, self->store, r->client_id);
+		lease = pxed_instance_lease_get(self->instance, self->store, r->client_id);
 	if (r->reserved) {
 		ack(r, pool, address);
 		return;
@@ -408,7 +409,7 @@ selecting_known(PxedDhcpRequest *r, PxedDhcpPool *pool, guint32 address)
 	if (r->reserved && r->reserved_address == address)
 		return TRUE;
 	if (self->store != NULL)
-		lease = pxed_context_lease_get(self->ctx, self->store, r->client_id);
+		lease = pxed_instance_lease_get(self->instance, self->store, r->client_id);
 	return lease != NULL && pxed_lease_get_address(lease) == address &&
 	       pxed_lease_get_state(lease) != PXED_LEASE_DECLINED &&
 	       dhcp_pool_contains_range(pool, address);
@@ -503,7 +504,7 @@ handle_decline(PxedDhcpRequest *r)
 		r->out->reason = "DECLINE not for this server";
 		return;
 	}
-	lease = pxed_context_lease_get(self->ctx, self->store, r->client_id);
+	lease = pxed_instance_lease_get(self->instance, self->store, r->client_id);
 	if (lease == NULL || pxed_lease_get_address(lease) != address) {
 		r->out->reason = "DECLINE of an address the client does not have";
 		return;
@@ -536,7 +537,7 @@ handle_release(PxedDhcpRequest *r)
 		r->out->reason = "RELEASE not for this server";
 		return;
 	}
-	lease = pxed_context_lease_get(self->ctx, self->store, r->client_id);
+	lease = pxed_instance_lease_get(self->instance, self->store, r->client_id);
 	if (lease == NULL || pxed_lease_get_address(lease) != r->request->ciaddr) {
 		r->out->reason = "RELEASE of an address the client does not have";
 		return;

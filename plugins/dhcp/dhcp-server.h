@@ -5,7 +5,7 @@
  * The DHCP server's decisions, without sockets: dhcp_server_handle() takes a
  * parsed request and returns what to do — the reply, and the lease to make
  * durable before sending it — reading leases, the inventory and the boot
- * pipeline through the PxedContext. The socket side (dhcp-plugin.c) only
+ * pipeline through the PxedInstance. The socket side (dhcp-plugin.c) only
  * reads, filters, commits and sends; unit tests call this directly. Its
  * address pools are in dhcp-pool.h, its abuse limits in dhcp-limits.h.
  */
@@ -39,8 +39,8 @@ typedef struct {
 } PxedDhcpStats;
 
 struct _PxedDhcpServer {
-	char *name; /* instance name: the events' source */
-	PxedContext *ctx;
+	char *name; /* the instance's name, for log lines */
+	PxedInstance *instance;
 	PxedLeaseStore *store;
 	GPtrArray *pools;   /* PxedDhcpPool*; the local one (name "") first, when it exists */
 	guint32 server_id;  /* network byte order: option 54, siaddr by default */
@@ -59,7 +59,7 @@ struct _PxedDhcpServer {
 	PxedDhcpLogLimit log_release;
 };
 
-PxedDhcpServer *dhcp_server_new(const char *name, PxedContext *ctx);
+PxedDhcpServer *dhcp_server_new(PxedInstance *instance);
 void dhcp_server_free(PxedDhcpServer *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedDhcpServer, dhcp_server_free)
 

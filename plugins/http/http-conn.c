@@ -277,5 +277,5 @@ pxed_http_conn_start(PxedHttp *self)
 	self->head_timer = g_source_new((GSourceFuncs *)&head_timer_funcs, sizeof(GSource));
 	g_source_set_priority(self->head_timer, G_PRIORITY_HIGH);
 	g_source_set_callback(self->head_timer, head_sweep, self, NULL);
-	g_source_attach(self->head_timer, pxed_context_get_main_context(self->ctx));
+	g_source_attach(self->head_timer, pxed_instance_get_main_context(self->instance));
 }

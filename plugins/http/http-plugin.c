@@ -81,10 +81,10 @@ pxed_http_request_log(PxedHttpRequest *req, gboolean complete)
 	path = g_utf8_make_valid(req->path != NULL ? req->path : "-", -1);
 	if (strlen(path) > HTTP_MAX_PATH_LOG)
 		path[HTTP_MAX_PATH_LOG] = '\0';
-	pxed_context_event(self->ctx, req->client, self->name, "request",
-			   "%s %s %u bytes=%" G_GUINT64_FORMAT " ms=%" G_GINT64_FORMAT "%s",
-			   req->method != NULL ? req->method : "-", path, req->status, req->sent,
-			   ms, complete ? "" : " aborted");
+	pxed_instance_event(self->instance, req->client, "request",
+			    "%s %s %u bytes=%" G_GUINT64_FORMAT " ms=%" G_GINT64_FORMAT "%s",
+			    req->method != NULL ? req->method : "-", path, req->status, req->sent,
+			    ms, complete ? "" : " aborted");
 }
 
 /* ---- requests ---- */
@@ -114,8 +114,8 @@ handle_request(SoupServer *server, SoupServerMessage *msg, const char *path, GHa
 	}
 	decoded = pxed_http_decode_path(path, &error);
 	if (decoded != NULL)
-		file = pxed_context_open_file(self->ctx, PXED_VIA_HTTP, req->client, decoded, query,
-					      &error);
+		file = pxed_instance_open_file(self->instance, PXED_VIA_HTTP, req->client, decoded,
+					       query, &error);
 	if (file == NULL) {
 		guint status = pxed_http_status_for_error(error);
 		/* The reason goes to the log, never to the client. */
@@ -157,7 +157,7 @@ handle_early(SoupServer *server, SoupServerMessage *msg, const char *path, GHash
 	req->client = pxed_http_client_from_query(
 		query, pxed_http_peer_address(soup_server_message_get_remote_address(msg)));
 	/* what iPXE's query left out, the DHCP lease of the peer's address knows */
-	pxed_context_identify_client(self->ctx, req->client);
+	pxed_instance_identify_client(self->instance, req->client);
 	if (self->stopping)
 		soup_message_headers_replace(soup_server_message_get_response_headers(msg),
 					     "Connection", "close");
@@ -275,6 +275,7 @@ http_instance_free(gpointer data)
 	g_clear_object(&self->tls_certificate);
 	g_free(self->base_url);
 	g_free(self->name);
+	pxed_instance_unref(self->instance);
 	g_free(self);
 }
 
@@ -287,8 +288,7 @@ http_instance_new(PxedInstance *instance, GError **error)
 	g_autofree char *cert = NULL;
 	g_autofree char *key = NULL;
 
-	self->instance = instance;
-	self->ctx = pxed_instance_get_context(instance);
+	self->instance = pxed_instance_ref(instance);
 	self->name = g_strdup(pxed_instance_get_name(instance));
 	self->listen = pxed_instance_get_listen(instance, "listen");
 	self->base_url = pxed_instance_get_string(instance, "base-url");
@@ -374,7 +374,7 @@ static gboolean
 http_start(gpointer data, GError **error)
 {
 	PxedHttp *self = data;
-	GMainContext *context = pxed_context_get_main_context(self->ctx);
+	GMainContext *context = pxed_instance_get_main_context(self->instance);
 	g_autofree char *server_header = g_strdup_printf("pxed/%s", PXED_VERSION);
 	gboolean ok = TRUE;
 
@@ -417,8 +417,8 @@ http_start(gpointer data, GError **error)
 		}
 		text = format_address(local);
 		/* The bound address is the last token: tests read the port. */
-		pxed_context_event(self->ctx, NULL, self->name, "listening", "%s%s",
-				   self->tls_certificate != NULL ? "tls " : "", text);
+		pxed_instance_event(self->instance, NULL, "listening", "%s%s",
+				    self->tls_certificate != NULL ? "tls " : "", text);
 	}
 	g_main_context_pop_thread_default(context);
 	if (!ok)
@@ -444,8 +444,8 @@ http_stop(gpointer data)
 	self->stopping = TRUE;
 	for (guint i = 0; self->listen_sockets != NULL && i < self->listen_sockets->len; i++)
 		g_socket_shutdown(g_ptr_array_index(self->listen_sockets, i), TRUE, FALSE, NULL);
-	pxed_context_event(
-		self->ctx, NULL, self->name, "stopped",
+	pxed_instance_event(
+		self->instance, NULL, "stopped",
 		"requests=%" G_GUINT64_FORMAT " 2xx=%" G_GUINT64_FORMAT " 3xx=%" G_GUINT64_FORMAT
 		" 4xx=%" G_GUINT64_FORMAT " 5xx=%" G_GUINT64_FORMAT " refused=%" G_GUINT64_FORMAT
 		" refused-per-client=%" G_GUINT64_FORMAT " header-timeouts=%" G_GUINT64_FORMAT

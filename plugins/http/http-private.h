@@ -19,8 +19,7 @@ G_BEGIN_DECLS
 #define PXED_HTTP_LIMIT_LOG_INTERVAL (60 * G_USEC_PER_SEC)
 
 typedef struct {
-	PxedInstance *instance;
-	PxedContext *ctx;
+	PxedInstance *instance; /* referenced */
 	char *name;
 	GPtrArray *listen; /* GInetSocketAddress */
 	char *base_url;

@@ -41,7 +41,7 @@ pxed_http_connection_hand_back(PxedHttp *self, GIOStream *base, GBytes *read_ahe
 			       GSocketAddress *local, GSocketAddress *remote)
 {
 	g_autoptr(GError) error = NULL;
-	GMainContext *context = pxed_context_get_main_context(self->ctx);
+	GMainContext *context = pxed_instance_get_main_context(self->instance);
 	g_autoptr(GIOStream) stream = read_ahead != NULL
 					      ? pxed_http_replay_stream_new(base, read_ahead)
 					      : g_object_ref(base);
@@ -182,7 +182,7 @@ on_wrote_headers_sendfile(SoupServerMessage *msg, PxedHttpRequest *unused)
 	t->last_progress = g_get_monotonic_time();
 	t->source = g_socket_create_source(t->socket, G_IO_OUT, NULL);
 	g_source_set_callback(t->source, G_SOURCE_FUNC(transfer_pump), t, NULL);
-	g_source_attach(t->source, pxed_context_get_main_context(self->ctx));
+	g_source_attach(t->source, pxed_instance_get_main_context(self->instance));
 }
 
 void

@@ -110,7 +110,7 @@ idle_watch(PxedHttp *self, SoupServerMessage *msg, GSocket *socket)
 						   (gint64)self->idle_timeout * G_USEC_PER_SEC);
 	g_source_set_callback(w->source, G_SOURCE_FUNC(idle_watch_ready), w, NULL);
 	g_hash_table_replace(self->idle, w->socket, w);
-	g_source_attach(w->source, pxed_context_get_main_context(self->ctx));
+	g_source_attach(w->source, pxed_instance_get_main_context(self->instance));
 }
 
 /* A request of @msg's connection has begun or ended: a watch set after an

@@ -34,7 +34,7 @@ typedef enum {
 
 typedef struct {
 	char *name;
-	PxedContext *context;
+	PxedInstance *instance;
 	char *base_url; /* no trailing '/' */
 	char *bios_file;
 	char *efi_ia32_file;
@@ -155,6 +155,7 @@ ipxe_free(gpointer data)
 {
 	PxedIpxe *self = data;
 	g_free(self->name);
+	pxed_instance_unref(self->instance);
 	g_free(self->base_url);
 	g_free(self->bios_file);
 	g_free(self->efi_ia32_file);
@@ -178,7 +179,7 @@ ipxe_new(PxedInstance *instance, GError **error)
 	g_autoptr(GUri) uri = g_uri_parse(base, G_URI_FLAGS_NONE, NULL);
 
 	self->name = g_strdup(pxed_instance_get_name(instance));
-	self->context = pxed_instance_get_context(instance);
+	self->instance = pxed_instance_ref(instance);
 	self->bios_file = pxed_instance_get_string(instance, "bios-file");
 	self->efi_ia32_file = pxed_instance_get_string(instance, "efi-ia32-file");
 	self->efi_x64_file = pxed_instance_get_string(instance, "efi-x64-file");
@@ -350,14 +351,14 @@ failure_script(PxedIpxe *self, PxedClient *client, const char *why)
 
 	pxed_template_vars_set(vars, "error", why);
 	text = pxed_template_render(tmpl, vars, NULL);
-	pxed_context_event(self->context, client, self->name, "render-failed", "%s", why);
+	pxed_instance_event(self->instance, client, "render-failed", "%s", why);
 	return script_file(text);
 }
 
 static PxedResult
 machine_script(PxedIpxe *self, PxedClient *client, PxedFile **file, GError **error)
 {
-	g_autoptr(PxedMachine) machine = pxed_context_match(self->context, client);
+	g_autoptr(PxedMachine) machine = pxed_instance_match(self->instance, client);
 	g_autoptr(PxedTemplateVars) vars = vars_for(self, machine, client);
 	g_autoptr(GError) local = NULL;
 	g_autofree char *text = NULL;
@@ -369,9 +370,9 @@ machine_script(PxedIpxe *self, PxedClient *client, PxedFile **file, GError **err
 			g_propagate_error(error, g_steal_pointer(&local));
 			return PXED_RESULT_FAIL;
 		}
-		pxed_context_event(self->context, client, self->name, "no-match",
-				   "no inventory group; answered with no-match=%s",
-				   pxed_template_vars_get(vars, "mode"));
+		pxed_instance_event(self->instance, client, "no-match",
+				    "no inventory group; answered with no-match=%s",
+				    pxed_template_vars_get(vars, "mode"));
 		*file = script_file(text);
 		return PXED_RESULT_ANSWER;
 	}
@@ -389,8 +390,8 @@ machine_script(PxedIpxe *self, PxedClient *client, PxedFile **file, GError **err
 		*file = failure_script(self, client, local->message);
 		return PXED_RESULT_ANSWER;
 	}
-	pxed_context_event(self->context, client, self->name, "script", "group %s, profile %s",
-			   pxed_machine_get_group(machine), pxed_machine_get_profile(machine));
+	pxed_instance_event(self->instance, client, "script", "group %s, profile %s",
+			    pxed_machine_get_group(machine), pxed_machine_get_profile(machine));
 	*file = script_file(text);
 	return PXED_RESULT_ANSWER;
 }
@@ -405,15 +406,15 @@ may_have_secrets(PxedIpxe *self, const char *kind, PxedClient *client, GError **
 
 	if (self->bind_secrets == BIND_NEVER)
 		return TRUE;
-	check = pxed_context_check_lease(self->context, client);
+	check = pxed_instance_check_lease(self->instance, client);
 	if (check == PXED_LEASE_CHECK_BOUND ||
 	    (check == PXED_LEASE_CHECK_NO_LEASES && self->bind_secrets == BIND_AUTO))
 		return TRUE;
 	self->secrets_refused++;
-	pxed_context_event(self->context, client, self->name, "secrets-refused",
-			   "/%s from %s: not the address leased to %s", kind,
-			   pxed_client_get_address_string(client) ?: "-",
-			   pxed_client_get_mac_string(client) ?: "an unnamed machine");
+	pxed_instance_event(self->instance, client, "secrets-refused",
+			    "/%s from %s: not the address leased to %s", kind,
+			    pxed_client_get_address_string(client) ?: "-",
+			    pxed_client_get_mac_string(client) ?: "an unnamed machine");
 	now = g_get_monotonic_time();
 	if (self->secrets_logged == 0 || now - self->secrets_logged >= 60 * G_USEC_PER_SEC) {
 		g_message("%s: %" G_GUINT64_FORMAT " requests for /generic, /cloud or /ignition "
@@ -443,7 +444,7 @@ other_template(PxedIpxe *self, const char *kind, PxedClient *client, PxedFile **
 	/* before the inventory is asked: a refusal says nothing of who is in it */
 	if (!may_have_secrets(self, kind, client, error))
 		return PXED_RESULT_FAIL;
-	machine = pxed_context_match(self->context, client);
+	machine = pxed_instance_match(self->instance, client);
 	if (machine == NULL) {
 		g_set_error(error, PXED_ERROR, PXED_ERROR_NOT_FOUND,
 			    "/%s: no inventory group matches %s", kind,

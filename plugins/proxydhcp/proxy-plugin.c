@@ -28,7 +28,7 @@ typedef struct {
 } PxedProxyListener;
 
 struct _PxedProxy {
-	PxedContext *ctx;
+	PxedInstance *instance;
 	char *name;
 	char *ifname;
 	guint32 server_address;
@@ -50,10 +50,10 @@ proxy_new(PxedInstance *instance, GError **error)
 	PxedProxy *self = g_new0(PxedProxy, 1);
 	g_autofree char *server_address = pxed_instance_get_string(instance, "server-address");
 
-	self->ctx = pxed_instance_get_context(instance);
+	self->instance = pxed_instance_ref(instance);
 	self->name = g_strdup(pxed_instance_get_name(instance));
 	self->ifname = pxed_instance_get_string(instance, "interface");
-	self->server = proxy_server_new(self->name, self->ctx);
+	self->server = proxy_server_new(instance);
 	if (server_address != NULL) {
 		struct in_addr in;
 		inet_pton(AF_INET, server_address, &in); /* validated by the core */
@@ -68,6 +68,7 @@ proxy_free(gpointer data)
 	PxedProxy *self = data;
 
 	g_free(self->name);
+	pxed_instance_unref(self->instance);
 	g_free(self->ifname);
 	proxy_server_free(self->server);
 	g_free(self);
@@ -100,11 +101,11 @@ send_answer(PxedProxyListener *l, const PxedDhcpMessage *request, const PxedDhcp
 			  error->message);
 		return;
 	}
-	pxed_context_event(self->ctx, client, self->name,
-			   pxed_dhcp_message_get_type(reply) == PXED_DHCP_OFFER ? "offer" : "ack",
-			   "xid=%08x port=%u file=%s to=%s", request->xid,
-			   dhcp_socket_get_port(l->socket), reply->file[0] ? reply->file : "-",
-			   where);
+	pxed_instance_event(self->instance, client,
+			    pxed_dhcp_message_get_type(reply) == PXED_DHCP_OFFER ? "offer" : "ack",
+			    "xid=%08x port=%u file=%s to=%s", request->xid,
+			    dhcp_socket_get_port(l->socket), reply->file[0] ? reply->file : "-",
+			    where);
 }
 
 static void
@@ -134,11 +135,11 @@ handle_datagram(PxedProxyListener *l, const guint8 *data, gsize len, const DhcpP
 			peer->port, reason);
 		return;
 	}
-	pxed_context_event(self->ctx, client, self->name,
-			   pxed_dhcp_message_get_type(request) == PXED_DHCP_DISCOVER ? "discover"
-										     : "request",
-			   "xid=%08x from=%s:%u port=%u", request->xid, from, peer->port,
-			   dhcp_socket_get_port(l->socket));
+	pxed_instance_event(self->instance, client,
+			    pxed_dhcp_message_get_type(request) == PXED_DHCP_DISCOVER ? "discover"
+										      : "request",
+			    "xid=%08x from=%s:%u port=%u", request->xid, from, peer->port,
+			    dhcp_socket_get_port(l->socket));
 	send_answer(l, request, reply, peer, client);
 }
 
@@ -208,14 +209,14 @@ proxy_start(gpointer data, GError **error)
 			proxy_stop(self);
 			return FALSE;
 		}
-		l->source = dhcp_socket_create_source(l->socket, readable, l,
-						      pxed_context_get_main_context(self->ctx));
+		l->source = dhcp_socket_create_source(
+			l->socket, readable, l, pxed_instance_get_main_context(self->instance));
 	}
 	self->running = TRUE;
 	inet_ntop(AF_INET, &self->server->server_id, addr, sizeof(addr));
-	pxed_context_event(self->ctx, NULL, self->name, "listening",
-			   "interface=%s server=%s ports=67,4011 0.0.0.0:%u", self->ifname, addr,
-			   dhcp_socket_get_port(self->listeners[0].socket));
+	pxed_instance_event(self->instance, NULL, "listening",
+			    "interface=%s server=%s ports=67,4011 0.0.0.0:%u", self->ifname, addr,
+			    dhcp_socket_get_port(self->listeners[0].socket));
 	return TRUE;
 }
 

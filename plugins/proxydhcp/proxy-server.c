@@ -2,12 +2,12 @@
 #include "proxy-server.h"
 
 PxedProxyServer *
-proxy_server_new(const char *name, PxedContext *ctx)
+proxy_server_new(PxedInstance *instance)
 {
 	PxedProxyServer *self = g_new0(PxedProxyServer, 1);
 
-	self->name = g_strdup(name);
-	self->ctx = ctx;
+	self->name = g_strdup(pxed_instance_get_name(instance));
+	self->instance = pxed_instance_ref(instance);
 	return self;
 }
 
@@ -17,6 +17,7 @@ proxy_server_free(PxedProxyServer *self)
 	if (self == NULL)
 		return;
 	g_free(self->name);
+	pxed_instance_unref(self->instance);
 	g_free(self);
 }
 
@@ -87,7 +88,7 @@ note_client(PxedProxyServer *self, PxedClient *client, PxedEvidence evidence, gu
 		return;
 	/* a copy: the caller still has @client */
 	noted = pxed_client_copy(client);
-	if (pxed_context_note_client(self->ctx, noted, evidence, lifetime))
+	if (pxed_instance_note_client(self->instance, noted, evidence, lifetime))
 		self->stats.noted++;
 	else
 		self->stats.not_noted++;
@@ -150,7 +151,7 @@ proxy_server_handle(PxedProxyServer *self, const PxedDhcpMessage *request, PxedP
 		self->stats.ignored++;
 		return NULL;
 	}
-	boot = pxed_context_boot(self->ctx, *client, &error);
+	boot = pxed_instance_boot(self->instance, *client, &error);
 	if (boot == NULL) {
 		*reason = "the boot pipeline has no answer for this client";
 		if (!g_error_matches(error, PXED_ERROR, PXED_ERROR_NOT_FOUND))

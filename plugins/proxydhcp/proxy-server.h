@@ -23,19 +23,19 @@ typedef struct {
 	guint64 ignored;
 	guint64 offers;
 	guint64 acks;
-	guint64 noted;	   /* addresses noted for TFTP and HTTP (pxed_context_note_client) */
+	guint64 noted;	   /* addresses noted for TFTP and HTTP (pxed_instance_note_client) */
 	guint64 not_noted; /* notes the core did not take: another machine's address
 			    * (or [core] identity-by-address=false) */
 } PxedProxyStats;
 
 typedef struct {
 	char *name;
-	PxedContext *ctx;
+	PxedInstance *instance;
 	guint32 server_id; /* network byte order: option 54 and default next-server */
 	PxedProxyStats stats;
 } PxedProxyServer;
 
-PxedProxyServer *proxy_server_new(const char *name, PxedContext *ctx);
+PxedProxyServer *proxy_server_new(PxedInstance *instance);
 void proxy_server_free(PxedProxyServer *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedProxyServer, proxy_server_free)
 

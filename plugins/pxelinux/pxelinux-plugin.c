@@ -20,7 +20,7 @@
 
 typedef struct {
 	char *name;
-	PxedContext *context;
+	PxedInstance *instance;
 	char *config_dir; /* hand-written files, or NULL */
 	int config_fd;
 	char *folder; /* "pxelinux.cfg/" */
@@ -55,6 +55,7 @@ pxelinux_free(gpointer data)
 	if (self->config_fd >= 0)
 		close(self->config_fd);
 	g_free(self->name);
+	pxed_instance_unref(self->instance);
 	g_free(self->config_dir);
 	g_free(self->folder);
 	g_free(self->boot_file);
@@ -69,7 +70,7 @@ pxelinux_new(PxedInstance *instance, GError **error)
 	g_autofree char *clean = pxed_path_normalize(folder, -1, NULL);
 
 	self->name = g_strdup(pxed_instance_get_name(instance));
-	self->context = pxed_instance_get_context(instance);
+	self->instance = pxed_instance_ref(instance);
 	self->config_dir = pxed_instance_get_path(instance, "config-dir");
 	self->config_fd = -1;
 	self->boot_file = pxed_instance_get_string(instance, "boot-file");
@@ -251,14 +252,14 @@ pxelinux_open_file(gpointer data, PxedFileRequest *request, PxedFile **file, GEr
 	switch (kind) {
 	case NAME_UUID:
 	case NAME_MAC:
-		machine = pxed_context_match(self->context, named);
-		fallback = pxed_context_match(self->context, anonymous);
+		machine = pxed_instance_match(self->instance, named);
+		fallback = pxed_instance_match(self->instance, anonymous);
 		/* nothing more specific than what anyone gets: not this name's */
 		if (machine == NULL || same_machine(machine, fallback))
 			return PXED_RESULT_DECLINE;
 		break;
 	case NAME_DEFAULT:
-		machine = pxed_context_match(self->context, asking);
+		machine = pxed_instance_match(self->instance, asking);
 		if (machine == NULL)
 			return PXED_RESULT_DECLINE;
 		break;

@@ -76,6 +76,7 @@ pxed_tftp_server_unref(PxedTftpServer *self)
 	g_free(self->scratch);
 	g_free(self->rxbuf);
 	g_free(self->name);
+	pxed_instance_unref(self->instance);
 	g_free(self);
 }
 
@@ -275,9 +276,9 @@ request_refused(PxedTftpListener *listener, const PxedTftpPeer *peer, const Pxed
 
 	server->refused++;
 	listener_reply_error(listener, peer, local, code, message);
-	pxed_context_event(server->ctx, client, server->name, "transfer-failed",
-			   "file=%s reason=\"%s\" error=%u peer=%s", path != NULL ? path : "-",
-			   reason, code, peer_text);
+	pxed_instance_event(server->instance, client, "transfer-failed",
+			    "file=%s reason=\"%s\" error=%u peer=%s", path != NULL ? path : "-",
+			    reason, code, peer_text);
 }
 
 static void
@@ -325,7 +326,7 @@ handle_read_request(PxedTftpListener *listener, const PxedTftpPacket *request,
 	pxed_client_set_address(client, address);
 	pxed_client_set_via(client, PXED_VIA_TFTP);
 	/* TFTP names no machine: DHCP told who is at this address */
-	pxed_context_identify_client(server->ctx, client);
+	pxed_instance_identify_client(server->instance, client);
 
 	if (g_hash_table_size(server->transfers) >= server->max_sessions) {
 		g_autofree char *message = g_strdup_printf(
@@ -360,8 +361,8 @@ handle_read_request(PxedTftpListener *listener, const PxedTftpPacket *request,
 		return;
 	}
 
-	file = pxed_context_open_file(server->ctx, PXED_VIA_TFTP, client, request->filename, NULL,
-				      &error);
+	file = pxed_instance_open_file(server->instance, PXED_VIA_TFTP, client, request->filename,
+				       NULL, &error);
 	if (file == NULL) {
 		guint16 code = error_code_for(error);
 		request_refused(listener, peer, local, client, path, code, error_text_for(code),
@@ -399,21 +400,21 @@ handle_read_request(PxedTftpListener *listener, const PxedTftpPacket *request,
 	t->share = share_take(server, peer);
 
 	if (params.mode == PXED_TFTP_MODE_OCTET)
-		pxed_context_event(server->ctx, t->client, server->name, "transfer-start",
-				   "file=%s size=%" G_GUINT64_FORMAT
-				   " mode=octet blksize=%u windowsize=%u origin=%s peer=%s",
-				   t->path, t->size, t->blksize, t->windowsize,
-				   pxed_file_get_origin(file) != NULL ? pxed_file_get_origin(file)
-								      : "-",
-				   t->peer_text);
+		pxed_instance_event(server->instance, t->client, "transfer-start",
+				    "file=%s size=%" G_GUINT64_FORMAT
+				    " mode=octet blksize=%u windowsize=%u origin=%s peer=%s",
+				    t->path, t->size, t->blksize, t->windowsize,
+				    pxed_file_get_origin(file) != NULL ? pxed_file_get_origin(file)
+								       : "-",
+				    t->peer_text);
 	else
-		pxed_context_event(server->ctx, t->client, server->name, "transfer-start",
-				   "file=%s mode=netascii blksize=%u windowsize=%u origin=%s "
-				   "peer=%s",
-				   t->path, t->blksize, t->windowsize,
-				   pxed_file_get_origin(file) != NULL ? pxed_file_get_origin(file)
-								      : "-",
-				   t->peer_text);
+		pxed_instance_event(server->instance, t->client, "transfer-start",
+				    "file=%s mode=netascii blksize=%u windowsize=%u origin=%s "
+				    "peer=%s",
+				    t->path, t->blksize, t->windowsize,
+				    pxed_file_get_origin(file) != NULL ? pxed_file_get_origin(file)
+								       : "-",
+				    t->peer_text);
 
 	pxed_tftp_transfer_begin(t);
 }
@@ -608,7 +609,7 @@ tftp_instance_new(PxedInstance *instance, GError **error)
 
 	self = g_new0(PxedTftpServer, 1);
 	self->refcount = 1;
-	self->ctx = pxed_instance_get_context(instance);
+	self->instance = pxed_instance_ref(instance);
 	self->name = g_strdup(pxed_instance_get_name(instance));
 	self->listen = g_steal_pointer(&listen);
 	self->max_sessions = (guint)pxed_instance_get_int(instance, "max-sessions");
@@ -637,8 +638,8 @@ tftp_stop(gpointer data)
 	for (guint i = 0; i < self->listeners->len; i++)
 		listener_free(g_ptr_array_index(self->listeners, i));
 	g_ptr_array_set_size(self->listeners, 0);
-	pxed_context_event(
-		self->ctx, NULL, self->name, "stopped",
+	pxed_instance_event(
+		self->instance, NULL, "stopped",
 		"requests=%" G_GUINT64_FORMAT " completed=%" G_GUINT64_FORMAT
 		" failed=%" G_GUINT64_FORMAT " refused=%" G_GUINT64_FORMAT
 		" bad-packets=%" G_GUINT64_FORMAT " unknown-tid=%" G_GUINT64_FORMAT
@@ -675,7 +676,8 @@ tftp_start(gpointer data, GError **error)
 	if (self->listeners->len > 0)
 		return TRUE;
 	if (self->main_context == NULL)
-		self->main_context = g_main_context_ref(pxed_context_get_main_context(self->ctx));
+		self->main_context =
+			g_main_context_ref(pxed_instance_get_main_context(self->instance));
 	if (self->scratch == NULL) {
 		self->scratch = g_malloc(PXED_TFTP_SCRATCH_SIZE);
 		self->rxbuf = g_malloc(RX_SIZE);
@@ -702,7 +704,7 @@ tftp_start(gpointer data, GError **error)
 		PxedTftpListener *listener = g_ptr_array_index(self->listeners, i);
 		/* The address is the message's last token: tests read the port
 		 * that port 0 turned into from it. */
-		pxed_context_event(self->ctx, NULL, self->name, "listening", "%s", listener->text);
+		pxed_instance_event(self->instance, NULL, "listening", "%s", listener->text);
 	}
 	return TRUE;
 }

@@ -44,7 +44,7 @@ typedef struct {
 
 struct _PxedTftpServer {
 	gint refcount;
-	PxedContext *ctx;
+	PxedInstance *instance;
 	GMainContext *main_context;
 	char *name;
 

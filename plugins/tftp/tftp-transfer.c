@@ -157,14 +157,15 @@ transfer_report(PxedTftpTransfer *t, PxedTftpSessionState state)
 	pxed_tftp_session_get_stats(t->session, &stats);
 	if (state == PXED_TFTP_SESSION_COMPLETE) {
 		server->completed++;
-		pxed_context_event(server->ctx, t->client, server->name, "transfer-complete",
-				   "file=%s bytes=%" G_GUINT64_FORMAT
-				   " duration=%.3fs rate=%.1fMB/s mode=%s blksize=%u windowsize=%u"
-				   " retransmits=%" G_GUINT64_FORMAT " timeouts=%u cwnd-min=%u"
-				   " peer=%s",
-				   t->path, stats.bytes, seconds, (double)stats.bytes / us,
-				   pxed_tftp_mode_to_string(t->mode), t->blksize, t->windowsize,
-				   stats.retransmits, stats.timeouts, stats.cwnd_min, t->peer_text);
+		pxed_instance_event(server->instance, t->client, "transfer-complete",
+				    "file=%s bytes=%" G_GUINT64_FORMAT
+				    " duration=%.3fs rate=%.1fMB/s mode=%s blksize=%u windowsize=%u"
+				    " retransmits=%" G_GUINT64_FORMAT " timeouts=%u cwnd-min=%u"
+				    " peer=%s",
+				    t->path, stats.bytes, seconds, (double)stats.bytes / us,
+				    pxed_tftp_mode_to_string(t->mode), t->blksize, t->windowsize,
+				    stats.retransmits, stats.timeouts, stats.cwnd_min,
+				    t->peer_text);
 	} else {
 		const GError *error = pxed_tftp_session_get_error(t->session);
 		guint64 unlogged;
@@ -183,11 +184,11 @@ transfer_report(PxedTftpTransfer *t, PxedTftpSessionState state)
 					  server->policy.unacked_retries, unlogged,
 					  server->unacked);
 		}
-		pxed_context_event(server->ctx, t->client, server->name, "transfer-failed",
-				   "file=%s reason=\"%s\" bytes=%" G_GUINT64_FORMAT
-				   " duration=%.3fs retransmits=%" G_GUINT64_FORMAT " peer=%s",
-				   t->path, error != NULL ? error->message : "unknown", stats.bytes,
-				   seconds, stats.retransmits, t->peer_text);
+		pxed_instance_event(server->instance, t->client, "transfer-failed",
+				    "file=%s reason=\"%s\" bytes=%" G_GUINT64_FORMAT
+				    " duration=%.3fs retransmits=%" G_GUINT64_FORMAT " peer=%s",
+				    t->path, error != NULL ? error->message : "unknown",
+				    stats.bytes, seconds, stats.retransmits, t->peer_text);
 	}
 }
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Not installed: the core builds instances from validated configuration. */
+/* Not installed: the core (and the tests' fake core) build instances. */
 
-#include "pxed.h"
+#include "pxed-context-private.h"
 
 G_BEGIN_DECLS
 
@@ -12,15 +12,18 @@ G_BEGIN_DECLS
 
 /**
  * pxed_instance_new:
- * @values: (transfer full): validated keys in group PXED_INSTANCE_GROUP, with
- *   path values already made absolute
- * @keys: the plugin's key table, for defaults
+ * @name: the conf.d group
+ * @context: the core's side of the handle; must outlive the instance
+ * @generation: the configuration generation creating the instance
+ * @state_dir: that generation's state folder
+ * @values: (transfer full) (nullable): validated keys in group
+ *   PXED_INSTANCE_GROUP, with path values already made absolute
+ * @keys: (nullable): the plugin's key table, for defaults
+ *
+ * Returns: (transfer full): the handle, with one reference
  */
-PxedInstance *pxed_instance_new(const char *name, PxedContext *context, GKeyFile *values,
-				const PxedKey *keys);
-void pxed_instance_free(PxedInstance *self);
+PxedInstance *pxed_instance_new(const char *name, PxedContext *context, guint generation,
+				const char *state_dir, GKeyFile *values, const PxedKey *keys);
 const PxedKey *pxed_key_lookup(const PxedKey *keys, const char *name);
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedInstance, pxed_instance_free)
 
 G_END_DECLS

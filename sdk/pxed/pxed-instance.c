@@ -1,28 +1,74 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * PxedInstance: the one handle a plugin instance has on the daemon. Its
+ * configuration is read here; everything else goes through the PxedContext
+ * vtable of the core (or of a test's fake core), with the instance's own name
+ * and state folder filled in.
+ */
 #include "pxed-instance-private.h"
 
+struct _PxedContext {
+	const PxedContextVTable *vtable;
+	gpointer core;
+};
+
 struct _PxedInstance {
+	gint refcount;
 	char *name;
+	guint generation;
+	char *state_dir;
 	PxedContext *context;
 	GKeyFile *values;
 	const PxedKey *keys;
 };
 
-PxedInstance *
-pxed_instance_new(const char *name, PxedContext *context, GKeyFile *values, const PxedKey *keys)
+PxedContext *
+pxed_context_new(const PxedContextVTable *vtable, gpointer core)
 {
-	PxedInstance *self = g_new0(PxedInstance, 1);
-	self->name = g_strdup(name);
-	self->context = context;
-	self->values = values;
-	self->keys = keys;
+	PxedContext *self = g_new0(PxedContext, 1);
+	self->vtable = vtable;
+	self->core = core;
 	return self;
 }
 
 void
-pxed_instance_free(PxedInstance *self)
+pxed_context_free(PxedContext *self)
 {
+	g_free(self);
+}
+
+PxedInstance *
+pxed_instance_new(const char *name, PxedContext *context, guint generation, const char *state_dir,
+		  GKeyFile *values, const PxedKey *keys)
+{
+	PxedInstance *self = g_new0(PxedInstance, 1);
+
+	g_return_val_if_fail(name != NULL && context != NULL, NULL);
+	self->refcount = 1;
+	self->name = g_strdup(name);
+	self->generation = generation;
+	self->state_dir = g_strdup(state_dir);
+	self->context = context;
+	self->values = values != NULL ? values : g_key_file_new();
+	self->keys = keys;
+	return self;
+}
+
+PxedInstance *
+pxed_instance_ref(PxedInstance *self)
+{
+	g_return_val_if_fail(self != NULL, NULL);
+	g_atomic_int_inc(&self->refcount);
+	return self;
+}
+
+void
+pxed_instance_unref(PxedInstance *self)
+{
+	if (self == NULL || !g_atomic_int_dec_and_test(&self->refcount))
+		return;
 	g_free(self->name);
+	g_free(self->state_dir);
 	g_key_file_unref(self->values);
 	g_free(self);
 }
@@ -47,10 +93,10 @@ pxed_instance_get_name(PxedInstance *self)
 	return self->name;
 }
 
-PxedContext *
-pxed_instance_get_context(PxedInstance *self)
+guint
+pxed_instance_get_generation(PxedInstance *self)
 {
-	return self->context;
+	return self->generation;
 }
 
 /* The raw value: the configured one, else the table's default. Values were
@@ -157,4 +203,192 @@ pxed_instance_get_prefixed(PxedInstance *self, const char *prefix)
 			g_key_file_get_string(self->values, PXED_INSTANCE_GROUP, keys[i], NULL));
 	}
 	return result;
+}
+
+/* ---- the daemon, through the context's vtable ---- */
+
+GMainContext *
+pxed_instance_get_main_context(PxedInstance *self)
+{
+	g_return_val_if_fail(self != NULL, NULL);
+	return self->context->vtable->get_main_context(self->context->core);
+}
+
+const char *
+pxed_instance_get_state_dir(PxedInstance *self)
+{
+	g_return_val_if_fail(self != NULL, NULL);
+	return self->state_dir;
+}
+
+void
+pxed_instance_event(PxedInstance *self, PxedClient *client, const char *event, const char *format,
+		    ...)
+{
+	va_list args;
+	g_autofree char *message = NULL;
+
+	g_return_if_fail(self != NULL && event != NULL);
+	va_start(args, format);
+	message = g_strdup_vprintf(format, args);
+	va_end(args);
+	self->context->vtable->event(self->context->core, client, self->name, event, message);
+}
+
+PxedBootReply *
+pxed_instance_boot(PxedInstance *self, PxedClient *client, GError **error)
+{
+	g_return_val_if_fail(self != NULL, NULL);
+	g_return_val_if_fail(client != NULL, NULL);
+	return self->context->vtable->boot(self->context->core, client, error);
+}
+
+PxedFile *
+pxed_instance_open_file(PxedInstance *self, PxedVia via, PxedClient *client, const char *path,
+			GHashTable *query, GError **error)
+{
+	g_return_val_if_fail(self != NULL, NULL);
+	g_return_val_if_fail(path != NULL, NULL);
+	return self->context->vtable->open_file(self->context->core, via, client, path, query,
+						error);
+}
+
+PxedMachine *
+pxed_instance_match(PxedInstance *self, PxedClient *client)
+{
+	g_return_val_if_fail(self != NULL, NULL);
+	g_return_val_if_fail(client != NULL, NULL);
+	return self->context->vtable->match(self->context->core, client);
+}
+
+gboolean
+pxed_instance_note_client(PxedInstance *self, PxedClient *client, PxedEvidence evidence,
+			  guint lifetime)
+{
+	const PxedContextVTable *vtable;
+
+	g_return_val_if_fail(self != NULL && client != NULL, FALSE);
+	g_return_val_if_fail(evidence >= PXED_EVIDENCE_CLAIM && evidence <= PXED_EVIDENCE_LEASE,
+			     FALSE);
+	vtable = self->context->vtable;
+	if (pxed_client_get_address(client) == NULL || vtable->note_client == NULL)
+		return FALSE;
+	return vtable->note_client(self->context->core, client, evidence, lifetime);
+}
+
+gboolean
+pxed_instance_identify_client(PxedInstance *self, PxedClient *client)
+{
+	const PxedContextVTable *vtable;
+
+	g_return_val_if_fail(self != NULL && client != NULL, FALSE);
+	vtable = self->context->vtable;
+	if (pxed_client_get_address(client) == NULL || vtable->identify_client == NULL)
+		return FALSE;
+	return vtable->identify_client(self->context->core, client);
+}
+
+PxedLeaseCheck
+pxed_instance_check_lease(PxedInstance *self, PxedClient *client)
+{
+	g_return_val_if_fail(self != NULL && client != NULL, PXED_LEASE_CHECK_NOT_BOUND);
+	if (self->context->vtable->check_lease == NULL)
+		return PXED_LEASE_CHECK_NO_LEASES;
+	return self->context->vtable->check_lease(self->context->core, client);
+}
+
+gboolean
+pxed_instance_is_reserved(PxedInstance *self, guint32 address)
+{
+	g_return_val_if_fail(self != NULL, FALSE);
+	if (self->context->vtable->is_reserved == NULL)
+		return FALSE;
+	return self->context->vtable->is_reserved(self->context->core, address);
+}
+
+/* ---- leases (pxed-lease.h): the handle is the core's store itself ---- */
+
+PxedLeaseStore *
+pxed_instance_lease_open(PxedInstance *self, const char *name, GError **error)
+{
+	g_autofree char *path = NULL;
+
+	g_return_val_if_fail(self != NULL, NULL);
+	g_return_val_if_fail(name != NULL, NULL);
+	if (self->context->vtable->lease_open == NULL) {
+		g_set_error_literal(error, PXED_ERROR, PXED_ERROR_FAILED,
+				    "this core keeps no leases");
+		return NULL;
+	}
+	/* A relative name lives in the folder of the instance's own generation:
+	 * a reload that moves `state-dir` opens the new folder's store, while
+	 * the instances it carries over keep theirs. */
+	if (g_path_is_absolute(name) || self->state_dir == NULL)
+		path = g_strdup(name);
+	else
+		path = g_build_filename(self->state_dir, name, NULL);
+	return self->context->vtable->lease_open(self->context->core, path, error);
+}
+
+void
+pxed_instance_lease_close(PxedInstance *self, PxedLeaseStore *store)
+{
+	g_return_if_fail(self != NULL);
+	if (store != NULL)
+		self->context->vtable->lease_close(self->context->core, store);
+}
+
+PxedLease *
+pxed_instance_lease_get(PxedInstance *self, PxedLeaseStore *store, const char *client_id)
+{
+	g_return_val_if_fail(self != NULL && store != NULL, NULL);
+	g_return_val_if_fail(client_id != NULL, NULL);
+	return self->context->vtable->lease_get(self->context->core, store, client_id);
+}
+
+PxedLease *
+pxed_instance_lease_get_by_address(PxedInstance *self, PxedLeaseStore *store, guint32 address)
+{
+	g_return_val_if_fail(self != NULL && store != NULL, NULL);
+	return self->context->vtable->lease_get_by_address(self->context->core, store, address);
+}
+
+void
+pxed_instance_lease_put_async(PxedInstance *self, PxedLeaseStore *store, PxedLease *lease,
+			      GAsyncReadyCallback callback, gpointer user_data)
+{
+	g_autoptr(GTask) task = NULL;
+	GMainContext *main_context;
+
+	g_return_if_fail(self != NULL && store != NULL && lease != NULL);
+	/* The callback runs on the core's main context, whatever the caller's
+	 * thread-default context is. */
+	main_context = pxed_instance_get_main_context(self);
+	g_main_context_push_thread_default(main_context);
+	task = g_task_new(NULL, NULL, callback, user_data);
+	g_main_context_pop_thread_default(main_context);
+	g_task_set_source_tag(task, pxed_instance_lease_put_async);
+	self->context->vtable->lease_put(self->context->core, store, lease, g_steal_pointer(&task));
+}
+
+gboolean
+pxed_instance_lease_put_finish(PxedInstance *self, GAsyncResult *result, GError **error)
+{
+	g_return_val_if_fail(g_task_is_valid(result, NULL), FALSE);
+	return g_task_propagate_boolean(G_TASK(result), error);
+}
+
+void
+pxed_instance_lease_release(PxedInstance *self, PxedLeaseStore *store, const char *client_id)
+{
+	g_return_if_fail(self != NULL && store != NULL && client_id != NULL);
+	self->context->vtable->lease_release(self->context->core, store, client_id);
+}
+
+void
+pxed_instance_lease_foreach(PxedInstance *self, PxedLeaseStore *store, PxedLeaseFunc func,
+			    gpointer user_data)
+{
+	g_return_if_fail(self != NULL && store != NULL && func != NULL);
+	self->context->vtable->lease_foreach(self->context->core, store, func, user_data);
 }

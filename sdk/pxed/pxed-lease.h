@@ -5,7 +5,7 @@
 #error "Only <pxed/pxed.h> can be included directly."
 #endif
 
-#include <pxed/pxed-context.h>
+#include <pxed/pxed-error.h>
 
 G_BEGIN_DECLS
 
@@ -53,52 +53,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedLease, pxed_lease_unref)
  *
  * A durable set of leases owned by the core, opened by name. Each client
  * identifier has at most one lease and each address at most one holder. The
- * first implementation is a journal file in the state folder; the functions
- * below are what any later one (etcd) keeps.
+ * first implementation is a journal file in the state folder; the
+ * pxed_instance_lease_*() functions (pxed-instance.h) are what any later one
+ * (etcd) keeps.
  */
 typedef struct _PxedLeaseStore PxedLeaseStore;
 
 typedef void (*PxedLeaseFunc)(PxedLease *lease, gpointer user_data);
-
-/**
- * pxed_context_lease_open:
- * @name: the store's name: a file name relative to the state folder (or an
- *   absolute path) for the file store
- *
- * Opens the store, reading it on first use; instances naming the same store
- * share it. Damaged records are logged with their line number and skipped.
- *
- * Returns: (transfer full): a handle to give back with
- *   pxed_context_lease_close(), or %NULL with an error
- */
-PxedLeaseStore *pxed_context_lease_open(PxedContext *self, const char *name, GError **error);
-/* Gives the handle back; the core flushes and closes the store after its last user. */
-void pxed_context_lease_close(PxedContext *self, PxedLeaseStore *store);
-
-/* (transfer full) The lease of @client_id, or %NULL. */
-PxedLease *pxed_context_lease_get(PxedContext *self, PxedLeaseStore *store, const char *client_id);
-/* (transfer full) The lease holding or last holding @address (network byte order), or %NULL. */
-PxedLease *pxed_context_lease_get_by_address(PxedContext *self, PxedLeaseStore *store,
-					     guint32 address);
-
-/**
- * pxed_context_lease_put_async:
- *
- * Records @lease, replacing the client's previous one and any lease that held
- * the same address but no longer does. It is visible to the getters at once;
- * @callback runs — on the core's main context — once it is durable (written
- * and synced: it survives `kill -9` and a power cut). Puts arriving together
- * share one sync. Fails with PXED_ERROR_DENIED, changing nothing, when another
- * client holds the address.
- */
-void pxed_context_lease_put_async(PxedContext *self, PxedLeaseStore *store, PxedLease *lease,
-				  GAsyncReadyCallback callback, gpointer user_data);
-gboolean pxed_context_lease_put_finish(PxedContext *self, GAsyncResult *result, GError **error);
-
-/* Marks the client's lease released (expires now); written with the next sync. */
-void pxed_context_lease_release(PxedContext *self, PxedLeaseStore *store, const char *client_id);
-/* Calls @func for every lease, in no particular order; @func must not change the store. */
-void pxed_context_lease_foreach(PxedContext *self, PxedLeaseStore *store, PxedLeaseFunc func,
-				gpointer user_data);
 
 G_END_DECLS

@@ -101,6 +101,14 @@ typedef struct _PxedPlugin {
 
 #define PXED_PLUGIN_SYMBOL "pxed_plugin"
 
+/*
+ * The ABI (PXED_ABI_MAJOR / PXED_ABI_MINOR, pxed-version.h) covers this
+ * descriptor and every function of the SDK headers. Major 1 is frozen from
+ * the first packaged release on: from then, a change that breaks a built
+ * plugin (a member moved, a function removed or changed) takes a new major;
+ * additions take a new minor.
+ */
+
 /**
  * PXED_PLUGIN_DEFINE:
  *

@@ -15,7 +15,6 @@
 #include <pxed/pxed-template.h>
 #include <pxed/pxed-machine.h>
 #include <pxed/pxed-boot.h>
-#include <pxed/pxed-context.h>
 #include <pxed/pxed-lease.h>
 #include <pxed/pxed-instance.h>
 #include <pxed/pxed-plugin.h>

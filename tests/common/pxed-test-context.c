@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pxed-test-context.h"
 
-#include <pxed/pxed-context-private.h>
+#include <pxed/pxed-instance-private.h>
 
 #include "pxed-test.h"
 
@@ -12,18 +12,13 @@ struct _PxedTestContext {
 	PxedStore *store;
 	guint store_users; /* lease_open without lease_close */
 	PxedContext *ctx;
+	GPtrArray *instances; /* PxedInstance*, made by pxed_test_context_instance() */
 };
 
 static GMainContext *
 fake_get_main_context(gpointer core)
 {
 	return g_main_context_default();
-}
-
-static const char *
-fake_get_state_dir(gpointer core)
-{
-	return ((PxedTestContext *)core)->dir;
 }
 
 static PxedBootReply *
@@ -158,7 +153,6 @@ fake_lease_foreach(gpointer core, gpointer store, PxedLeaseFunc func, gpointer u
 
 static const PxedContextVTable fake_vtable = {
 	.get_main_context = fake_get_main_context,
-	.get_state_dir = fake_get_state_dir,
 	.boot = fake_boot,
 	.open_file = fake_open_file,
 	.event = fake_event,
@@ -191,6 +185,7 @@ pxed_test_context_new(const PxedTestContextCallbacks *callbacks, gpointer user_d
 	self->store = pxed_store_file_open(NULL, path, &error);
 	g_assert_no_error(error);
 	self->ctx = pxed_context_new(&fake_vtable, self);
+	self->instances = g_ptr_array_new_with_free_func((GDestroyNotify)pxed_instance_unref);
 	return self;
 }
 
@@ -200,15 +195,19 @@ pxed_test_context_free(PxedTestContext *self)
 	if (self == NULL)
 		return;
 	pxed_store_close(self->store);
+	g_ptr_array_unref(self->instances);
 	pxed_context_free(self->ctx);
 	pxed_test_tmpdir_free(self->dir);
 	g_free(self);
 }
 
-PxedContext *
-pxed_test_context_get_context(PxedTestContext *self)
+PxedInstance *
+pxed_test_context_instance(PxedTestContext *self, const char *name)
 {
-	return self->ctx;
+	PxedInstance *instance = pxed_instance_new(name, self->ctx, 1, self->dir, NULL, NULL);
+
+	g_ptr_array_add(self->instances, instance);
+	return instance;
 }
 
 const char *

@@ -2,7 +2,8 @@
 #pragma once
 
 /*
- * A PxedContext for unit tests of a plugin's decision code, without a core:
+ * A fake core for unit tests of a plugin's decision code: the plugin's code
+ * gets a PxedInstance handle over it (pxed_test_context_instance()), and
  * what the core would answer (the boot pipeline, the inventory, notes) comes
  * from callbacks the test sets, everything it leaves unset has a neutral
  * default, and leases go to the core's real file store (core/pxed-store.c) in
@@ -54,13 +55,16 @@ PxedTestContext *pxed_test_context_new(const PxedTestContextCallbacks *callbacks
 /* Closes the store (completing pending writes), removes the folder. Safe on %NULL. */
 void pxed_test_context_free(PxedTestContext *self);
 
-/* The handle a plugin's code is given. */
-PxedContext *pxed_test_context_get_context(PxedTestContext *self);
+/* (transfer none) A handle named @name (the events' source) over the fake
+ * core, as the core gives one to a plugin: generation 1, the temporary folder
+ * as its state folder. The context keeps it until pxed_test_context_free();
+ * whatever took a reference must drop it before that. */
+PxedInstance *pxed_test_context_instance(PxedTestContext *self, const char *name);
 /* The state folder. */
 const char *pxed_test_context_get_dir(PxedTestContext *self);
 /* The lease store, as the core's store API sees it. */
 PxedStore *pxed_test_context_get_store(PxedTestContext *self);
-/* The same store as the plugin API's handle: what pxed_context_lease_open()
+/* The same store as the plugin API's handle: what pxed_instance_lease_open()
  * returns, whatever name it is given. */
 PxedLeaseStore *pxed_test_context_get_lease_store(PxedTestContext *self);
 

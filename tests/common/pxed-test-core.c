@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pxed-test-core.h"
 
+#include <pxed/pxed-instance-private.h>
+
 struct _PxedTestCore {
 	char *dir;
 	PxedCore *core;
+	GPtrArray *instances; /* PxedInstance*, made by pxed_test_core_instance() */
 };
 
 PxedTestCore *
@@ -12,6 +15,7 @@ pxed_test_core_new(void)
 	PxedTestCore *self = g_new0(PxedTestCore, 1);
 
 	self->dir = pxed_test_tmpdir_new();
+	self->instances = g_ptr_array_new_with_free_func((GDestroyNotify)pxed_instance_unref);
 	return self;
 }
 
@@ -20,7 +24,9 @@ pxed_test_core_free(PxedTestCore *self)
 {
 	if (self == NULL)
 		return;
-	/* the core first: its stores and event log live in the folder */
+	/* the handles before the core whose context they point at; the core
+	 * before the folder: its stores and event log live in it */
+	g_ptr_array_unref(self->instances);
 	g_clear_pointer(&self->core, pxed_core_free);
 	pxed_test_tmpdir_free(self->dir);
 	g_free(self);
@@ -59,8 +65,13 @@ pxed_test_core_get_core(PxedTestCore *self)
 	return self->core;
 }
 
-PxedContext *
-pxed_test_core_get_context(PxedTestCore *self)
+PxedInstance *
+pxed_test_core_instance(PxedTestCore *self, const char *name)
 {
-	return pxed_core_get_context(pxed_test_core_get_core(self));
+	PxedCore *core = pxed_test_core_get_core(self);
+	PxedInstance *instance = pxed_instance_new(name, pxed_core_get_context(core), 1,
+						   pxed_core_get_state_dir(core), NULL, NULL);
+
+	g_ptr_array_add(self->instances, instance);
+	return instance;
 }

@@ -4,7 +4,7 @@
 /*
  * A real core in the test's own process, for tests that drive plugins
  * through it (pxed_core_boot(), pxed_core_open_file(), a plugin's decision
- * code over pxed_core_get_context()) without a daemon or sockets.
+ * code over a handle, pxed_test_core_instance()) without a daemon or sockets.
  */
 
 #include "pxed-core.h"
@@ -34,7 +34,10 @@ const char *pxed_test_core_get_dir(PxedTestCore *self);
 void pxed_test_core_load(PxedTestCore *self, const char *conf);
 
 PxedCore *pxed_test_core_get_core(PxedTestCore *self);
-PxedContext *pxed_test_core_get_context(PxedTestCore *self);
+/* (transfer none) A handle named @name over the loaded core, with the core's
+ * state folder, as a plugin instance of the loaded configuration would have;
+ * kept until pxed_test_core_free(). */
+PxedInstance *pxed_test_core_instance(PxedTestCore *self, const char *name);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedTestCore, pxed_test_core_free)
 

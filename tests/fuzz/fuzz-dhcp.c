@@ -12,7 +12,7 @@
  * The server is made afresh for every input, so that a finding replays alone.
  */
 #include <arpa/inet.h>
-#include <pxed/pxed-context-private.h>
+#include <pxed/pxed-instance-private.h>
 #include <string.h>
 
 #include "dhcp-server.h"
@@ -198,7 +198,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.now = 1700000000,
 	};
 	g_autoptr(PxedContext) ctx = pxed_context_new(&fuzz_vtable, &store);
-	g_autoptr(PxedDhcpServer) server = dhcp_server_new("dhcp", ctx);
+	g_autoptr(PxedInstance) instance = pxed_instance_new("dhcp", ctx, 1, NULL, NULL, NULL);
+	g_autoptr(PxedDhcpServer) server = dhcp_server_new(instance);
 	gsize off = 0;
 
 	server->store = (PxedLeaseStore *)&store;

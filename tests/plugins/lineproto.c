@@ -9,7 +9,7 @@
 
 typedef struct {
 	char *name;
-	PxedContext *context;
+	PxedInstance *instance;
 	GPtrArray *listen;
 	GSocketService *service;
 } LineProto;
@@ -27,7 +27,7 @@ lineproto_new(PxedInstance *instance, GError **error)
 {
 	LineProto *self = g_new0(LineProto, 1);
 	self->name = g_strdup(pxed_instance_get_name(instance));
-	self->context = pxed_instance_get_context(instance);
+	self->instance = pxed_instance_ref(instance);
 	self->listen = pxed_instance_get_listen(instance, "listen");
 	return self;
 }
@@ -50,6 +50,7 @@ lineproto_free(gpointer data)
 	lineproto_stop(self);
 	g_ptr_array_unref(self->listen);
 	g_free(self->name);
+	pxed_instance_unref(self->instance);
 	g_free(self);
 }
 
@@ -76,7 +77,7 @@ on_incoming(GSocketService *service, GSocketConnection *connection, GObject *sou
 	if (line == NULL)
 		return TRUE;
 	pxed_client_set_via(client, PXED_VIA_HTTP);
-	file = pxed_context_open_file(self->context, PXED_VIA_HTTP, client, line, NULL, &error);
+	file = pxed_instance_open_file(self->instance, PXED_VIA_HTTP, client, line, NULL, &error);
 	if (file == NULL) {
 		header = g_strdup_printf("ERR %d %s\n", error->code, error->message);
 		g_output_stream_write_all(out, header, strlen(header), NULL, NULL, NULL);
@@ -88,7 +89,7 @@ on_incoming(GSocketService *service, GSocketConnection *connection, GObject *sou
 		g_output_stream_write_all(out, buf, (gsize)n, NULL, NULL, NULL);
 		offset += (guint64)n;
 	}
-	pxed_context_event(self->context, client, self->name, "served", "%s", line);
+	pxed_instance_event(self->instance, client, "served", "%s", line);
 	return TRUE;
 }
 
@@ -97,9 +98,9 @@ lineproto_start(gpointer data, GError **error)
 {
 	LineProto *self = data;
 
-	g_main_context_push_thread_default(pxed_context_get_main_context(self->context));
+	g_main_context_push_thread_default(pxed_instance_get_main_context(self->instance));
 	self->service = g_socket_service_new();
-	g_main_context_pop_thread_default(pxed_context_get_main_context(self->context));
+	g_main_context_pop_thread_default(pxed_instance_get_main_context(self->instance));
 	for (guint i = 0; i < self->listen->len; i++) {
 		g_autoptr(GSocketAddress) bound = NULL;
 		g_autofree char *text = NULL;
@@ -110,7 +111,7 @@ lineproto_start(gpointer data, GError **error)
 			return FALSE;
 		}
 		text = g_socket_connectable_to_string(G_SOCKET_CONNECTABLE(bound));
-		pxed_context_event(self->context, NULL, self->name, "listening", "%s", text);
+		pxed_instance_event(self->instance, NULL, "listening", "%s", text);
 	}
 	g_signal_connect(self->service, "incoming", G_CALLBACK(on_incoming), self);
 	g_socket_service_start(self->service);

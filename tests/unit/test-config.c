@@ -297,7 +297,7 @@ test_good_config(Fixture *f, gconstpointer data)
 	g_assert_true(pxed_core_load(core, FALSE, problems));
 	/* a disabled group creates no instance, and is not checked beyond its
 	 * switch (weight=0 would be out of range) */
-	g_assert_cmpuint(pxed_core_get_instances(core)->len, ==, 3);
+	g_assert_cmpuint(pxed_core_get_runners(core)->len, ==, 3);
 }
 
 int

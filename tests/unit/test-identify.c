@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Who is at an address: what DHCP noted (pxed_context_note_client), else a
- * bound lease; and the inventory's reserved addresses. Through the context the
+ * Who is at an address: what DHCP noted (pxed_instance_note_client), else a
+ * bound lease; and the inventory's reserved addresses. Through the handle the
  * plugins use, on a real core.
  */
 #include "pxed-core.h"
 #include "pxed-sightings.h"
 #include "pxed-test.h"
+
+#include <pxed/pxed-instance-private.h>
 
 static const char *const plugin_dirs[] = {TEST_PLUGIN_DIR, NULL};
 
@@ -14,7 +16,7 @@ typedef struct {
 	char *dir;
 	char *confd;
 	PxedCore *core;
-	PxedContext *ctx;
+	PxedInstance *instance; /* the handle a plugin would have */
 } Fixture;
 
 static const char inventory_conf[] =
@@ -46,12 +48,14 @@ setup(Fixture *f, gconstpointer data)
 			g_printerr("%s\n", (const char *)g_ptr_array_index(problems, i));
 		g_assert_not_reached();
 	}
-	f->ctx = pxed_core_get_context(f->core);
+	f->instance = pxed_instance_new("test", pxed_core_get_context(f->core), 1,
+					pxed_core_get_state_dir(f->core), NULL, NULL);
 }
 
 static void
 teardown(Fixture *f, gconstpointer data)
 {
+	pxed_instance_unref(f->instance);
 	pxed_core_free(f->core);
 	pxed_test_tmpdir_free(f->dir);
 	g_free(f->confd);
@@ -78,27 +82,27 @@ test_noted(Fixture *f, gconstpointer data)
 	g_autoptr(PxedClient) partial = client("mac=52:54:00:00:00:01,arch=0,ip=192.0.2.10");
 	g_autoptr(PxedMachine) machine = NULL;
 
-	g_assert_false(pxed_context_identify_client(f->ctx, tftp));
-	pxed_context_note_client(f->ctx, dhcp, PXED_EVIDENCE_LEASE, 600);
-	g_assert_true(pxed_context_identify_client(f->ctx, tftp));
+	g_assert_false(pxed_instance_identify_client(f->instance, tftp));
+	pxed_instance_note_client(f->instance, dhcp, PXED_EVIDENCE_LEASE, 600);
+	g_assert_true(pxed_instance_identify_client(f->instance, tftp));
 	g_assert_cmpstr(pxed_client_get_mac_string(tftp), ==, "52:54:00:00:00:01");
 	g_assert_cmpstr(pxed_client_get_uuid_string(tftp), ==,
 			"0a0b0c0d-0000-4000-8000-000000000001");
 	g_assert_cmpint(pxed_client_get_arch(tftp), ==, 7);
 	g_assert_cmpstr(pxed_client_get_user_class(tftp), ==, "iPXE");
-	machine = pxed_context_match(f->ctx, tftp);
+	machine = pxed_instance_match(f->instance, tftp);
 	g_assert_nonnull(machine);
 	g_assert_cmpstr(pxed_machine_get_group(machine), ==, "node1");
 
 	/* another address knows nothing */
-	g_assert_false(pxed_context_identify_client(f->ctx, elsewhere));
+	g_assert_false(pxed_instance_identify_client(f->instance, elsewhere));
 	g_assert_null(pxed_client_get_mac_string(elsewhere));
 	/* a client saying it is another machine gets nothing of this one */
-	g_assert_false(pxed_context_identify_client(f->ctx, liar));
+	g_assert_false(pxed_instance_identify_client(f->instance, liar));
 	g_assert_null(pxed_client_get_uuid_string(liar));
 	g_assert_cmpint(pxed_client_get_arch(liar), ==, PXED_ARCH_UNKNOWN);
 	/* what a client says itself is kept; only the gaps are filled */
-	g_assert_true(pxed_context_identify_client(f->ctx, partial));
+	g_assert_true(pxed_instance_identify_client(f->instance, partial));
 	g_assert_cmpint(pxed_client_get_arch(partial), ==, 0);
 	g_assert_nonnull(pxed_client_get_uuid_string(partial));
 }
@@ -113,16 +117,16 @@ test_expiry_and_replace(Fixture *f, gconstpointer data)
 	g_autoptr(PxedClient) asking = client("ip=192.0.2.20");
 	g_autoptr(PxedClient) asking_gone = client("ip=192.0.2.21");
 
-	pxed_context_note_client(f->ctx, first, PXED_EVIDENCE_LEASE, 600);
-	pxed_context_note_client(f->ctx, second, PXED_EVIDENCE_LEASE, 600);
-	pxed_context_note_client(f->ctx, gone, PXED_EVIDENCE_LEASE, 0); /* already over */
-	g_assert_true(pxed_context_identify_client(f->ctx, asking));
+	pxed_instance_note_client(f->instance, first, PXED_EVIDENCE_LEASE, 600);
+	pxed_instance_note_client(f->instance, second, PXED_EVIDENCE_LEASE, 600);
+	pxed_instance_note_client(f->instance, gone, PXED_EVIDENCE_LEASE, 0); /* already over */
+	g_assert_true(pxed_instance_identify_client(f->instance, asking));
 	g_assert_cmpstr(pxed_client_get_mac_string(asking), ==, "52:54:00:00:00:02");
-	g_assert_false(pxed_context_identify_client(f->ctx, asking_gone));
+	g_assert_false(pxed_instance_identify_client(f->instance, asking_gone));
 }
 
 typedef struct {
-	PxedContext *ctx;
+	PxedInstance *instance;
 	gboolean done;
 } Put;
 
@@ -131,7 +135,7 @@ put_done(GObject *source, GAsyncResult *result, gpointer user_data)
 {
 	Put *p = user_data;
 	g_autoptr(GError) error = NULL;
-	g_assert_true(pxed_context_lease_put_finish(p->ctx, result, &error));
+	g_assert_true(pxed_instance_lease_put_finish(p->instance, result, &error));
 	g_assert_no_error(error);
 	p->done = TRUE;
 }
@@ -139,8 +143,8 @@ put_done(GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 put(Fixture *f, PxedLeaseStore *store, PxedLease *lease)
 {
-	Put p = {f->ctx, FALSE};
-	pxed_context_lease_put_async(f->ctx, store, lease, put_done, &p);
+	Put p = {f->instance, FALSE};
+	pxed_instance_lease_put_async(f->instance, store, lease, put_done, &p);
 	while (!p.done)
 		g_main_context_iteration(NULL, TRUE);
 }
@@ -150,7 +154,7 @@ static void
 test_from_lease(Fixture *f, gconstpointer data)
 {
 	g_autoptr(GError) error = NULL;
-	PxedLeaseStore *store = pxed_context_lease_open(f->ctx, "leases", &error);
+	PxedLeaseStore *store = pxed_instance_lease_open(f->instance, "leases", &error);
 	g_autoptr(PxedLease) bound = pxed_lease_new("01:52:54:00:00:00:02", 0);
 	g_autoptr(PxedLease) over = pxed_lease_new("01:52:54:00:00:00:03", 0);
 	g_autoptr(PxedClient) asking = client("ip=192.0.2.30");
@@ -171,12 +175,12 @@ test_from_lease(Fixture *f, gconstpointer data)
 	pxed_lease_set_mac(over, "52:54:00:00:00:03");
 	put(f, store, over);
 
-	g_assert_true(pxed_context_identify_client(f->ctx, asking));
+	g_assert_true(pxed_instance_identify_client(f->instance, asking));
 	g_assert_cmpstr(pxed_client_get_mac_string(asking), ==, "52:54:00:00:00:02");
 	g_assert_cmpstr(pxed_client_get_hostname(asking), ==, "node-2");
-	g_assert_false(pxed_context_identify_client(f->ctx, asking_over));
+	g_assert_false(pxed_instance_identify_client(f->instance, asking_over));
 	g_assert_null(pxed_client_get_mac_string(asking_over));
-	pxed_context_lease_close(f->ctx, store);
+	pxed_instance_lease_close(f->instance, store);
 }
 
 /* 192.0.2.@last, in network byte order (as leases hold addresses) */
@@ -205,7 +209,7 @@ identified_mac(Fixture *f, const char *ip)
 	g_autofree char *text = g_strdup_printf("ip=%s", ip);
 	g_autoptr(PxedClient) asking = client(text);
 
-	if (!pxed_context_identify_client(f->ctx, asking))
+	if (!pxed_instance_identify_client(f->instance, asking))
 		return NULL;
 	return g_strdup(pxed_client_get_mac_string(asking));
 }
@@ -220,20 +224,20 @@ test_source_under_lease(Fixture *f, gconstpointer data)
 	g_autoptr(PxedClient) again = client("mac=52:54:00:00:00:01,arch=0,ip=192.0.2.40");
 	g_autofree char *mac = NULL;
 
-	g_assert_true(pxed_context_note_client(f->ctx, victim, PXED_EVIDENCE_LEASE, 600));
-	g_assert_false(pxed_context_note_client(f->ctx, other, PXED_EVIDENCE_SOURCE, 3600));
-	g_assert_false(pxed_context_note_client(f->ctx, other, PXED_EVIDENCE_CLAIM, 120));
+	g_assert_true(pxed_instance_note_client(f->instance, victim, PXED_EVIDENCE_LEASE, 600));
+	g_assert_false(pxed_instance_note_client(f->instance, other, PXED_EVIDENCE_SOURCE, 3600));
+	g_assert_false(pxed_instance_note_client(f->instance, other, PXED_EVIDENCE_CLAIM, 120));
 	mac = identified_mac(f, "192.0.2.40");
 	g_assert_cmpstr(mac, ==, "52:54:00:00:00:01");
 	/* the same machine's weaker word does not undo its lease note either */
-	g_assert_false(pxed_context_note_client(f->ctx, again, PXED_EVIDENCE_CLAIM, 120));
+	g_assert_false(pxed_instance_note_client(f->instance, again, PXED_EVIDENCE_CLAIM, 120));
 	{
 		g_autoptr(PxedClient) asking = client("ip=192.0.2.40");
-		g_assert_true(pxed_context_identify_client(f->ctx, asking));
+		g_assert_true(pxed_instance_identify_client(f->instance, asking));
 		g_assert_cmpint(pxed_client_get_arch(asking), ==, 7);
 	}
 	/* pxed leasing the address to another machine is news: it replaces */
-	g_assert_true(pxed_context_note_client(f->ctx, other, PXED_EVIDENCE_LEASE, 600));
+	g_assert_true(pxed_instance_note_client(f->instance, other, PXED_EVIDENCE_LEASE, 600));
 	g_clear_pointer(&mac, g_free);
 	mac = identified_mac(f, "192.0.2.40");
 	g_assert_cmpstr(mac, ==, "52:54:00:00:00:02");
@@ -254,21 +258,22 @@ test_claim_fills_gap_only(Fixture *f, gconstpointer data)
 	g_autofree char *mac42 = NULL;
 	g_autofree char *mac42_src = NULL;
 
-	g_assert_true(pxed_context_note_client(f->ctx, victim_src, PXED_EVIDENCE_SOURCE, 3600));
-	g_assert_false(pxed_context_note_client(f->ctx, attacker, PXED_EVIDENCE_CLAIM, 120));
+	g_assert_true(
+		pxed_instance_note_client(f->instance, victim_src, PXED_EVIDENCE_SOURCE, 3600));
+	g_assert_false(pxed_instance_note_client(f->instance, attacker, PXED_EVIDENCE_CLAIM, 120));
 	mac41 = identified_mac(f, "192.0.2.41");
 	g_assert_cmpstr(mac41, ==, "52:54:00:00:00:01");
 
 	/* an empty slot: the claim fills it ... */
-	g_assert_true(pxed_context_note_client(f->ctx, squatter, PXED_EVIDENCE_CLAIM, 120));
+	g_assert_true(pxed_instance_note_client(f->instance, squatter, PXED_EVIDENCE_CLAIM, 120));
 	/* ... until another MAC claims it too: then nobody is known there */
-	g_assert_false(pxed_context_note_client(f->ctx, late, PXED_EVIDENCE_CLAIM, 120));
+	g_assert_false(pxed_instance_note_client(f->instance, late, PXED_EVIDENCE_CLAIM, 120));
 	mac42 = identified_mac(f, "192.0.2.42");
 	g_assert_null(mac42);
-	g_assert_false(pxed_context_note_client(f->ctx, squatter, PXED_EVIDENCE_CLAIM, 120));
+	g_assert_false(pxed_instance_note_client(f->instance, squatter, PXED_EVIDENCE_CLAIM, 120));
 	g_assert_null(identified_mac(f, "192.0.2.42"));
 	/* a packet from the address itself settles it */
-	g_assert_true(pxed_context_note_client(f->ctx, late_src, PXED_EVIDENCE_SOURCE, 3600));
+	g_assert_true(pxed_instance_note_client(f->instance, late_src, PXED_EVIDENCE_SOURCE, 3600));
 	mac42_src = identified_mac(f, "192.0.2.42");
 	g_assert_cmpstr(mac42_src, ==, "52:54:00:00:00:01");
 }
@@ -279,7 +284,7 @@ static void
 test_lease_outweighs_notes(Fixture *f, gconstpointer data)
 {
 	g_autoptr(GError) error = NULL;
-	PxedLeaseStore *store = pxed_context_lease_open(f->ctx, "leases", &error);
+	PxedLeaseStore *store = pxed_instance_lease_open(f->instance, "leases", &error);
 	g_autoptr(PxedClient) claim = client("mac=52:54:00:00:00:01,ip=192.0.2.43");
 	g_autoptr(PxedClient) source = client("mac=52:54:00:00:00:01,arch=7,ip=192.0.2.43");
 	g_autofree char *mac = NULL;
@@ -287,16 +292,16 @@ test_lease_outweighs_notes(Fixture *f, gconstpointer data)
 
 	g_assert_no_error(error);
 	put_bound(f, store, "52:54:00:00:00:02", 43);
-	g_assert_false(pxed_context_note_client(f->ctx, claim, PXED_EVIDENCE_CLAIM, 120));
+	g_assert_false(pxed_instance_note_client(f->instance, claim, PXED_EVIDENCE_CLAIM, 120));
 	mac = identified_mac(f, "192.0.2.43");
 	g_assert_cmpstr(mac, ==, "52:54:00:00:00:02");
-	pxed_context_note_client(f->ctx, source, PXED_EVIDENCE_SOURCE, 3600);
+	pxed_instance_note_client(f->instance, source, PXED_EVIDENCE_SOURCE, 3600);
 	mac_after = identified_mac(f, "192.0.2.43");
 	g_assert_cmpstr(mac_after, ==, "52:54:00:00:00:02");
-	pxed_context_lease_close(f->ctx, store);
+	pxed_instance_lease_close(f->instance, store);
 }
 
-/* pxed_context_check_lease(): the asking address must be the one leased to
+/* pxed_instance_check_lease(): the asking address must be the one leased to
  * the MAC (and the UUID, when pxed's DHCP exchange saw one, that one). */
 static void
 test_check_lease(Fixture *f, gconstpointer data)
@@ -315,22 +320,26 @@ test_check_lease(Fixture *f, gconstpointer data)
 	PxedLeaseStore *store;
 
 	/* pxed keeps no leases: nothing to check against */
-	g_assert_cmpint(pxed_context_check_lease(f->ctx, holder), ==, PXED_LEASE_CHECK_NO_LEASES);
-	store = pxed_context_lease_open(f->ctx, "leases", &error);
+	g_assert_cmpint(pxed_instance_check_lease(f->instance, holder), ==,
+			PXED_LEASE_CHECK_NO_LEASES);
+	store = pxed_instance_lease_open(f->instance, "leases", &error);
 	g_assert_no_error(error);
-	g_assert_cmpint(pxed_context_check_lease(f->ctx, holder), ==, PXED_LEASE_CHECK_NOT_BOUND);
+	g_assert_cmpint(pxed_instance_check_lease(f->instance, holder), ==,
+			PXED_LEASE_CHECK_NOT_BOUND);
 	put_bound(f, store, "52:54:00:00:00:02", 44);
-	g_assert_cmpint(pxed_context_check_lease(f->ctx, holder), ==, PXED_LEASE_CHECK_BOUND);
-	g_assert_cmpint(pxed_context_check_lease(f->ctx, elsewhere), ==,
+	g_assert_cmpint(pxed_instance_check_lease(f->instance, holder), ==, PXED_LEASE_CHECK_BOUND);
+	g_assert_cmpint(pxed_instance_check_lease(f->instance, elsewhere), ==,
 			PXED_LEASE_CHECK_NOT_BOUND);
-	g_assert_cmpint(pxed_context_check_lease(f->ctx, other_mac), ==,
+	g_assert_cmpint(pxed_instance_check_lease(f->instance, other_mac), ==,
 			PXED_LEASE_CHECK_NOT_BOUND);
-	g_assert_cmpint(pxed_context_check_lease(f->ctx, no_mac), ==, PXED_LEASE_CHECK_NOT_BOUND);
-	g_assert_true(pxed_context_note_client(f->ctx, seen, PXED_EVIDENCE_LEASE, 600));
-	g_assert_cmpint(pxed_context_check_lease(f->ctx, same_uuid), ==, PXED_LEASE_CHECK_BOUND);
-	g_assert_cmpint(pxed_context_check_lease(f->ctx, other_uuid), ==,
+	g_assert_cmpint(pxed_instance_check_lease(f->instance, no_mac), ==,
 			PXED_LEASE_CHECK_NOT_BOUND);
-	pxed_context_lease_close(f->ctx, store);
+	g_assert_true(pxed_instance_note_client(f->instance, seen, PXED_EVIDENCE_LEASE, 600));
+	g_assert_cmpint(pxed_instance_check_lease(f->instance, same_uuid), ==,
+			PXED_LEASE_CHECK_BOUND);
+	g_assert_cmpint(pxed_instance_check_lease(f->instance, other_uuid), ==,
+			PXED_LEASE_CHECK_NOT_BOUND);
+	pxed_instance_lease_close(f->instance, store);
 }
 
 /* identity-by-address=false: nothing is noted, and an address tells nothing,
@@ -339,19 +348,19 @@ static void
 test_off(Fixture *f, gconstpointer data)
 {
 	g_autoptr(GError) error = NULL;
-	PxedLeaseStore *store = pxed_context_lease_open(f->ctx, "leases", &error);
+	PxedLeaseStore *store = pxed_instance_lease_open(f->instance, "leases", &error);
 	g_autoptr(PxedClient) dhcp = client("mac=52:54:00:00:00:01,ip=192.0.2.46");
 	g_autoptr(PxedClient) asking = client("ip=192.0.2.46");
 	g_autoptr(PxedClient) asking_leased = client("ip=192.0.2.47");
 
 	g_assert_no_error(error);
 	put_bound(f, store, "52:54:00:00:00:02", 47);
-	g_assert_false(pxed_context_note_client(f->ctx, dhcp, PXED_EVIDENCE_LEASE, 600));
-	g_assert_false(pxed_context_identify_client(f->ctx, asking));
+	g_assert_false(pxed_instance_note_client(f->instance, dhcp, PXED_EVIDENCE_LEASE, 600));
+	g_assert_false(pxed_instance_identify_client(f->instance, asking));
 	g_assert_null(pxed_client_get_mac_string(asking));
-	g_assert_false(pxed_context_identify_client(f->ctx, asking_leased));
+	g_assert_false(pxed_instance_identify_client(f->instance, asking_leased));
 	g_assert_null(pxed_client_get_mac_string(asking_leased));
-	pxed_context_lease_close(f->ctx, store);
+	pxed_instance_lease_close(f->instance, store);
 }
 
 static guint32
@@ -368,10 +377,10 @@ v4(const char *text)
 static void
 test_reserved(Fixture *f, gconstpointer data)
 {
-	g_assert_true(pxed_context_is_reserved(f->ctx, v4("192.0.2.10")));  /* node1's own */
-	g_assert_true(pxed_context_is_reserved(f->ctx, v4("192.0.2.77")));  /* node2, from p */
-	g_assert_false(pxed_context_is_reserved(f->ctx, v4("192.0.2.11"))); /* nobody's */
-	g_assert_false(pxed_context_is_reserved(f->ctx, 0)); /* node3's "not-an-ip" */
+	g_assert_true(pxed_instance_is_reserved(f->instance, v4("192.0.2.10"))); /* node1's own */
+	g_assert_true(pxed_instance_is_reserved(f->instance, v4("192.0.2.77"))); /* node2, from p */
+	g_assert_false(pxed_instance_is_reserved(f->instance, v4("192.0.2.11"))); /* nobody's */
+	g_assert_false(pxed_instance_is_reserved(f->instance, 0)); /* node3's "not-an-ip" */
 }
 
 /* A flood of made-up clients stays within the bound; the newest are kept. */

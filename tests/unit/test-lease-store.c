@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The core's lease store: the journal file implementation behind pxed_context_lease_*(). */
+/* The core's lease store: the journal file implementation behind pxed_instance_lease_*(). */
 #include <arpa/inet.h>
 
 #include "pxed-store.h"

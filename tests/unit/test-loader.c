@@ -407,7 +407,7 @@ test_init_failure_keeps_nothing(void)
 	core = pxed_core_new(NULL, dirs, test_dirs);
 	g_assert_false(pxed_core_load(core, FALSE, problems));
 	g_assert_cmpuint(problems->len, ==, 1);
-	g_assert_null(pxed_core_get_instances(core));
+	g_assert_null(pxed_core_get_runners(core));
 	pxed_test_tmpdir_free(g_steal_pointer(&dir));
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The DHCP server's decisions, called directly with crafted requests: no
- * sockets. The PxedContext is a test one: leases go to the core's real file
+ * sockets. The PxedInstance is over a fake core: leases go to the core's real file
  * store in a temporary folder, the boot pipeline and the inventory are
  * scripted by the fixture.
  */
@@ -113,7 +113,7 @@ setup(Fixture *f, gconstpointer data)
 	f->now = g_get_real_time() / G_USEC_PER_SEC;
 	f->tc = pxed_test_context_new(&fake_callbacks, f);
 	f->store = pxed_test_context_get_store(f->tc);
-	f->server = dhcp_server_new("dhcp", pxed_test_context_get_context(f->tc));
+	f->server = dhcp_server_new(pxed_test_context_instance(f->tc, "dhcp"));
 	f->server->store = pxed_test_context_get_lease_store(f->tc);
 	f->server->server_id = ip("10.250.0.1");
 	f->server->lease_time = 600;

@@ -235,7 +235,7 @@ test_other_templates(Fixture *f, gconstpointer data)
 }
 
 typedef struct {
-	PxedContext *ctx;
+	PxedInstance *instance;
 	gboolean done;
 } Put;
 
@@ -244,7 +244,7 @@ put_done(GObject *source, GAsyncResult *result, gpointer user_data)
 {
 	Put *p = user_data;
 	g_autoptr(GError) error = NULL;
-	g_assert_true(pxed_context_lease_put_finish(p->ctx, result, &error));
+	g_assert_true(pxed_instance_lease_put_finish(p->instance, result, &error));
 	g_assert_no_error(error);
 	p->done = TRUE;
 }
@@ -253,18 +253,18 @@ put_done(GObject *source, GAsyncResult *result, gpointer user_data)
 static PxedLeaseStore *
 lease_node2(Fixture *f)
 {
-	PxedContext *ctx = pxed_core_get_context(f->core);
+	PxedInstance *instance = pxed_test_core_instance(f->tc, "dhcp");
 	g_autoptr(GError) error = NULL;
-	PxedLeaseStore *store = pxed_context_lease_open(ctx, "leases", &error);
+	PxedLeaseStore *store = pxed_instance_lease_open(instance, "leases", &error);
 	g_autoptr(PxedLease) lease = pxed_lease_new("01:52:54:00:00:00:02", 0);
-	Put p = {ctx, FALSE};
+	Put p = {instance, FALSE};
 
 	g_assert_no_error(error);
 	pxed_lease_set_address(lease, g_htonl(0xc0000232u));
 	pxed_lease_set_state(lease, PXED_LEASE_BOUND);
 	pxed_lease_set_expires(lease, g_get_real_time() / G_USEC_PER_SEC + 600);
 	pxed_lease_set_mac(lease, "52:54:00:00:00:02");
-	pxed_context_lease_put_async(ctx, store, lease, put_done, &p);
+	pxed_instance_lease_put_async(instance, store, lease, put_done, &p);
 	while (!p.done)
 		g_main_context_iteration(NULL, TRUE);
 	return store;
@@ -299,7 +299,7 @@ test_secrets_bound(Fixture *f, gconstpointer data)
 		unnamed = fetch(f, "mac=52:54:00:00:00:01,ip=192.0.2.50", kinds[i], &error);
 		g_assert_error(error, PXED_ERROR, PXED_ERROR_DENIED);
 	}
-	pxed_context_lease_close(pxed_core_get_context(f->core), store);
+	pxed_instance_lease_close(pxed_test_core_instance(f->tc, "dhcp"), store);
 }
 
 /* bind-secrets-to-lease=false: any address gets them (the previous test's
@@ -313,7 +313,7 @@ test_secrets_unbound(Fixture *f, gconstpointer data)
 
 	g_assert_no_error(error);
 	g_assert_cmpstr(cloud, ==, "#cloud-config\nhostname: \"node-2\"\n");
-	pxed_context_lease_close(pxed_core_get_context(f->core), store);
+	pxed_instance_lease_close(pxed_test_core_instance(f->tc, "dhcp"), store);
 }
 
 /* bind-secrets-to-lease=true without a DHCP server: nothing is leased, so

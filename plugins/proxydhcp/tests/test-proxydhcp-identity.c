@@ -44,7 +44,7 @@ setup(Fixture *f, gconstpointer data)
 			       data != NULL ? (const char *)data : "");
 	pxed_test_core_load(f->tc, conf);
 	f->core = pxed_test_core_get_core(f->tc);
-	f->server = proxy_server_new("proxydhcp", pxed_core_get_context(f->core));
+	f->server = proxy_server_new(pxed_test_core_instance(f->tc, "proxydhcp"));
 	f->server->server_id = ip("10.250.0.2");
 }
 
@@ -103,7 +103,7 @@ script_for(Fixture *f, const char *address)
 	char *buf;
 
 	pxed_client_set_via(client, PXED_VIA_HTTP);
-	pxed_context_identify_client(pxed_core_get_context(f->core), client);
+	pxed_instance_identify_client(pxed_test_core_instance(f->tc, "tftp"), client);
 	file = pxed_core_open_file(f->core, PXED_VIA_HTTP, client, "ipxe", NULL, &error);
 	g_assert_no_error(error);
 	buf = g_malloc0(pxed_file_get_size(file) + 1);

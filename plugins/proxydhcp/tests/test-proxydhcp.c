@@ -61,7 +61,7 @@ static void
 setup(Fixture *f, gconstpointer data)
 {
 	f->tc = pxed_test_context_new(&fake_callbacks, f);
-	f->server = proxy_server_new("proxydhcp", pxed_test_context_get_context(f->tc));
+	f->server = proxy_server_new(pxed_test_context_instance(f->tc, "proxydhcp"));
 	f->server->server_id = ip("10.250.0.2");
 	f->boot_file = "undionly.kpxe";
 }

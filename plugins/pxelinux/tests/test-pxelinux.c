@@ -83,7 +83,7 @@ boot_like_pxelinux(Fixture *f, const char *uuid, const char *mac, const char *ip
 
 	/* TFTP knows the address, and what DHCP noted for it (as the TFTP plugin asks) */
 	pxed_client_set_address(client, addr);
-	pxed_context_identify_client(pxed_core_get_context(f->core), client);
+	pxed_instance_identify_client(pxed_test_core_instance(f->tc, "tftp"), client);
 	for (guint i = 0; i < names->len; i++) {
 		g_autofree char *path =
 			g_strconcat("pxelinux.cfg/", (char *)g_ptr_array_index(names, i), NULL);
@@ -120,7 +120,8 @@ test_identified_by_dhcp(Fixture *f, gconstpointer data)
 
 	before = boot_like_pxelinux(f, NULL, "52:54:00:00:00:0f", "10.7.7.7", ignored);
 	g_assert_true(g_str_has_prefix(before, "default\n# pxed: group default,"));
-	pxed_context_note_client(pxed_core_get_context(f->core), seen, PXED_EVIDENCE_LEASE, 600);
+	pxed_instance_note_client(pxed_test_core_instance(f->tc, "dhcp"), seen, PXED_EVIDENCE_LEASE,
+				  600);
 	got = boot_like_pxelinux(f, NULL, "52:54:00:00:00:0f", "10.7.7.7", transcript);
 	g_test_message("%s", transcript->str);
 	g_assert_true(g_str_has_prefix(transcript->str, "01-52-54-00-00-00-0f: not found\n"));
