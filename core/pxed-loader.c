@@ -55,8 +55,12 @@ pxed_loader_get_dirs(PxedLoader *self)
 /* Who may have written what the daemon runs: root, and the user it runs as
  * (the same when it runs as root). Writable by group is allowed only for the
  * root group, or — not running as root — the running user's group; writable
- * by others never, sticky bit or not (sshd's StrictModes, stricter about
- * /tmp: anyone may create a name there, and a plugin is found by name).
+ * by others never (sshd's StrictModes) — except a root-owned folder with the
+ * sticky bit, like /tmp: there only an entry's owner may rename or remove it,
+ * so the next folder down, itself checked to be root's (or the running
+ * user's) and closed to others, cannot be swapped, and a name others create
+ * there is refused by that same owner check. Build trees and CI checkouts
+ * live below /tmp; refusing it bought nothing.
  * %NULL when @st passes, else what is wrong with it. */
 static char *
 unsafe_reason(const struct stat *st)
@@ -71,6 +75,8 @@ unsafe_reason(const struct stat *st)
 				       "(uid %u)",
 				       (guint)st->st_uid, (guint)uid);
 	}
+	if (S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) && st->st_uid == 0)
+		return NULL;
 	if (st->st_mode & S_IWOTH)
 		return g_strdup("is writable by others");
 	if ((st->st_mode & S_IWGRP) && st->st_gid != 0 && (uid == 0 || st->st_gid != gid))

@@ -244,8 +244,9 @@ test_folder_writable(void)
 	pxed_test_tmpdir_free(g_steal_pointer(&dir));
 }
 
-/* Every folder above counts, and a sticky world-writable one like /tmp is
- * no better: anyone may create the name the plugin folder is found by. */
+/* Every folder above counts. A root-owned sticky one like /tmp is safe (no
+ * one else can rename what root put there), but not the folder below it
+ * when that one is open to others, nor a sticky folder someone else owns. */
 static void
 test_ancestor_sticky(void)
 {
@@ -253,13 +254,28 @@ test_ancestor_sticky(void)
 	g_autofree char *sticky = g_build_filename(dir, "sticky", NULL);
 	g_autofree char *plugins = g_build_filename(sticky, "plugins", NULL);
 	g_autofree char *path = g_build_filename(plugins, "scripted.so", NULL);
-	g_autofree char *part = g_strdup_printf("folder %s is writable by others", sticky);
+	g_autofree char *below = g_strdup_printf("folder %s is writable by others", plugins);
 
 	g_assert_cmpint(g_mkdir_with_parents(plugins, 0755), ==, 0);
 	copy_file(TEST_PLUGIN_DIR "/scripted.so", path);
 	g_assert_cmpint(chmod(path, 0644), ==, 0);
 	g_assert_cmpint(chmod(sticky, 01777), ==, 0);
-	expect_insecure(path, part);
+	if (geteuid() == 0) {
+		g_autofree char *foreign =
+			g_strdup_printf("folder %s is owned by uid 4242, not root", sticky);
+		expect_loads(path);
+		/* a sticky folder open to others with its entries open too */
+		g_assert_cmpint(chmod(plugins, 0777), ==, 0);
+		expect_insecure(path, below);
+		g_assert_cmpint(chmod(plugins, 0755), ==, 0);
+		/* sticky, but someone else's */
+		g_assert_cmpint(chown(sticky, 4242, (gid_t)-1), ==, 0);
+		expect_insecure(path, foreign);
+	} else {
+		/* not root's: the sticky bit does not help */
+		g_autofree char *others = g_strdup_printf("folder %s is writable by others", sticky);
+		expect_insecure(path, others);
+	}
 	pxed_test_tmpdir_free(g_steal_pointer(&dir));
 }
 
