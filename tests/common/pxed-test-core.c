@@ -38,6 +38,18 @@ pxed_test_core_get_dir(PxedTestCore *self)
 	return self->dir;
 }
 
+static void
+load_or_fail(PxedTestCore *self)
+{
+	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+
+	if (!pxed_core_load(self->core, FALSE, problems)) {
+		for (guint i = 0; i < problems->len; i++)
+			g_printerr("%s\n", (const char *)g_ptr_array_index(problems, i));
+		g_error("the test's configuration did not load");
+	}
+}
+
 void
 pxed_test_core_load(PxedTestCore *self, const char *conf)
 {
@@ -45,17 +57,22 @@ pxed_test_core_load(PxedTestCore *self, const char *conf)
 	g_autofree char *state = g_strdup_printf("[core]\nstate-dir=%s\n", self->dir);
 	const char *const config_dirs[] = {confd, NULL};
 	const char *const plugin_dirs[] = {pxed_test_plugin_dir(), NULL};
-	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
 
 	g_assert_null(self->core);
 	pxed_test_write_file(confd, "00-state.conf", state);
 	pxed_test_write_file(confd, "50-test.conf", conf);
 	self->core = pxed_core_new(NULL, config_dirs, plugin_dirs);
-	if (!pxed_core_load(self->core, FALSE, problems)) {
-		for (guint i = 0; i < problems->len; i++)
-			g_printerr("%s\n", (const char *)g_ptr_array_index(problems, i));
-		g_error("the test's configuration did not load");
-	}
+	load_or_fail(self);
+}
+
+void
+pxed_test_core_reload(PxedTestCore *self, const char *conf)
+{
+	g_autofree char *confd = g_build_filename(self->dir, "conf.d", NULL);
+
+	g_assert_nonnull(self->core);
+	pxed_test_write_file(confd, "50-test.conf", conf);
+	load_or_fail(self);
 }
 
 PxedCore *

@@ -32,6 +32,10 @@ const char *pxed_test_core_get_dir(PxedTestCore *self);
  * without starting protocol instances. Any problem fails the test, printed.
  */
 void pxed_test_core_load(PxedTestCore *self, const char *conf);
+/* Replaces conf.d/50-test.conf with @conf and reloads the loaded core, as a
+ * SIGHUP would (instances whose group did not change are carried over).
+ * Any problem fails the test, printed. */
+void pxed_test_core_reload(PxedTestCore *self, const char *conf);
 
 PxedCore *pxed_test_core_get_core(PxedTestCore *self);
 /* (transfer none) A handle named @name over the loaded core, with the core's
