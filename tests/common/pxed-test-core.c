@@ -92,3 +92,51 @@ pxed_test_core_instance(PxedTestCore *self, const char *name)
 	g_ptr_array_add(self->instances, instance);
 	return instance;
 }
+
+typedef struct {
+	PxedInstance *instance;
+	gboolean done;
+} LeasePut;
+
+static void
+lease_put_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	LeasePut *put = user_data;
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(pxed_instance_lease_put_finish(put->instance, result, &error));
+	g_assert_no_error(error);
+	put->done = TRUE;
+}
+
+static gboolean
+time_up(gpointer user_data)
+{
+	*(gboolean *)user_data = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+void
+pxed_test_lease_put(PxedInstance *instance, PxedLeaseStore *store, PxedLease *lease)
+{
+	LeasePut put = {instance, FALSE};
+	gboolean late = FALSE;
+	guint timer = g_timeout_add_seconds(10, time_up, &late);
+
+	pxed_instance_lease_put_async(instance, store, lease, lease_put_done, &put);
+	while (!put.done && !late)
+		g_main_context_iteration(NULL, TRUE);
+	if (!late)
+		g_source_remove(timer);
+	g_assert_true(put.done);
+}
+
+char *
+pxed_test_file_read_all(PxedFile *file)
+{
+	gsize size = pxed_file_get_size(file);
+	char *buf = g_malloc0(size + 1);
+
+	g_assert_cmpint(pxed_file_read_at(file, 0, buf, size, NULL), ==, (gssize)size);
+	return buf;
+}

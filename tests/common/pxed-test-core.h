@@ -43,6 +43,13 @@ PxedCore *pxed_test_core_get_core(PxedTestCore *self);
  * kept until pxed_test_core_free(). */
 PxedInstance *pxed_test_core_instance(PxedTestCore *self, const char *name);
 
+/* Puts @lease into @store through @instance and waits, at most 10 s, until it
+ * is durable; asserts the store accepted it. */
+void pxed_test_lease_put(PxedInstance *instance, PxedLeaseStore *store, PxedLease *lease);
+
+/* (transfer full) The whole of @file, NUL-terminated; asserts it reads whole. */
+char *pxed_test_file_read_all(PxedFile *file);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedTestCore, pxed_test_core_free)
 
 G_END_DECLS
