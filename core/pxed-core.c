@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The daemon's context object (PxedCore, see pxed-core.h): configuration
+ * generations prepared, activated and swapped on reload, and the
+ * PxedContextVTable that backs every plugin instance's handle.
+ */
 #include "pxed-core.h"
 #include "pxed-identity.h"
 #include "pxed-inventory.h"
-#include "pxed-store.h"
+#include "pxed-stores.h"
 
 #include <pxed/pxed-context-private.h>
 #include <pxed/pxed-instance-private.h>
@@ -101,17 +106,10 @@ struct _PxedCore {
 	GStrv plugin_dirs; /* from the command line */
 	PxedGeneration *current;
 	PxedEvents *events;
-	GHashTable
-		*stores;   /* lease stores: path -> CoreStore*, shared by the plugins naming them */
-	guint generations; /* configurations read: the last one's number */
+	PxedStores *stores;	/* lease stores, shared by the instances naming them */
+	guint generations;	/* configurations read: the last one's number */
 	PxedIdentity *identity; /* who is at an address (pxed-identity.c) */
 };
-
-typedef struct {
-	PxedStore *store;
-	char *path;
-	guint users;
-} CoreStore;
 
 static void
 generation_free(PxedGeneration *gen)
@@ -231,110 +229,6 @@ ctx_is_reserved(gpointer core, guint32 address)
 	return pxed_inventory_is_reserved(self->current->inventory, address);
 }
 
-/* Lease stores outlive configuration generations: an instance carried over
- * or restarted by a reload keeps the same store. */
-static void
-core_store_free(CoreStore *cs)
-{
-	pxed_store_close(cs->store);
-	g_free(cs->path);
-	g_free(cs);
-}
-
-/* @name: absolute, resolved by the instance against its generation's folder */
-static gpointer
-ctx_lease_open(gpointer core, const char *name, GError **error)
-{
-	PxedCore *self = core;
-	g_autofree char *path =
-		g_path_is_absolute(name)
-			? g_strdup(name)
-			: g_build_filename(pxed_core_get_state_dir(self), name, NULL);
-	CoreStore *cs = g_hash_table_lookup(self->stores, path);
-
-	if (cs == NULL) {
-		PxedStore *store = pxed_store_file_open(self->main_context, path, error);
-		if (store == NULL)
-			return NULL;
-		cs = g_new0(CoreStore, 1);
-		cs->store = store;
-		cs->path = g_steal_pointer(&path);
-		g_hash_table_insert(self->stores, cs->path, cs);
-	}
-	cs->users++;
-	return cs->store;
-}
-
-static CoreStore *
-find_store(PxedCore *self, gpointer store)
-{
-	GHashTableIter iter;
-	gpointer value;
-
-	g_hash_table_iter_init(&iter, self->stores);
-	while (g_hash_table_iter_next(&iter, NULL, &value)) {
-		if (((CoreStore *)value)->store == store)
-			return value;
-	}
-	return NULL;
-}
-
-static void
-ctx_lease_close(gpointer core, gpointer store)
-{
-	PxedCore *self = core;
-	CoreStore *cs = find_store(self, store);
-
-	g_return_if_fail(cs != NULL);
-	if (--cs->users == 0)
-		g_hash_table_remove(self->stores, cs->path);
-}
-
-static PxedLease *
-ctx_lease_get(gpointer core, gpointer store, const char *client_id)
-{
-	return pxed_store_get(store, client_id);
-}
-
-static PxedLease *
-ctx_lease_get_by_address(gpointer core, gpointer store, guint32 address)
-{
-	return pxed_store_get_by_address(store, address);
-}
-
-static void
-ctx_lease_put(gpointer core, gpointer store, PxedLease *lease, GTask *task)
-{
-	pxed_store_put(store, lease, task);
-}
-
-static void
-ctx_lease_release(gpointer core, gpointer store, const char *client_id)
-{
-	pxed_store_release(store, client_id, g_get_real_time() / G_USEC_PER_SEC);
-}
-
-static void
-ctx_lease_foreach(gpointer core, gpointer store, PxedLeaseFunc func, gpointer user_data)
-{
-	pxed_store_iterate(store, func, user_data);
-}
-
-/* What the identity weighs: every lease store open now. */
-static GPtrArray *
-open_stores(gpointer core)
-{
-	PxedCore *self = core;
-	GPtrArray *stores = g_ptr_array_new();
-	GHashTableIter iter;
-	gpointer value;
-
-	g_hash_table_iter_init(&iter, self->stores);
-	while (g_hash_table_iter_next(&iter, NULL, &value))
-		g_ptr_array_add(stores, ((CoreStore *)value)->store);
-	return stores;
-}
-
 static const PxedContextVTable context_vtable = {
 	.get_main_context = ctx_get_main_context,
 	.boot = ctx_boot,
@@ -345,13 +239,13 @@ static const PxedContextVTable context_vtable = {
 	.identify_client = ctx_identify_client,
 	.check_lease = ctx_check_lease,
 	.is_reserved = ctx_is_reserved,
-	.lease_open = ctx_lease_open,
-	.lease_close = ctx_lease_close,
-	.lease_get = ctx_lease_get,
-	.lease_get_by_address = ctx_lease_get_by_address,
-	.lease_put = ctx_lease_put,
-	.lease_release = ctx_lease_release,
-	.lease_foreach = ctx_lease_foreach,
+	.lease_open = pxed_stores_lease_open,
+	.lease_close = pxed_stores_lease_close,
+	.lease_get = pxed_stores_lease_get,
+	.lease_get_by_address = pxed_stores_lease_get_by_address,
+	.lease_put = pxed_stores_lease_put,
+	.lease_release = pxed_stores_lease_release,
+	.lease_foreach = pxed_stores_lease_foreach,
 };
 
 PxedCore *
@@ -364,10 +258,9 @@ pxed_core_new(GMainContext *context, const char *const *config_dirs, const char 
 	self->config_dirs = g_strdupv((char **)config_dirs);
 	self->plugin_dirs = g_strdupv((char **)plugin_dirs);
 	self->events = pxed_events_new(self->main_context, 10000);
-	self->stores = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-					     (GDestroyNotify)core_store_free);
+	self->stores = pxed_stores_new(self->main_context);
 	/* a /16 of clients; a flood beyond that evicts the soonest to expire */
-	self->identity = pxed_identity_new(65536, open_stores, self);
+	self->identity = pxed_identity_new(65536, pxed_stores_list, self->stores);
 	return self;
 }
 
@@ -376,7 +269,7 @@ pxed_core_free(PxedCore *self)
 {
 	pxed_core_shutdown(self);
 	/* after the instances: whatever they did not give back is written out now */
-	g_hash_table_unref(self->stores);
+	pxed_stores_free(self->stores);
 	pxed_identity_free(self->identity);
 	pxed_events_free(self->events);
 	pxed_context_free(self->context);
@@ -396,6 +289,12 @@ PxedEvents *
 pxed_core_get_events(PxedCore *self)
 {
 	return self->events;
+}
+
+PxedStores *
+pxed_core_get_stores(PxedCore *self)
+{
+	return self->stores;
 }
 
 const char *

@@ -8,6 +8,7 @@
 #include "pxed-events.h"
 #include "pxed-loader.h"
 #include "pxed-pipeline.h"
+#include "pxed-stores.h"
 
 G_BEGIN_DECLS
 
@@ -48,6 +49,8 @@ void pxed_core_shutdown(PxedCore *self);
 
 PxedContext *pxed_core_get_context(PxedCore *self);
 PxedEvents *pxed_core_get_events(PxedCore *self);
+/* The lease stores open for the instances (pxed-stores.c). */
+PxedStores *pxed_core_get_stores(PxedCore *self);
 /* [core] user, or %NULL; valid while a configuration is loaded. */
 const char *pxed_core_get_user(PxedCore *self);
 const char *pxed_core_get_state_dir(PxedCore *self);

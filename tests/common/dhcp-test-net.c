@@ -22,11 +22,30 @@ struct _DhcpTestNet {
 };
 
 guint32
-dhcp_test_ip(const char *text)
+dhcp_test_obtain(int fd, guint8 a, guint8 b, guint32 xid, guint32 want, const char *server)
 {
-	struct in_addr in;
-	g_assert_cmpint(inet_pton(AF_INET, text, &in), ==, 1);
-	return in.s_addr;
+	g_autoptr(PxedDhcpMessage) discover = dhcp_test_request(PXED_DHCP_DISCOVER, a, b, xid);
+	g_autoptr(PxedDhcpMessage) offer = NULL;
+	g_autoptr(PxedDhcpMessage) request = dhcp_test_request(PXED_DHCP_REQUEST, a, b, xid);
+	g_autoptr(PxedDhcpMessage) ack = NULL;
+
+	if (want != 0)
+		pxed_dhcp_message_set_option_ipv4(discover, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+						  want);
+	dhcp_test_send(fd, discover, "255.255.255.255", 67);
+	offer = dhcp_test_receive(fd, xid, 5000, NULL, NULL);
+	g_assert_nonnull(offer);
+	g_assert_cmpuint(pxed_dhcp_message_get_type(offer), ==, PXED_DHCP_OFFER);
+	pxed_dhcp_message_set_option_ipv4(request, PXED_DHCP_OPTION_SERVER_ID,
+					  pxed_test_ip(server));
+	pxed_dhcp_message_set_option_ipv4(request, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+					  offer->yiaddr);
+	dhcp_test_send(fd, request, "255.255.255.255", 67);
+	ack = dhcp_test_receive(fd, xid, 5000, NULL, NULL);
+	g_assert_nonnull(ack);
+	g_assert_cmpuint(pxed_dhcp_message_get_type(ack), ==, PXED_DHCP_ACK);
+	g_assert_cmpuint(ack->yiaddr, ==, offer->yiaddr);
+	return ack->yiaddr;
 }
 
 char *
@@ -35,6 +54,24 @@ dhcp_test_ip_string(guint32 address)
 	char buf[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &address, buf, sizeof(buf));
 	return g_strdup(buf);
+}
+
+char *
+dhcp_test_field(const char *text, const char *marker, const char *key)
+{
+	const char *line = strstr(text, marker);
+	g_autofree char *needle = g_strdup_printf(" %s=", key);
+	const char *eol;
+	const char *at;
+	const char *end;
+
+	g_assert_nonnull(line);
+	eol = strchr(line, '\n');
+	at = strstr(line, needle);
+	g_assert_true(at != NULL && (eol == NULL || at < eol));
+	at += strlen(needle);
+	end = strchr(at, ' ');
+	return g_strndup(at, end != NULL ? (gsize)(end - at) : strlen(at));
 }
 
 /* The child names its namespaces after its parent, so that the parent can
@@ -250,6 +287,16 @@ dhcp_test_net_veth(DhcpTestNet *self, const char *nsa, const char *ifa, const ch
 }
 
 void
+dhcp_test_net_add_pair(DhcpTestNet *self, const char *server_cidr)
+{
+	dhcp_test_net_add_ns(self, "srv");
+	dhcp_test_net_add_ns(self, "cli");
+	dhcp_test_net_veth(self, "srv", "srv0", "cli", "cli0");
+	dhcp_test_net_ip(self, "-n %s addr add %s dev srv0", dhcp_test_net_ns(self, "srv"),
+			 server_cidr);
+}
+
+void
 dhcp_test_net_enter(DhcpTestNet *self, const char *role)
 {
 	g_autofree char *path = g_build_filename(NETNS_DIR, dhcp_test_net_ns(self, role), NULL);
@@ -338,6 +385,25 @@ dhcp_test_net_read_until(GSubprocess *process, const char *needle, guint timeout
 	}
 }
 
+void
+dhcp_test_net_udhcpc(DhcpTestNet *self, const char *role, const char *ifname, const char *script,
+		     guint tries, guint interval_s, guint timeout_ms, PxedTestDaemon *daemon,
+		     GString *out)
+{
+	g_autofree char *t = g_strdup_printf("%u", tries);
+	g_autofree char *T = g_strdup_printf("%u", interval_s);
+	const char *argv[] = {"udhcpc", "-f", "-q",   "-n", "-t",   t,	 "-T",
+			      T,	"-i", ifname, "-s", script, NULL};
+	GSubprocess *udhcpc = dhcp_test_net_spawn(self, role, argv);
+
+	if (!dhcp_test_net_read_until(udhcpc, "event=bound", timeout_ms, out)) {
+		g_autofree char *log = pxed_test_daemon_get_log_tail(daemon, 8000);
+		g_error("udhcpc on %s got no lease; it said:\n%s\npxed:\n%s", ifname, out->str,
+			log);
+	}
+	g_assert_true(pxed_test_wait_process(udhcpc, 10000));
+}
+
 char *
 dhcp_test_net_mac(DhcpTestNet *self, const char *role, const char *ifname)
 {
@@ -376,7 +442,7 @@ dhcp_test_net_udp(DhcpTestNet *self, const char *role, const char *ifname, const
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	dhcp_test_net_leave(self);
 	g_assert_cmpint(fd, >=, 0);
-	addr.sin_addr.s_addr = address != NULL ? dhcp_test_ip(address) : INADDR_ANY;
+	addr.sin_addr.s_addr = address != NULL ? pxed_test_ip(address) : INADDR_ANY;
 	g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), ==, 0);
 	g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)), ==, 0);
 	g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, strlen(ifname)), ==, 0);
@@ -406,7 +472,7 @@ dhcp_test_send(int fd, const PxedDhcpMessage *msg, const char *address, guint16 
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = g_htons(port)};
 	ssize_t n;
 
-	to.sin_addr.s_addr = dhcp_test_ip(address);
+	to.sin_addr.s_addr = pxed_test_ip(address);
 	n = sendto(fd, g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes), 0,
 		   (struct sockaddr *)&to, sizeof(to));
 	if (n < 0)

@@ -45,6 +45,9 @@ void dhcp_test_net_ip(DhcpTestNet *self, const char *format, ...) G_GNUC_PRINTF(
 /* A veth pair: @ifa in namespace @nsa, @ifb in @nsb, both up; never in the host's. */
 void dhcp_test_net_veth(DhcpTestNet *self, const char *nsa, const char *ifa, const char *nsb,
 			const char *ifb);
+/* Namespaces "srv" and "cli" joined by a veth pair, srv0 and cli0, with
+ * @server_cidr ("10.250.0.1/24") on srv0. */
+void dhcp_test_net_add_pair(DhcpTestNet *self, const char *server_cidr);
 
 /* Enters namespace @role on this thread (children inherit it), or leaves it. */
 void dhcp_test_net_enter(DhcpTestNet *self, const char *role);
@@ -56,6 +59,20 @@ PxedTestDaemon *dhcp_test_net_start_pxed(DhcpTestNet *self, const char *role, co
 
 /* Starts @argv inside @role, stdout piped (stderr merged); killed by _free(). */
 GSubprocess *dhcp_test_net_spawn(DhcpTestNet *self, const char *role, const char *const *argv);
+/**
+ * dhcp_test_net_udhcpc:
+ * @script: udhcpc's script; it must echo a line with "event=$1" for each event
+ * @tries: DISCOVERs sent, @interval_s seconds apart (udhcpc -t, -T)
+ * @out: gets what udhcpc (its script) said
+ *
+ * Runs busybox udhcpc in @role's namespace on @ifname in the foreground until
+ * it is bound (-q: it then quits), at most @timeout_ms. Without a lease the
+ * test fails, printing what udhcpc said and the end of @daemon's log.
+ */
+void dhcp_test_net_udhcpc(DhcpTestNet *self, const char *role, const char *ifname,
+			  const char *script, guint tries, guint interval_s, guint timeout_ms,
+			  PxedTestDaemon *daemon, GString *out);
+
 /* Reads lines of @process until one contains @needle, at most @timeout_ms; the
  * lines read are appended to @seen. */
 gboolean dhcp_test_net_read_until(GSubprocess *process, const char *needle, guint timeout_ms,
@@ -77,9 +94,23 @@ void dhcp_test_send(int fd, const PxedDhcpMessage *msg, const char *address, gui
  * the sender's address. */
 PxedDhcpMessage *dhcp_test_receive(int fd, guint32 xid, guint timeout_ms, guint32 *from,
 				   GPtrArray *others);
+/**
+ * dhcp_test_obtain:
+ * @fd: a client's socket (dhcp_test_net_udp() on port 68)
+ * @want: an address the DISCOVER asks for, or 0
+ * @server: the server's address, as the REQUEST names it (option 54)
+ *
+ * A crafted client (dhcp_test_request(), MAC 52:54:00:00:@a:@b) DISCOVERs,
+ * then REQUESTs the offered address; asserts the OFFER and an ACK of that
+ * address arrive, each within 5 s. Returns the address.
+ */
+guint32 dhcp_test_obtain(int fd, guint8 a, guint8 b, guint32 xid, guint32 want, const char *server);
 
-guint32 dhcp_test_ip(const char *text);
+/* pxed_test_ip() reads one */
 char *dhcp_test_ip_string(guint32 address);
+/* The value of KEY= on the line of @text holding @marker, up to the next
+ * space (what a client's script echoed); asserts it is there. */
+char *dhcp_test_field(const char *text, const char *marker, const char *key);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DhcpTestNet, dhcp_test_net_free)
 

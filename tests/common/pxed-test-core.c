@@ -38,6 +38,18 @@ pxed_test_core_get_dir(PxedTestCore *self)
 	return self->dir;
 }
 
+static void
+load_or_fail(PxedTestCore *self)
+{
+	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+
+	if (!pxed_core_load(self->core, FALSE, problems)) {
+		for (guint i = 0; i < problems->len; i++)
+			g_printerr("%s\n", (const char *)g_ptr_array_index(problems, i));
+		g_error("the test's configuration did not load");
+	}
+}
+
 void
 pxed_test_core_load(PxedTestCore *self, const char *conf)
 {
@@ -45,17 +57,22 @@ pxed_test_core_load(PxedTestCore *self, const char *conf)
 	g_autofree char *state = g_strdup_printf("[core]\nstate-dir=%s\n", self->dir);
 	const char *const config_dirs[] = {confd, NULL};
 	const char *const plugin_dirs[] = {pxed_test_plugin_dir(), NULL};
-	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
 
 	g_assert_null(self->core);
 	pxed_test_write_file(confd, "00-state.conf", state);
 	pxed_test_write_file(confd, "50-test.conf", conf);
 	self->core = pxed_core_new(NULL, config_dirs, plugin_dirs);
-	if (!pxed_core_load(self->core, FALSE, problems)) {
-		for (guint i = 0; i < problems->len; i++)
-			g_printerr("%s\n", (const char *)g_ptr_array_index(problems, i));
-		g_error("the test's configuration did not load");
-	}
+	load_or_fail(self);
+}
+
+void
+pxed_test_core_reload(PxedTestCore *self, const char *conf)
+{
+	g_autofree char *confd = g_build_filename(self->dir, "conf.d", NULL);
+
+	g_assert_nonnull(self->core);
+	pxed_test_write_file(confd, "50-test.conf", conf);
+	load_or_fail(self);
 }
 
 PxedCore *
@@ -74,4 +91,52 @@ pxed_test_core_instance(PxedTestCore *self, const char *name)
 
 	g_ptr_array_add(self->instances, instance);
 	return instance;
+}
+
+typedef struct {
+	PxedInstance *instance;
+	gboolean done;
+} LeasePut;
+
+static void
+lease_put_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	LeasePut *put = user_data;
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(pxed_instance_lease_put_finish(put->instance, result, &error));
+	g_assert_no_error(error);
+	put->done = TRUE;
+}
+
+static gboolean
+time_up(gpointer user_data)
+{
+	*(gboolean *)user_data = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+void
+pxed_test_lease_put(PxedInstance *instance, PxedLeaseStore *store, PxedLease *lease)
+{
+	LeasePut put = {instance, FALSE};
+	gboolean late = FALSE;
+	guint timer = g_timeout_add_seconds(10, time_up, &late);
+
+	pxed_instance_lease_put_async(instance, store, lease, lease_put_done, &put);
+	while (!put.done && !late)
+		g_main_context_iteration(NULL, TRUE);
+	if (!late)
+		g_source_remove(timer);
+	g_assert_true(put.done);
+}
+
+char *
+pxed_test_file_read_all(PxedFile *file)
+{
+	gsize size = pxed_file_get_size(file);
+	char *buf = g_malloc0(size + 1);
+
+	g_assert_cmpint(pxed_file_read_at(file, 0, buf, size, NULL), ==, (gssize)size);
+	return buf;
 }

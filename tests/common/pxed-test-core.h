@@ -32,12 +32,23 @@ const char *pxed_test_core_get_dir(PxedTestCore *self);
  * without starting protocol instances. Any problem fails the test, printed.
  */
 void pxed_test_core_load(PxedTestCore *self, const char *conf);
+/* Replaces conf.d/50-test.conf with @conf and reloads the loaded core, as a
+ * SIGHUP would (instances whose group did not change are carried over).
+ * Any problem fails the test, printed. */
+void pxed_test_core_reload(PxedTestCore *self, const char *conf);
 
 PxedCore *pxed_test_core_get_core(PxedTestCore *self);
 /* (transfer none) A handle named @name over the loaded core, with the core's
  * state folder, as a plugin instance of the loaded configuration would have;
  * kept until pxed_test_core_free(). */
 PxedInstance *pxed_test_core_instance(PxedTestCore *self, const char *name);
+
+/* Puts @lease into @store through @instance and waits, at most 10 s, until it
+ * is durable; asserts the store accepted it. */
+void pxed_test_lease_put(PxedInstance *instance, PxedLeaseStore *store, PxedLease *lease);
+
+/* (transfer full) The whole of @file, NUL-terminated; asserts it reads whole. */
+char *pxed_test_file_read_all(PxedFile *file);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PxedTestCore, pxed_test_core_free)
 

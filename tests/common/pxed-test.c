@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pxed-test.h"
 
+#include <arpa/inet.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,6 +79,76 @@ pxed_test_write_file(const char *dir, const char *name, const char *contents)
 typedef struct {
 	gboolean done;
 } WaitState;
+
+char *
+pxed_test_write_script(const char *dir, const char *name, const char *body)
+{
+	char *path = g_build_filename(dir, name, NULL);
+
+	pxed_test_write_file(dir, name, body);
+	g_assert_cmpint(chmod(path, 0755), ==, 0);
+	return path;
+}
+
+guint32
+pxed_test_ip(const char *text)
+{
+	struct in_addr in;
+
+	g_assert_cmpint(inet_pton(AF_INET, text, &in), ==, 1);
+	return in.s_addr;
+}
+
+char *
+pxed_test_tcp_exchange(guint16 port, const char *request)
+{
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_autoptr(GSocketConnection) conn = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GByteArray) all = g_byte_array_new();
+	guint8 buf[4096];
+	gssize n;
+
+	g_socket_client_set_timeout(client, 10);
+	conn = g_socket_client_connect_to_host(client, "127.0.0.1", port, NULL, &error);
+	g_assert_no_error(error);
+	g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), request,
+				  strlen(request), NULL, NULL, &error);
+	g_assert_no_error(error);
+	while ((n = g_input_stream_read(g_io_stream_get_input_stream(G_IO_STREAM(conn)), buf,
+					sizeof(buf), NULL, &error)) > 0)
+		g_byte_array_append(all, buf, (guint)n);
+	g_assert_no_error(error);
+	g_byte_array_append(all, (const guint8 *)"", 1);
+	return (char *)g_byte_array_free(g_steal_pointer(&all), FALSE);
+}
+
+static GLogWriterOutput
+capture_core_warning(GLogLevelFlags level, const GLogField *fields, gsize n_fields,
+		     gpointer user_data)
+{
+	GPtrArray *warnings = user_data;
+	const char *domain = NULL;
+	const char *message = NULL;
+
+	for (gsize i = 0; i < n_fields; i++) {
+		if (g_str_equal(fields[i].key, "GLIB_DOMAIN"))
+			domain = fields[i].value;
+		else if (g_str_equal(fields[i].key, "MESSAGE"))
+			message = fields[i].value;
+	}
+	if ((level & G_LOG_LEVEL_WARNING) && g_strcmp0(domain, "pxed") == 0 && message != NULL) {
+		g_ptr_array_add(warnings, g_strdup(message));
+		return G_LOG_WRITER_HANDLED;
+	}
+	return g_log_writer_default(level, fields, n_fields, NULL);
+}
+
+void
+pxed_test_capture_core_warnings(GPtrArray *warnings)
+{
+	g_log_set_writer_func(capture_core_warning, warnings, NULL);
+}
 
 static void
 wait_done(GObject *source, GAsyncResult *result, gpointer user_data)
@@ -268,6 +341,15 @@ pxed_test_daemon_get_log(PxedTestDaemon *self)
 				       (const char *)g_ptr_array_index(self->lines, i));
 	g_mutex_unlock(&self->lock);
 	return g_string_free(out, FALSE);
+}
+
+char *
+pxed_test_daemon_get_log_tail(PxedTestDaemon *self, gsize max)
+{
+	g_autofree char *log = pxed_test_daemon_get_log(self);
+	gsize len = strlen(log);
+
+	return g_strdup(len > max ? log + len - max : log);
 }
 
 guint16

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Shared helpers for tests that run the real daemon from the build tree. */
+/* Shared helpers for tests that run the real daemon from the build tree, and
+ * the small pieces any test needs: temporary folders and files, addresses, one
+ * TCP exchange, the core's warnings captured. */
 
 #include <gio/gio.h>
 
@@ -13,6 +15,21 @@ typedef struct _PxedTestDaemon PxedTestDaemon;
 char *pxed_test_tmpdir_new(void);
 void pxed_test_tmpdir_free(char *path);
 void pxed_test_write_file(const char *dir, const char *name, const char *contents);
+/* Writes an executable script @name into @dir; returns its path. */
+char *pxed_test_write_script(const char *dir, const char *name, const char *body);
+
+/* An IPv4 address in network byte order; asserts the text is one. */
+guint32 pxed_test_ip(const char *text);
+
+/* Sends @request over TCP to 127.0.0.1:@port and reads the answer to its end
+ * (the server closes), each step bounded to 10 s; NUL-terminated. Asserts
+ * every step succeeds. */
+char *pxed_test_tcp_exchange(guint16 port, const char *request);
+
+/* From now on, warnings of log domain "pxed" (the core's) are appended to
+ * @warnings rather than printed and made fatal: tests judge them. A
+ * g_test_expect_message() does not see structured log lines. */
+void pxed_test_capture_core_warnings(GPtrArray *warnings);
 
 /**
  * pxed_test_daemon_start:
@@ -37,6 +54,8 @@ const char *pxed_test_daemon_get_dir(PxedTestDaemon *self);
 gboolean pxed_test_daemon_wait_for_log(PxedTestDaemon *self, const char *needle, guint timeout_ms);
 /* All log lines so far, joined by '\n'. */
 char *pxed_test_daemon_get_log(PxedTestDaemon *self);
+/* Their last @max bytes at most: a flood's full log would drown a failure's message. */
+char *pxed_test_daemon_get_log_tail(PxedTestDaemon *self, gsize max);
 /* Sends @signum to the daemon (by PID). */
 void pxed_test_daemon_signal(PxedTestDaemon *self, int signum);
 /* SIGTERM, wait for exit (at most 10 s, then SIGKILL); returns the exit status

@@ -208,7 +208,7 @@ send_forged_inform(Fixture *f, guint32 victim, GRand *rand)
 	ip->ttl = 64;
 	ip->protocol = IPPROTO_UDP;
 	ip->saddr = victim; /* the forgery: "from" the victim */
-	ip->daddr = dhcp_test_ip(SERVER);
+	ip->daddr = pxed_test_ip(SERVER);
 	ip->tot_len = g_htons((guint16)(sizeof(*ip) + sizeof(*udp) + plen));
 	udp->source = g_htons(68);
 	udp->dest = g_htons(4011);
@@ -248,17 +248,17 @@ dhcp_attacker(gpointer data)
 			/* SELECTING: "my" offer from this server, for the router's address */
 			g_autoptr(PxedDhcpMessage) msg = made_up_client(rand, PXED_DHCP_REQUEST);
 			pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_SERVER_ID,
-							  dhcp_test_ip(SERVER));
+							  pxed_test_ip(SERVER));
 			pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-							  dhcp_test_ip(SERVER));
+							  pxed_test_ip(SERVER));
 			send_dhcp(f, msg);
 		}
 		{
 			/* SELECTING for an address in the range never offered to it */
 			g_autoptr(PxedDhcpMessage) msg = made_up_client(rand, PXED_DHCP_REQUEST);
-			guint32 host = g_ntohl(dhcp_test_ip("10.250.100.0")) + round % 250 + 1;
+			guint32 host = g_ntohl(pxed_test_ip("10.250.100.0")) + round % 250 + 1;
 			pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_SERVER_ID,
-							  dhcp_test_ip(SERVER));
+							  pxed_test_ip(SERVER));
 			pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
 							  g_htonl(host));
 			send_dhcp(f, msg);
@@ -295,7 +295,7 @@ attacker_udp(Fixture *f)
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	dhcp_test_net_leave(f->net);
 	g_assert_cmpint(fd, >=, 0);
-	addr.sin_addr.s_addr = dhcp_test_ip(ATTACKER);
+	addr.sin_addr.s_addr = pxed_test_ip(ATTACKER);
 	g_assert_cmpint(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
 	return fd;
 }
@@ -305,7 +305,7 @@ tftp_send(int fd, const void *data, gsize len, const char *host, guint16 port)
 {
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = g_htons(port)};
 
-	to.sin_addr.s_addr = dhcp_test_ip(host);
+	to.sin_addr.s_addr = pxed_test_ip(host);
 	(void)sendto(fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to));
 }
 
@@ -399,7 +399,7 @@ slow_connect(Fixture *f)
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	dhcp_test_net_leave(f->net);
 	g_assert_cmpint(fd, >=, 0);
-	to.sin_addr.s_addr = dhcp_test_ip(SERVER);
+	to.sin_addr.s_addr = pxed_test_ip(SERVER);
 	/* connected before the first line is sent (a refused connect shows
 	 * as a failed send, and is tried again) */
 	(void)connect(fd, (struct sockaddr *)&to, sizeof(to));
@@ -444,23 +444,10 @@ slowloris(gpointer data)
 static char *
 log_tail(Fixture *f)
 {
-	g_autofree char *log = pxed_test_daemon_get_log(f->daemon);
-	gsize len = strlen(log);
-
-	return g_strdup(len > 8000 ? log + len - 8000 : log);
+	return pxed_test_daemon_get_log_tail(f->daemon, 8000);
 }
 
 /* ---- the victim ---- */
-
-static char *
-write_script(Fixture *f, const char *name, const char *body)
-{
-	char *path = g_build_filename(f->dir, name, NULL);
-
-	pxed_test_write_file(f->dir, name, body);
-	g_assert_cmpint(chmod(path, 0755), ==, 0);
-	return path;
-}
 
 /* Runs curl in the victim's namespace; its output (to a file when @out is set). */
 static char *
@@ -555,7 +542,6 @@ test_hostile(Fixture *f, gconstpointer data)
 	g_autofree char *pxelinux = NULL;
 	g_autofree char *ipxe = NULL;
 	g_autoptr(GString) out = g_string_new(NULL);
-	GSubprocess *udhcpc;
 	int status;
 	gint64 started = g_get_monotonic_time();
 
@@ -611,30 +597,15 @@ test_hostile(Fixture *f, gconstpointer data)
 	f->threads[2] = g_thread_new("slowloris", slowloris, f);
 
 	/* the victim boots meanwhile: a lease first */
-	script = write_script(f, "udhcpc-script",
-			      "#!/bin/sh\n"
-			      "[ \"$1\" = bound ] && ip addr add \"$ip/16\" dev \"$interface\"\n"
-			      "echo \"udhcpc event=$1 ip=$ip boot_file=$boot_file end\"\n");
-	{
-		const char *argv[] = {"udhcpc", "-f", "-q",   "-n", "-t",   "15", "-T",
-				      "1",	"-i", "vic0", "-s", script, NULL};
-		udhcpc = dhcp_test_net_spawn(f->net, "vic", argv);
-	}
-	if (!dhcp_test_net_read_until(udhcpc, "event=bound", WAIT_MS, out)) {
-		g_autofree char *text = log_tail(f);
-		g_error("the victim got no lease; udhcpc said:\n%s\npxed:\n%s", out->str, text);
-	}
-	g_assert_true(pxed_test_wait_process(udhcpc, 10000));
-	{
-		const char *at = strstr(out->str, "event=bound ip=");
-		const char *end;
-		g_assert_nonnull(at);
-		at += strlen("event=bound ip=");
-		end = strchr(at, ' ');
-		ip = g_strndup(at, (gsize)(end - at));
-	}
+	script = pxed_test_write_script(
+		f->dir, "udhcpc-script",
+		"#!/bin/sh\n"
+		"[ \"$1\" = bound ] && ip addr add \"$ip/16\" dev \"$interface\"\n"
+		"echo \"udhcpc event=$1 ip=$ip boot_file=$boot_file end\"\n");
+	dhcp_test_net_udhcpc(f->net, "vic", "vic0", script, 15, 1, WAIT_MS, f->daemon, out);
+	ip = dhcp_test_field(out->str, "event=bound", "ip");
 	g_test_message("the victim's lease: %s", ip);
-	g_atomic_int_set(&f->victim_address, (gint)dhcp_test_ip(ip));
+	g_atomic_int_set(&f->victim_address, (gint)pxed_test_ip(ip));
 
 	/* the proxy has refused the attacker's word for the victim's address
 	 * before the victim asks for anything by that address */
@@ -717,33 +688,6 @@ static const char release_conf[] = "[dhcp]\n"
 				   "range=10.250.0.100;10.250.0.199\n"
 				   "lease-time=600\n";
 
-/* DISCOVER (asking for @want when set) + REQUEST; the acknowledged address. */
-static guint32
-obtain(int fd, guint8 a, guint8 b, guint32 xid, guint32 want)
-{
-	g_autoptr(PxedDhcpMessage) discover = dhcp_test_request(PXED_DHCP_DISCOVER, a, b, xid);
-	g_autoptr(PxedDhcpMessage) offer = NULL;
-	g_autoptr(PxedDhcpMessage) request = dhcp_test_request(PXED_DHCP_REQUEST, a, b, xid);
-	g_autoptr(PxedDhcpMessage) ack = NULL;
-
-	if (want != 0)
-		pxed_dhcp_message_set_option_ipv4(discover, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-						  want);
-	dhcp_test_send(fd, discover, "255.255.255.255", 67);
-	offer = dhcp_test_receive(fd, xid, 5000, NULL, NULL);
-	g_assert_nonnull(offer);
-	g_assert_cmpuint(pxed_dhcp_message_get_type(offer), ==, PXED_DHCP_OFFER);
-	pxed_dhcp_message_set_option_ipv4(request, PXED_DHCP_OPTION_SERVER_ID,
-					  dhcp_test_ip(SERVER));
-	pxed_dhcp_message_set_option_ipv4(request, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-					  offer->yiaddr);
-	dhcp_test_send(fd, request, "255.255.255.255", 67);
-	ack = dhcp_test_receive(fd, xid, 5000, NULL, NULL);
-	g_assert_nonnull(ack);
-	g_assert_cmpuint(pxed_dhcp_message_get_type(ack), ==, PXED_DHCP_ACK);
-	return ack->yiaddr;
-}
-
 static void
 send_release(int fd, guint8 a, guint8 b, guint32 address)
 {
@@ -752,7 +696,7 @@ send_release(int fd, guint8 a, guint8 b, guint32 address)
 	release->flags = 0;
 	release->ciaddr = address;
 	pxed_dhcp_message_set_option_ipv4(release, PXED_DHCP_OPTION_SERVER_ID,
-					  dhcp_test_ip(SERVER));
+					  pxed_test_ip(SERVER));
 	dhcp_test_send(fd, release, SERVER, 67);
 }
 
@@ -770,22 +714,19 @@ test_forged_release(Fixture *f, gconstpointer data)
 	if (!dhcp_test_net_isolate(NULL))
 		return;
 	f->net = dhcp_test_net_new();
-	dhcp_test_net_add_ns(f->net, "srv");
-	cli = dhcp_test_net_add_ns(f->net, "cli");
-	dhcp_test_net_veth(f->net, "srv", "srv0", "cli", "cli0");
-	dhcp_test_net_ip(f->net, "-n %s addr add " SERVER "/24 dev srv0",
-			 dhcp_test_net_ns(f->net, "srv"));
+	dhcp_test_net_add_pair(f->net, SERVER "/24");
+	cli = dhcp_test_net_ns(f->net, "cli");
 	dhcp_test_net_ip(f->net, "-n %s addr add 10.250.0.66/24 dev cli0", cli);
 	f->daemon = dhcp_test_net_start_pxed(f->net, "srv", release_conf, NULL);
 	any = dhcp_test_net_udp(f->net, "cli", "cli0", NULL, 68);
 
 	/* the victim, 52:54:00:00:30:01, holds a lease */
-	victim = obtain(any, 0x30, 0x01, 0x3001, 0);
+	victim = dhcp_test_obtain(any, 0x30, 0x01, 0x3001, 0, SERVER);
 	victim_ip = dhcp_test_ip_string(victim);
 	/* the attacker, from 10.250.0.66, releases it in the victim's name */
 	send_release(any, 0x30, 0x01, victim);
 	/* then asks for that very address (processed after the RELEASE: one queue) */
-	taken = obtain(any, 0x31, 0x01, 0x3101, victim);
+	taken = dhcp_test_obtain(any, 0x31, 0x01, 0x3101, victim, SERVER);
 	g_assert_cmpuint(taken, !=, victim);
 	/* counted, and said in the log */
 	g_assert_true(pxed_test_daemon_wait_for_log(f->daemon, "RELEASE of ", 5000));
@@ -797,7 +738,7 @@ test_forged_release(Fixture *f, gconstpointer data)
 	dhcp_test_net_ip(f->net, "-n %s addr add %s/24 dev cli0", cli, victim_ip);
 	victim_fd = dhcp_test_net_udp(f->net, "cli", "cli0", victim_ip, 68);
 	send_release(victim_fd, 0x30, 0x01, victim);
-	taken = obtain(any, 0x32, 0x01, 0x3201, victim);
+	taken = dhcp_test_obtain(any, 0x32, 0x01, 0x3201, victim, SERVER);
 	g_assert_cmpuint(taken, ==, victim);
 	close(victim_fd);
 	close(any);

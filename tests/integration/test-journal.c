@@ -258,27 +258,9 @@ stop_daemon(GPid pid)
 static char *
 http_get(guint16 port, const char *path)
 {
-	g_autoptr(GSocketClient) client = g_socket_client_new();
-	g_autoptr(GSocketConnection) conn = NULL;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GByteArray) all = g_byte_array_new();
 	g_autofree char *request =
 		g_strdup_printf("GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
-	guint8 buf[4096];
-	gssize n;
-
-	g_socket_client_set_timeout(client, 10);
-	conn = g_socket_client_connect_to_host(client, "127.0.0.1", port, NULL, &error);
-	g_assert_no_error(error);
-	g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), request,
-				  strlen(request), NULL, NULL, &error);
-	g_assert_no_error(error);
-	while ((n = g_input_stream_read(g_io_stream_get_input_stream(G_IO_STREAM(conn)), buf,
-					sizeof(buf), NULL, &error)) > 0)
-		g_byte_array_append(all, buf, (guint)n);
-	g_assert_no_error(error);
-	g_byte_array_append(all, (const guint8 *)"", 1);
-	return (char *)g_byte_array_free(g_steal_pointer(&all), FALSE);
+	return pxed_test_tcp_exchange(port, request);
 }
 
 static void

@@ -251,7 +251,7 @@ test_dhcp_reload(Fixture *f, gconstpointer data)
 	close(fd);
 	g_assert_nonnull(offer);
 	g_assert_cmpint(pxed_dhcp_message_get_type(offer), ==, PXED_DHCP_OFFER);
-	g_assert_cmpuint(from, ==, dhcp_test_ip("10.250.0.1"));
+	g_assert_cmpuint(from, ==, pxed_test_ip("10.250.0.1"));
 	teardown(f, data);
 }
 

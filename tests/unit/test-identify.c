@@ -6,7 +6,7 @@
  */
 #include "pxed-core.h"
 #include "pxed-sightings.h"
-#include "pxed-test.h"
+#include "pxed-test-core.h"
 
 #include <pxed/pxed-instance-private.h>
 
@@ -125,30 +125,6 @@ test_expiry_and_replace(Fixture *f, gconstpointer data)
 	g_assert_false(pxed_instance_identify_client(f->instance, asking_gone));
 }
 
-typedef struct {
-	PxedInstance *instance;
-	gboolean done;
-} Put;
-
-static void
-put_done(GObject *source, GAsyncResult *result, gpointer user_data)
-{
-	Put *p = user_data;
-	g_autoptr(GError) error = NULL;
-	g_assert_true(pxed_instance_lease_put_finish(p->instance, result, &error));
-	g_assert_no_error(error);
-	p->done = TRUE;
-}
-
-static void
-put(Fixture *f, PxedLeaseStore *store, PxedLease *lease)
-{
-	Put p = {f->instance, FALSE};
-	pxed_instance_lease_put_async(f->instance, store, lease, put_done, &p);
-	while (!p.done)
-		g_main_context_iteration(NULL, TRUE);
-}
-
 /* Nothing noted (pxed restarted): a bound lease still tells MAC and host name. */
 static void
 test_from_lease(Fixture *f, gconstpointer data)
@@ -168,12 +144,12 @@ test_from_lease(Fixture *f, gconstpointer data)
 	pxed_lease_set_expires(bound, now + 600);
 	pxed_lease_set_mac(bound, "52:54:00:00:00:02");
 	pxed_lease_set_hostname(bound, "node-2");
-	put(f, store, bound);
+	pxed_test_lease_put(f->instance, store, bound);
 	pxed_lease_set_address(over, a31);
 	pxed_lease_set_state(over, PXED_LEASE_BOUND);
 	pxed_lease_set_expires(over, now - 1);
 	pxed_lease_set_mac(over, "52:54:00:00:00:03");
-	put(f, store, over);
+	pxed_test_lease_put(f->instance, store, over);
 
 	g_assert_true(pxed_instance_identify_client(f->instance, asking));
 	g_assert_cmpstr(pxed_client_get_mac_string(asking), ==, "52:54:00:00:00:02");
@@ -200,7 +176,7 @@ put_bound(Fixture *f, PxedLeaseStore *store, const char *mac, guint last)
 	pxed_lease_set_state(lease, PXED_LEASE_BOUND);
 	pxed_lease_set_expires(lease, g_get_real_time() / G_USEC_PER_SEC + 600);
 	pxed_lease_set_mac(lease, mac);
-	put(f, store, lease);
+	pxed_test_lease_put(f->instance, store, lease);
 }
 
 static char *

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The core's lease store: the journal file implementation behind pxed_instance_lease_*(). */
-#include <arpa/inet.h>
-
 #include "pxed-store.h"
 #include "pxed-test.h"
 
@@ -26,18 +24,10 @@ teardown(Fixture *f, gconstpointer data)
 	pxed_test_tmpdir_free(f->dir);
 }
 
-static guint32
-ip(const char *text)
-{
-	struct in_addr in;
-	g_assert_cmpint(inet_pton(AF_INET, text, &in), ==, 1);
-	return in.s_addr;
-}
-
 static PxedLease *
 lease(const char *id, const char *address, gint64 expires)
 {
-	PxedLease *l = pxed_lease_new(id, ip(address));
+	PxedLease *l = pxed_lease_new(id, pxed_test_ip(address));
 	pxed_lease_set_expires(l, expires);
 	pxed_lease_set_mac(l, "52:54:00:00:00:01");
 	pxed_lease_set_hostname(l, "node one");
@@ -103,7 +93,7 @@ test_put_get_reopen(Fixture *f, gconstpointer data)
 	/* visible before it is durable */
 	got = pxed_store_get(store, "01:aa");
 	g_assert_nonnull(got);
-	g_assert_cmpuint(pxed_lease_get_address(got), ==, ip("10.250.0.10"));
+	g_assert_cmpuint(pxed_lease_get_address(got), ==, pxed_test_ip("10.250.0.10"));
 	g_clear_pointer(&got, pxed_lease_unref);
 	wait_acks(&acks, 2);
 	g_assert_cmpuint(acks.failed, ==, 0);
@@ -111,7 +101,7 @@ test_put_get_reopen(Fixture *f, gconstpointer data)
 
 	store = pxed_store_file_open(NULL, f->path, &error);
 	g_assert_no_error(error);
-	got = pxed_store_get_by_address(store, ip("10.250.0.11"));
+	got = pxed_store_get_by_address(store, pxed_test_ip("10.250.0.11"));
 	g_assert_nonnull(got);
 	g_assert_cmpstr(pxed_lease_get_client_id(got), ==, "01:bb");
 	g_assert_cmpstr(pxed_lease_get_hostname(got), ==, "node one");
@@ -137,7 +127,7 @@ test_conflict(Fixture *f, gconstpointer data)
 	wait_acks(&acks, 2);
 	g_assert_cmpuint(acks.failed, ==, 1);
 	g_assert_error(acks.last_error, PXED_ERROR, PXED_ERROR_DENIED);
-	got = pxed_store_get_by_address(store, ip("10.250.0.10"));
+	got = pxed_store_get_by_address(store, pxed_test_ip("10.250.0.10"));
 	g_assert_cmpstr(pxed_lease_get_client_id(got), ==, "01:aa");
 	g_clear_pointer(&got, pxed_lease_unref);
 	g_assert_null(pxed_store_get(store, "01:bb"));
@@ -148,15 +138,15 @@ test_conflict(Fixture *f, gconstpointer data)
 	wait_acks(&acks, 4);
 	g_assert_cmpuint(acks.failed, ==, 1);
 	g_assert_null(pxed_store_get(store, "01:cc"));
-	got = pxed_store_get_by_address(store, ip("10.250.0.20"));
+	got = pxed_store_get_by_address(store, pxed_test_ip("10.250.0.20"));
 	g_assert_cmpstr(pxed_lease_get_client_id(got), ==, "01:dd");
 	g_clear_pointer(&got, pxed_lease_unref);
 
 	/* a client moving to another address frees its old one */
-	pxed_lease_set_address(a, ip("10.250.0.30"));
+	pxed_lease_set_address(a, pxed_test_ip("10.250.0.30"));
 	put(store, a, &acks);
 	wait_acks(&acks, 5);
-	g_assert_null(pxed_store_get_by_address(store, ip("10.250.0.10")));
+	g_assert_null(pxed_store_get_by_address(store, pxed_test_ip("10.250.0.10")));
 	g_clear_error(&acks.last_error);
 	pxed_store_close(store);
 
@@ -164,9 +154,9 @@ test_conflict(Fixture *f, gconstpointer data)
 	store = pxed_store_file_open(NULL, f->path, &error);
 	g_assert_no_error(error);
 	g_assert_null(pxed_store_get(store, "01:cc"));
-	g_assert_null(pxed_store_get_by_address(store, ip("10.250.0.10")));
+	g_assert_null(pxed_store_get_by_address(store, pxed_test_ip("10.250.0.10")));
 	got = pxed_store_get(store, "01:aa");
-	g_assert_cmpuint(pxed_lease_get_address(got), ==, ip("10.250.0.30"));
+	g_assert_cmpuint(pxed_lease_get_address(got), ==, pxed_test_ip("10.250.0.30"));
 	pxed_store_close(store);
 }
 
@@ -324,7 +314,7 @@ test_close_completes_pending(Fixture *f, gconstpointer data)
 	wait_acks(&acks, 1);
 	g_assert_cmpuint(acks.done, ==, 1);
 	store = pxed_store_file_open(NULL, f->path, &error);
-	got = pxed_store_get_by_address(store, ip("10.250.0.10"));
+	got = pxed_store_get_by_address(store, pxed_test_ip("10.250.0.10"));
 	g_assert_nonnull(got);
 	pxed_store_close(store);
 }
@@ -341,35 +331,13 @@ test_unreadable(Fixture *f, gconstpointer data)
 	g_test_message("%s", error->message);
 }
 
-/* The store's warnings (damaged records) are captured, not fatal, so that a
- * test can check them: g_test_expect_message() does not see structured logs. */
-static GLogWriterOutput
-capture(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
-{
-	GPtrArray *warnings = user_data;
-	const char *domain = NULL;
-	const char *message = NULL;
-
-	for (gsize i = 0; i < n_fields; i++) {
-		if (g_str_equal(fields[i].key, "GLIB_DOMAIN"))
-			domain = fields[i].value;
-		else if (g_str_equal(fields[i].key, "MESSAGE"))
-			message = fields[i].value;
-	}
-	if ((level & G_LOG_LEVEL_WARNING) && g_strcmp0(domain, "pxed") == 0 && message != NULL) {
-		g_ptr_array_add(warnings, g_strdup(message));
-		return G_LOG_WRITER_HANDLED;
-	}
-	return g_log_writer_default(level, fields, n_fields, NULL);
-}
-
 int
 main(int argc, char **argv)
 {
 	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
 
 	g_test_init(&argc, &argv, NULL);
-	g_log_set_writer_func(capture, warnings, NULL);
+	pxed_test_capture_core_warnings(warnings);
 #define ADD(name, func) g_test_add(name, Fixture, warnings, setup, func, teardown)
 	ADD("/lease-store/put-get-reopen", test_put_get_reopen);
 	ADD("/lease-store/conflict", test_conflict);

@@ -557,11 +557,7 @@ setup(Fixture *f, gconstpointer data)
 	f->checks = g_array_new(FALSE, FALSE, sizeof(Check));
 	f->holders = g_hash_table_new(g_direct_hash, g_direct_equal);
 	f->net = dhcp_test_net_new();
-	dhcp_test_net_add_ns(f->net, "srv");
-	dhcp_test_net_add_ns(f->net, "cli");
-	dhcp_test_net_veth(f->net, "srv", "srv0", "cli", "cli0");
-	dhcp_test_net_ip(f->net, "-n %s addr add 10.250.0.1/16 dev srv0",
-			 dhcp_test_net_ns(f->net, "srv"));
+	dhcp_test_net_add_pair(f->net, "10.250.0.1/16");
 	f->fd = -1;
 }
 
@@ -650,35 +646,13 @@ test_kill_loop(Fixture *f, gconstpointer data)
 		   f->torn);
 }
 
-/* The store's warnings (damaged records) are collected, not fatal: the test
- * judges them. */
-static GLogWriterOutput
-capture(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
-{
-	GPtrArray *warnings = user_data;
-	const char *domain = NULL;
-	const char *text = NULL;
-
-	for (gsize i = 0; i < n_fields; i++) {
-		if (g_str_equal(fields[i].key, "GLIB_DOMAIN"))
-			domain = fields[i].value;
-		else if (g_str_equal(fields[i].key, "MESSAGE"))
-			text = fields[i].value;
-	}
-	if ((level & G_LOG_LEVEL_WARNING) && g_strcmp0(domain, "pxed") == 0 && text != NULL) {
-		g_ptr_array_add(warnings, g_strdup(text));
-		return G_LOG_WRITER_HANDLED;
-	}
-	return g_log_writer_default(level, fields, n_fields, NULL);
-}
-
 int
 main(int argc, char **argv)
 {
 	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
 
 	g_test_init(&argc, &argv, NULL);
-	g_log_set_writer_func(capture, warnings, NULL);
+	pxed_test_capture_core_warnings(warnings);
 	g_test_add("/dhcp/netns/kill-9-loop", Fixture, warnings, setup, test_kill_loop, teardown);
 	return g_test_run();
 }

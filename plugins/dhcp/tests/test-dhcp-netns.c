@@ -11,7 +11,6 @@
  * - HTTP and TFTP requests without identity are the leased machine's
  */
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dhcp-test-net.h"
@@ -48,11 +47,7 @@ setup(Fixture *f, gconstpointer data)
 		return; /* the parent only runs the child and cleans up after it */
 	f->dir = pxed_test_tmpdir_new();
 	f->net = dhcp_test_net_new();
-	dhcp_test_net_add_ns(f->net, "srv");
-	dhcp_test_net_add_ns(f->net, "cli");
-	dhcp_test_net_veth(f->net, "srv", "srv0", "cli", "cli0");
-	dhcp_test_net_ip(f->net, "-n %s addr add 10.250.0.1/24 dev srv0",
-			 dhcp_test_net_ns(f->net, "srv"));
+	dhcp_test_net_add_pair(f->net, "10.250.0.1/24");
 }
 
 static void
@@ -70,42 +65,13 @@ start_pxed(Fixture *f, const char *state)
 	f->daemon = dhcp_test_net_start_pxed(f->net, "srv", conf, state);
 }
 
-static char *
-write_script(Fixture *f, const char *name, const char *body)
-{
-	char *path = g_build_filename(f->dir, name, NULL);
-
-	pxed_test_write_file(f->dir, name, body);
-	g_assert_cmpint(chmod(path, 0755), ==, 0);
-	return path;
-}
-
-/* The value of KEY= on the line holding @marker, up to the next space. */
-static char *
-field(const char *text, const char *marker, const char *key)
-{
-	const char *line = strstr(text, marker);
-	g_autofree char *needle = g_strdup_printf(" %s=", key);
-	const char *eol;
-	const char *at;
-	const char *end;
-
-	g_assert_nonnull(line);
-	eol = strchr(line, '\n');
-	at = strstr(line, needle);
-	g_assert_true(at != NULL && (eol == NULL || at < eol));
-	at += strlen(needle);
-	end = strchr(at, ' ');
-	return g_strndup(at, end != NULL ? (gsize)(end - at) : strlen(at));
-}
-
 static void
 assert_in_range(const char *address, guint first, guint last)
 {
-	guint32 host = g_ntohl(dhcp_test_ip(address));
+	guint32 host = g_ntohl(pxed_test_ip(address));
 	g_assert_cmpuint(host & 0xff, >=, first);
 	g_assert_cmpuint(host & 0xff, <=, last);
-	g_assert_cmpuint(host >> 8, ==, g_ntohl(dhcp_test_ip("10.250.0.0")) >> 8);
+	g_assert_cmpuint(host >> 8, ==, g_ntohl(pxed_test_ip("10.250.0.0")) >> 8);
 }
 
 /* Every step of an exchange is in the event log under the client's MAC. */
@@ -148,12 +114,12 @@ test_dhclient(Fixture *f, gconstpointer data)
 		return;
 	start_pxed(f, NULL);
 	/* the script only reports: it configures nothing */
-	script = write_script(f, "dhclient-script",
-			      "#!/bin/sh\n"
-			      "echo \"dhclient reason=$reason ip=$new_ip_address "
-			      "mask=$new_subnet_mask routers=$new_routers "
-			      "dns=$new_domain_name_servers domain=$new_domain_name "
-			      "lease=$new_dhcp_lease_time file=$new_filename end\"\n");
+	script = pxed_test_write_script(f->dir, "dhclient-script",
+					"#!/bin/sh\n"
+					"echo \"dhclient reason=$reason ip=$new_ip_address "
+					"mask=$new_subnet_mask routers=$new_routers "
+					"dns=$new_domain_name_servers domain=$new_domain_name "
+					"lease=$new_dhcp_lease_time file=$new_filename end\"\n");
 	pxed_test_write_file(f->dir, "dhclient.conf",
 			     "request subnet-mask, routers, domain-name, domain-name-servers;\n"
 			     "timeout 30;\n");
@@ -169,13 +135,13 @@ test_dhclient(Fixture *f, gconstpointer data)
 		g_autofree char *log = pxed_test_daemon_get_log(f->daemon);
 		g_error("dhclient got no lease; it said:\n%s\npxed:\n%s", out->str, log);
 	}
-	ip = field(out->str, "reason=BOUND", "ip");
-	mask = field(out->str, "reason=BOUND", "mask");
-	routers = field(out->str, "reason=BOUND", "routers");
-	dns = field(out->str, "reason=BOUND", "dns");
-	domain = field(out->str, "reason=BOUND", "domain");
-	lease = field(out->str, "reason=BOUND", "lease");
-	file = field(out->str, "reason=BOUND", "file");
+	ip = dhcp_test_field(out->str, "reason=BOUND", "ip");
+	mask = dhcp_test_field(out->str, "reason=BOUND", "mask");
+	routers = dhcp_test_field(out->str, "reason=BOUND", "routers");
+	dns = dhcp_test_field(out->str, "reason=BOUND", "dns");
+	domain = dhcp_test_field(out->str, "reason=BOUND", "domain");
+	lease = dhcp_test_field(out->str, "reason=BOUND", "lease");
+	file = dhcp_test_field(out->str, "reason=BOUND", "file");
 	assert_in_range(ip, 100, 199);
 	g_assert_cmpstr(mask, ==, "255.255.255.0");
 	g_assert_cmpstr(routers, ==, "10.250.0.1");
@@ -210,33 +176,25 @@ test_udhcpc(Fixture *f, gconstpointer data)
 	g_autofree char *boot_file = NULL;
 	g_autofree char *serverid = NULL;
 	g_autofree char *mac = NULL;
-	GSubprocess *udhcpc;
 
 	if (!dhcp_test_net_isolate(programs))
 		return;
 	start_pxed(f, NULL);
-	script = write_script(f, "udhcpc-script",
-			      "#!/bin/sh\n"
-			      "echo \"udhcpc event=$1 ip=$ip subnet=$subnet router=$router "
-			      "dns=$dns domain=$domain lease=$lease boot_file=$boot_file "
-			      "serverid=$serverid end\"\n");
-	{
-		const char *argv[] = {"udhcpc", "-f", "-q",   "-n", "-t",   "5", "-T",
-				      "2",	"-i", "cli0", "-s", script, NULL};
-		udhcpc = dhcp_test_net_spawn(f->net, "cli", argv);
-	}
-	if (!dhcp_test_net_read_until(udhcpc, "event=bound", WAIT_MS, out)) {
-		g_autofree char *log = pxed_test_daemon_get_log(f->daemon);
-		g_error("udhcpc got no lease; it said:\n%s\npxed:\n%s", out->str, log);
-	}
-	ip = field(out->str, "event=bound", "ip");
-	subnet = field(out->str, "event=bound", "subnet");
-	router = field(out->str, "event=bound", "router");
-	dns = field(out->str, "event=bound", "dns");
-	domain = field(out->str, "event=bound", "domain");
-	lease = field(out->str, "event=bound", "lease");
-	boot_file = field(out->str, "event=bound", "boot_file");
-	serverid = field(out->str, "event=bound", "serverid");
+	script = pxed_test_write_script(
+		f->dir, "udhcpc-script",
+		"#!/bin/sh\n"
+		"echo \"udhcpc event=$1 ip=$ip subnet=$subnet router=$router "
+		"dns=$dns domain=$domain lease=$lease boot_file=$boot_file "
+		"serverid=$serverid end\"\n");
+	dhcp_test_net_udhcpc(f->net, "cli", "cli0", script, 5, 2, WAIT_MS, f->daemon, out);
+	ip = dhcp_test_field(out->str, "event=bound", "ip");
+	subnet = dhcp_test_field(out->str, "event=bound", "subnet");
+	router = dhcp_test_field(out->str, "event=bound", "router");
+	dns = dhcp_test_field(out->str, "event=bound", "dns");
+	domain = dhcp_test_field(out->str, "event=bound", "domain");
+	lease = dhcp_test_field(out->str, "event=bound", "lease");
+	boot_file = dhcp_test_field(out->str, "event=bound", "boot_file");
+	serverid = dhcp_test_field(out->str, "event=bound", "serverid");
 	assert_in_range(ip, 100, 199);
 	g_assert_cmpstr(subnet, ==, "255.255.255.0");
 	g_assert_cmpstr(router, ==, "10.250.0.1");
@@ -245,34 +203,8 @@ test_udhcpc(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(lease, ==, "600");
 	g_assert_cmpstr(boot_file, ==, "scripted.0");
 	g_assert_cmpstr(serverid, ==, "10.250.0.1");
-	g_assert_true(pxed_test_wait_process(udhcpc, 10000)); /* -q: it quits once bound */
 	mac = dhcp_test_net_mac(f->net, "cli", "cli0");
 	assert_events(f, mac);
-}
-
-/* DISCOVER + REQUEST from a crafted client; the acknowledged address. */
-static guint32
-obtain(int fd, guint8 a, guint8 b, guint32 xid)
-{
-	g_autoptr(PxedDhcpMessage) discover = dhcp_test_request(PXED_DHCP_DISCOVER, a, b, xid);
-	g_autoptr(PxedDhcpMessage) offer = NULL;
-	g_autoptr(PxedDhcpMessage) request = dhcp_test_request(PXED_DHCP_REQUEST, a, b, xid);
-	g_autoptr(PxedDhcpMessage) ack = NULL;
-
-	dhcp_test_send(fd, discover, "255.255.255.255", 67);
-	offer = dhcp_test_receive(fd, xid, 5000, NULL, NULL);
-	g_assert_nonnull(offer);
-	g_assert_cmpuint(pxed_dhcp_message_get_type(offer), ==, PXED_DHCP_OFFER);
-	pxed_dhcp_message_set_option_ipv4(request, PXED_DHCP_OPTION_SERVER_ID,
-					  dhcp_test_ip("10.250.0.1"));
-	pxed_dhcp_message_set_option_ipv4(request, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-					  offer->yiaddr);
-	dhcp_test_send(fd, request, "255.255.255.255", 67);
-	ack = dhcp_test_receive(fd, xid, 5000, NULL, NULL);
-	g_assert_nonnull(ack);
-	g_assert_cmpuint(pxed_dhcp_message_get_type(ack), ==, PXED_DHCP_ACK);
-	g_assert_cmpuint(ack->yiaddr, ==, offer->yiaddr);
-	return ack->yiaddr;
 }
 
 static void
@@ -290,7 +222,8 @@ test_kill9_keeps_leases(Fixture *f, gconstpointer data)
 	start_pxed(f, state);
 	fd = dhcp_test_net_udp(f->net, "cli", "cli0", NULL, 68);
 	for (guint i = 0; i < n; i++) {
-		guint32 address = obtain(fd, 0x10, (guint8)i, 0x9000 + i);
+		guint32 address =
+			dhcp_test_obtain(fd, 0x10, (guint8)i, 0x9000 + i, 0, "10.250.0.1");
 		g_array_append_val(addresses, address);
 	}
 	/* the last ACK has just arrived: no clean shutdown */
@@ -316,7 +249,7 @@ test_kill9_keeps_leases(Fixture *f, gconstpointer data)
 	}
 	/* and a new client gets none of them */
 	{
-		guint32 fresh = obtain(fd, 0x11, 0x01, 0xb000);
+		guint32 fresh = dhcp_test_obtain(fd, 0x11, 0x01, 0xb000, 0, "10.250.0.1");
 		for (guint i = 0; i < n; i++)
 			g_assert_cmpuint(fresh, !=, g_array_index(addresses, guint32, i));
 	}
@@ -353,29 +286,29 @@ test_relay(Fixture *f, gconstpointer data)
 	discover = dhcp_test_request(PXED_DHCP_DISCOVER, 0x20, 0x01, 0xc001);
 	discover->flags = 0;
 	discover->hops = 1;
-	discover->giaddr = dhcp_test_ip("10.250.7.1");
+	discover->giaddr = pxed_test_ip("10.250.7.1");
 	pxed_dhcp_message_set_option(discover, PXED_DHCP_OPTION_RELAY_AGENT, agent, sizeof(agent));
 	dhcp_test_send(fd, discover, "10.250.0.1", 67);
 	offer = dhcp_test_receive(fd, 0xc001, 5000, &from, NULL);
 	g_assert_nonnull(offer);
-	g_assert_cmpuint(from, ==, dhcp_test_ip("10.250.0.1"));
+	g_assert_cmpuint(from, ==, pxed_test_ip("10.250.0.1"));
 	g_assert_cmpuint(pxed_dhcp_message_get_type(offer), ==, PXED_DHCP_OFFER);
 	yiaddr = dhcp_test_ip_string(offer->yiaddr);
 	g_assert_true(g_str_has_prefix(yiaddr, "10.250.7."));
 	g_assert_cmpuint(g_ntohl(offer->yiaddr) & 0xff, >=, 50);
 	g_assert_cmpuint(g_ntohl(offer->yiaddr) & 0xff, <=, 60);
-	g_assert_cmpuint(offer->giaddr, ==, dhcp_test_ip("10.250.7.1"));
+	g_assert_cmpuint(offer->giaddr, ==, pxed_test_ip("10.250.7.1"));
 	g_assert_true(pxed_dhcp_message_get_option_ipv4(offer, PXED_DHCP_OPTION_ROUTER, &router));
-	g_assert_cmpuint(router, ==, dhcp_test_ip("10.250.7.1"));
+	g_assert_cmpuint(router, ==, pxed_test_ip("10.250.7.1"));
 	echo = pxed_dhcp_message_get_option(offer, PXED_DHCP_OPTION_RELAY_AGENT, &len);
 	g_assert_cmpmem(echo, len, agent, sizeof(agent));
 
 	request = dhcp_test_request(PXED_DHCP_REQUEST, 0x20, 0x01, 0xc001);
 	request->flags = 0;
 	request->hops = 1;
-	request->giaddr = dhcp_test_ip("10.250.7.1");
+	request->giaddr = pxed_test_ip("10.250.7.1");
 	pxed_dhcp_message_set_option_ipv4(request, PXED_DHCP_OPTION_SERVER_ID,
-					  dhcp_test_ip("10.250.0.1"));
+					  pxed_test_ip("10.250.0.1"));
 	pxed_dhcp_message_set_option_ipv4(request, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
 					  offer->yiaddr);
 	pxed_dhcp_message_set_option(request, PXED_DHCP_OPTION_RELAY_AGENT, agent, sizeof(agent));
@@ -478,7 +411,6 @@ test_identity(Fixture *f, gconstpointer data)
 	g_autofree char *before = NULL;
 	g_autofree char *ipxe = NULL;
 	g_autofree char *pxelinux = NULL;
-	GSubprocess *udhcpc;
 
 	if (!dhcp_test_net_isolate(programs))
 		return;
@@ -492,20 +424,12 @@ test_identity(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(before, "pxed.marker=anonymous"));
 	dhcp_test_net_ip(f->net, "-n %s addr flush dev cli0", dhcp_test_net_ns(f->net, "cli"));
 
-	script = write_script(f, "udhcpc-script",
-			      "#!/bin/sh\n"
-			      "[ \"$1\" = bound ] && ip addr add \"$ip/24\" dev \"$interface\"\n"
-			      "echo \"udhcpc event=$1 ip=$ip end\"\n");
-	{
-		const char *argv[] = {"udhcpc", "-f", "-q",   "-n", "-t",   "5", "-T",
-				      "2",	"-i", "cli0", "-s", script, NULL};
-		udhcpc = dhcp_test_net_spawn(f->net, "cli", argv);
-	}
-	if (!dhcp_test_net_read_until(udhcpc, "event=bound", WAIT_MS, out)) {
-		g_autofree char *log = pxed_test_daemon_get_log(f->daemon);
-		g_error("udhcpc got no lease; it said:\n%s\npxed:\n%s", out->str, log);
-	}
-	g_assert_true(pxed_test_wait_process(udhcpc, 10000));
+	script = pxed_test_write_script(
+		f->dir, "udhcpc-script",
+		"#!/bin/sh\n"
+		"[ \"$1\" = bound ] && ip addr add \"$ip/24\" dev \"$interface\"\n"
+		"echo \"udhcpc event=$1 ip=$ip end\"\n");
+	dhcp_test_net_udhcpc(f->net, "cli", "cli0", script, 5, 2, WAIT_MS, f->daemon, out);
 
 	ipxe = fetch(f, "http://10.250.0.1:8080/ipxe");
 	g_test_message("/ipxe from the leased address:\n%s", ipxe);

@@ -5,10 +5,9 @@
  * store in a temporary folder, the boot pipeline and the inventory are
  * scripted by the fixture.
  */
-#include <arpa/inet.h>
-
 #include "dhcp-server.h"
 #include "pxed-test-context.h"
+#include "pxed-test.h"
 
 typedef struct {
 	PxedTestContext *tc;
@@ -22,14 +21,6 @@ typedef struct {
 	const char *reserved_ip;
 	gint64 now; /* wall-clock seconds, as the store sees them */
 } Fixture;
-
-static guint32
-ip(const char *text)
-{
-	struct in_addr in;
-	g_assert_cmpint(inet_pton(AF_INET, text, &in), ==, 1);
-	return in.s_addr;
-}
 
 static PxedBootReply *
 fake_boot(gpointer user_data, PxedClient *client, GError **error)
@@ -67,7 +58,7 @@ static gboolean
 fake_is_reserved(gpointer user_data, guint32 address)
 {
 	Fixture *f = user_data;
-	return f->reserved_ip != NULL && address == ip(f->reserved_ip);
+	return f->reserved_ip != NULL && address == pxed_test_ip(f->reserved_ip);
 }
 
 static gint64
@@ -98,7 +89,7 @@ pool(const char *name, const char *subnet, const char *range, const char *router
 	p->has_subnet = TRUE;
 	g_assert_true(dhcp_parse_ranges((const char *const *)ranges, p->ranges, &error));
 	if (router != NULL) {
-		guint32 r = ip(router);
+		guint32 r = pxed_test_ip(router);
 		g_array_append_val(p->routers, r);
 		g_array_append_val(p->dns, r);
 	}
@@ -115,7 +106,7 @@ setup(Fixture *f, gconstpointer data)
 	f->store = pxed_test_context_get_store(f->tc);
 	f->server = dhcp_server_new(pxed_test_context_instance(f->tc, "dhcp"));
 	f->server->store = pxed_test_context_get_lease_store(f->tc);
-	f->server->server_id = ip("10.250.0.1");
+	f->server->server_id = pxed_test_ip("10.250.0.1");
 	f->server->lease_time = 600;
 	g_ptr_array_add(f->server->pools,
 			pool("", "10.250.0.0/24", "10.250.0.100;10.250.0.102", "10.250.0.1"));
@@ -226,12 +217,15 @@ test_discover_offer(Fixture *f, gconstpointer data)
 	g_assert_nonnull(offer);
 	g_assert_cmpuint(pxed_dhcp_message_get_type(offer), ==, PXED_DHCP_OFFER);
 	g_assert_cmpuint(offer->op, ==, PXED_DHCP_OP_REPLY);
-	g_assert_cmpuint(offer->yiaddr, ==, ip("10.250.0.100"));
+	g_assert_cmpuint(offer->yiaddr, ==, pxed_test_ip("10.250.0.100"));
 	g_assert_cmpuint(offer->xid, ==, msg->xid);
-	g_assert_cmpuint(option_ipv4(offer, PXED_DHCP_OPTION_SERVER_ID), ==, ip("10.250.0.1"));
-	g_assert_cmpuint(option_ipv4(offer, PXED_DHCP_OPTION_SUBNET_MASK), ==, ip("255.255.255.0"));
-	g_assert_cmpuint(option_ipv4(offer, PXED_DHCP_OPTION_ROUTER), ==, ip("10.250.0.1"));
-	g_assert_cmpuint(option_ipv4(offer, PXED_DHCP_OPTION_DNS), ==, ip("10.250.0.1"));
+	g_assert_cmpuint(option_ipv4(offer, PXED_DHCP_OPTION_SERVER_ID), ==,
+			 pxed_test_ip("10.250.0.1"));
+	g_assert_cmpuint(option_ipv4(offer, PXED_DHCP_OPTION_SUBNET_MASK), ==,
+			 pxed_test_ip("255.255.255.0"));
+	g_assert_cmpuint(option_ipv4(offer, PXED_DHCP_OPTION_ROUTER), ==,
+			 pxed_test_ip("10.250.0.1"));
+	g_assert_cmpuint(option_ipv4(offer, PXED_DHCP_OPTION_DNS), ==, pxed_test_ip("10.250.0.1"));
 	domain = pxed_dhcp_message_get_option_string(offer, PXED_DHCP_OPTION_DOMAIN);
 	g_assert_cmpstr(domain, ==, "test.example");
 	lease_time = pxed_dhcp_message_get_option(offer, PXED_DHCP_OPTION_LEASE_TIME, &len);
@@ -286,7 +280,8 @@ test_request_other_server(Fixture *f, gconstpointer data)
 	g_autoptr(PxedDhcpMessage) other = request(PXED_DHCP_DISCOVER, 2);
 	g_autoptr(PxedDhcpOutcome) other_out = NULL;
 
-	pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_SERVER_ID, ip("10.250.0.254"));
+	pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_SERVER_ID,
+					  pxed_test_ip("10.250.0.254"));
 	pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
 					  offer->reply->yiaddr);
 	out = handle(f, req);
@@ -338,18 +333,18 @@ test_init_reboot(Fixture *f, gconstpointer data)
 	g_assert_nonnull(o1->commit);
 
 	pxed_dhcp_message_set_option_ipv4(wrong, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-					  ip("10.250.0.102"));
+					  pxed_test_ip("10.250.0.102"));
 	o2 = handle(f, wrong);
 	g_assert_cmpuint(pxed_dhcp_message_get_type(o2->reply), ==, PXED_DHCP_NAK);
 
 	pxed_dhcp_message_set_option_ipv4(foreign, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-					  ip("192.168.77.5"));
+					  pxed_test_ip("192.168.77.5"));
 	o3 = handle(f, foreign);
 	g_assert_cmpuint(pxed_dhcp_message_get_type(o3->reply), ==, PXED_DHCP_NAK);
 
 	/* no record of this client: authoritative NAKs, otherwise silent */
 	pxed_dhcp_message_set_option_ipv4(stranger, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-					  ip("10.250.0.102"));
+					  pxed_test_ip("10.250.0.102"));
 	o4 = handle(f, stranger);
 	g_assert_cmpuint(pxed_dhcp_message_get_type(o4->reply), ==, PXED_DHCP_NAK);
 	f->server->authoritative = FALSE;
@@ -390,26 +385,27 @@ test_relay_pool(Fixture *f, gconstpointer data)
 	const guint8 *echo;
 	gsize len = 0;
 
-	msg->giaddr = ip("10.250.7.1");
+	msg->giaddr = pxed_test_ip("10.250.7.1");
 	msg->hops = 1;
 	pxed_dhcp_message_set_option(msg, PXED_DHCP_OPTION_RELAY_AGENT, agent, sizeof(agent));
 	out = handle(f, msg);
 	g_assert_nonnull(out->reply);
-	g_assert_cmpuint(out->reply->yiaddr, ==, ip("10.250.7.50"));
-	g_assert_cmpuint(out->reply->giaddr, ==, ip("10.250.7.1"));
-	g_assert_cmpuint(option_ipv4(out->reply, PXED_DHCP_OPTION_ROUTER), ==, ip("10.250.7.1"));
+	g_assert_cmpuint(out->reply->yiaddr, ==, pxed_test_ip("10.250.7.50"));
+	g_assert_cmpuint(out->reply->giaddr, ==, pxed_test_ip("10.250.7.1"));
+	g_assert_cmpuint(option_ipv4(out->reply, PXED_DHCP_OPTION_ROUTER), ==,
+			 pxed_test_ip("10.250.7.1"));
 	/* RFC 3046 §2.2: option 82 back to the relay */
 	echo = pxed_dhcp_message_get_option(out->reply, PXED_DHCP_OPTION_RELAY_AGENT, &len);
 	g_assert_cmpmem(echo, len, agent, sizeof(agent));
 
-	req->giaddr = ip("10.250.7.1");
+	req->giaddr = pxed_test_ip("10.250.7.1");
 	pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_SERVER_ID, f->server->server_id);
 	pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-					  ip("10.250.7.50"));
+					  pxed_test_ip("10.250.7.50"));
 	ack = handle(f, req);
 	g_assert_cmpuint(pxed_dhcp_message_get_type(ack->reply), ==, PXED_DHCP_ACK);
 
-	unknown->giaddr = ip("10.99.0.1");
+	unknown->giaddr = pxed_test_ip("10.99.0.1");
 	out_unknown = handle(f, unknown);
 	g_assert_null(out_unknown->reply);
 }
@@ -467,12 +463,12 @@ test_reservation(Fixture *f, gconstpointer data)
 	f->reserved_mac = "52:54:00:00:00:05";
 	f->reserved_ip = "10.250.0.42"; /* outside the range: reservations need not be in it */
 	out = handle(f, msg);
-	g_assert_cmpuint(out->reply->yiaddr, ==, ip("10.250.0.42"));
+	g_assert_cmpuint(out->reply->yiaddr, ==, pxed_test_ip("10.250.0.42"));
 	hostname = pxed_dhcp_message_get_option_string(out->reply, PXED_DHCP_OPTION_HOSTNAME);
 	g_assert_cmpstr(hostname, ==, "worker-1");
 	/* INIT-REBOOT into its reservation is acknowledged without a lease record */
 	pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-					  ip("10.250.0.42"));
+					  pxed_test_ip("10.250.0.42"));
 	ack = handle(f, req);
 	g_assert_cmpuint(pxed_dhcp_message_get_type(ack->reply), ==, PXED_DHCP_ACK);
 	lease = pxed_store_get(f->store, "01:52:54:00:00:00:05");
@@ -495,21 +491,21 @@ test_reserved_in_range(Fixture *f, gconstpointer data)
 	f->reserved_ip = "10.250.0.100"; /* the first address of the range */
 	offer = handle(f, discover);
 	g_assert_nonnull(offer->reply);
-	g_assert_cmpuint(offer->reply->yiaddr, !=, ip("10.250.0.100"));
+	g_assert_cmpuint(offer->reply->yiaddr, !=, pxed_test_ip("10.250.0.100"));
 	/* INIT-REBOOT into another machine's reserved address */
 	pxed_dhcp_message_set_option_ipv4(reboot, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-					  ip("10.250.0.100"));
+					  pxed_test_ip("10.250.0.100"));
 	nak = handle(f, reboot);
 	g_assert_nonnull(nak->reply);
 	g_assert_cmpuint(pxed_dhcp_message_get_type(nak->reply), ==, PXED_DHCP_NAK);
 	/* DISCOVER asking for it (option 50) gets another one */
 	pxed_dhcp_message_set_option_ipv4(asking, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-					  ip("10.250.0.100"));
+					  pxed_test_ip("10.250.0.100"));
 	asked = handle(f, asking);
 	g_assert_nonnull(asked->reply);
-	g_assert_cmpuint(asked->reply->yiaddr, !=, ip("10.250.0.100"));
+	g_assert_cmpuint(asked->reply->yiaddr, !=, pxed_test_ip("10.250.0.100"));
 	/* its own machine gets it */
-	g_assert_cmpuint(obtain(f, 5), ==, ip("10.250.0.100"));
+	g_assert_cmpuint(obtain(f, 5), ==, pxed_test_ip("10.250.0.100"));
 }
 
 static void
@@ -574,11 +570,11 @@ test_inform(Fixture *f, gconstpointer data)
 	g_autoptr(PxedDhcpMessage) msg = request(PXED_DHCP_INFORM, 1);
 	g_autoptr(PxedDhcpOutcome) out = NULL;
 
-	msg->ciaddr = ip("10.250.0.77");
+	msg->ciaddr = pxed_test_ip("10.250.0.77");
 	out = handle(f, msg);
 	g_assert_cmpuint(pxed_dhcp_message_get_type(out->reply), ==, PXED_DHCP_ACK);
 	g_assert_cmpuint(out->reply->yiaddr, ==, 0);
-	g_assert_cmpuint(out->reply->ciaddr, ==, ip("10.250.0.77"));
+	g_assert_cmpuint(out->reply->ciaddr, ==, pxed_test_ip("10.250.0.77"));
 	g_assert_null(pxed_dhcp_message_get_option(out->reply, PXED_DHCP_OPTION_LEASE_TIME, NULL));
 	g_assert_null(out->commit);
 }
@@ -617,7 +613,7 @@ test_hostile_requests(Fixture *f, gconstpointer data)
 
 	pxed_dhcp_message_set_option_string(base, PXED_DHCP_OPTION_VENDOR_CLASS, "PXEClient");
 	pxed_dhcp_message_set_option_ipv4(base, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-					  ip("10.250.0.101"));
+					  pxed_test_ip("10.250.0.101"));
 	bytes = pxed_dhcp_message_build(base, 1500);
 	orig = g_bytes_get_data(bytes, &len);
 	f->boot_file = "pxelinux.0";
@@ -674,7 +670,7 @@ static void
 large_pool(Fixture *f, guint size)
 {
 	g_autofree char *range = NULL;
-	guint32 last = g_ntohl(ip("10.251.0.10")) + size - 1;
+	guint32 last = g_ntohl(pxed_test_ip("10.251.0.10")) + size - 1;
 
 	range = g_strdup_printf("10.251.0.10-%u.%u.%u.%u", last >> 24, (last >> 16) & 255,
 				(last >> 8) & 255, last & 255);
@@ -698,19 +694,19 @@ test_selecting_not_offered(Fixture *f, gconstpointer data)
 		pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_SERVER_ID,
 						  f->server->server_id);
 		pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-						  ip(addresses[i]));
+						  pxed_test_ip(addresses[i]));
 		out = handle(f, req);
 		g_assert_nonnull(out->reply);
 		g_assert_cmpuint(pxed_dhcp_message_get_type(out->reply), ==, PXED_DHCP_NAK);
 		g_assert_null(out->commit);
 		lease = pxed_store_get(f->store, "01:52:54:00:00:00:07");
 		g_assert_null(lease);
-		g_assert_null(pxed_store_get_by_address(f->store, ip(addresses[i])));
+		g_assert_null(pxed_store_get_by_address(f->store, pxed_test_ip(addresses[i])));
 	}
 	g_assert_cmpuint(f->server->stats.unknown_address, ==, 2);
 	g_assert_cmpuint(f->server->stats.acks, ==, 0);
 	/* the ordinary exchange still works */
-	g_assert_cmpuint(obtain(f, 7), ==, ip("10.250.0.100"));
+	g_assert_cmpuint(obtain(f, 7), ==, pxed_test_ip("10.250.0.100"));
 }
 
 /* A REQUEST naming another server's identifier drops this client's offer,
@@ -727,9 +723,10 @@ test_other_server_drops_offer(Fixture *f, gconstpointer data)
 
 	g_assert_nonnull(offer->reply);
 	/* the other server's offer was another address */
-	pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_SERVER_ID, ip("10.250.0.254"));
+	pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_SERVER_ID,
+					  pxed_test_ip("10.250.0.254"));
 	pxed_dhcp_message_set_option_ipv4(req, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-					  ip("10.250.0.200"));
+					  pxed_test_ip("10.250.0.200"));
 	out = handle(f, req);
 	g_assert_null(out->reply);
 	g_assert_null(out->commit);
@@ -747,8 +744,10 @@ test_other_server_drops_offer(Fixture *f, gconstpointer data)
 static void
 test_init_reboot_not_ours(Fixture *f, gconstpointer data)
 {
-	g_autoptr(PxedLease) planted = pxed_lease_new("01:52:54:00:00:00:07", ip("10.250.0.5"));
-	g_autoptr(PxedLease) relayed = pxed_lease_new("01:52:54:00:00:00:08", ip("10.250.7.55"));
+	g_autoptr(PxedLease) planted =
+		pxed_lease_new("01:52:54:00:00:00:07", pxed_test_ip("10.250.0.5"));
+	g_autoptr(PxedLease) relayed =
+		pxed_lease_new("01:52:54:00:00:00:08", pxed_test_ip("10.250.7.55"));
 	g_autoptr(PxedDhcpMessage) reboot = request(PXED_DHCP_REQUEST, 7);
 	g_autoptr(PxedDhcpMessage) wrong_segment = request(PXED_DHCP_REQUEST, 8);
 	g_autoptr(PxedDhcpOutcome) out = NULL;
@@ -766,7 +765,7 @@ test_init_reboot_not_ours(Fixture *f, gconstpointer data)
 		g_main_context_iteration(NULL, TRUE);
 
 	pxed_dhcp_message_set_option_ipv4(reboot, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-					  ip("10.250.0.5"));
+					  pxed_test_ip("10.250.0.5"));
 	out = handle(f, reboot);
 	g_assert_nonnull(out->reply);
 	g_assert_cmpuint(pxed_dhcp_message_get_type(out->reply), ==, PXED_DHCP_NAK);
@@ -774,7 +773,7 @@ test_init_reboot_not_ours(Fixture *f, gconstpointer data)
 
 	/* no relay: the interface's subnet is the one that counts */
 	pxed_dhcp_message_set_option_ipv4(wrong_segment, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-					  ip("10.250.7.55"));
+					  pxed_test_ip("10.250.7.55"));
 	out_segment = handle(f, wrong_segment);
 	g_assert_nonnull(out_segment->reply);
 	g_assert_cmpuint(pxed_dhcp_message_get_type(out_segment->reply), ==, PXED_DHCP_NAK);
@@ -794,7 +793,7 @@ test_relay_agent_too_big(Fixture *f, gconstpointer data)
 	guint32 value = 0;
 
 	memset(agent, 'a', 400);
-	msg->giaddr = ip("10.250.7.1");
+	msg->giaddr = pxed_test_ip("10.250.7.1");
 	pxed_dhcp_message_set_option(msg, PXED_DHCP_OPTION_RELAY_AGENT, agent, 400);
 	out = handle(f, msg);
 	g_assert_nonnull(out->reply);
@@ -810,9 +809,9 @@ test_relay_agent_too_big(Fixture *f, gconstpointer data)
 	g_assert_nonnull(pxed_dhcp_message_get_option(back, PXED_DHCP_OPTION_LEASE_TIME, NULL));
 	g_assert_true(
 		pxed_dhcp_message_get_option_ipv4(back, PXED_DHCP_OPTION_SUBNET_MASK, &value));
-	g_assert_cmpuint(value, ==, ip("255.255.255.0"));
+	g_assert_cmpuint(value, ==, pxed_test_ip("255.255.255.0"));
 	g_assert_null(pxed_dhcp_message_get_option(back, PXED_DHCP_OPTION_RELAY_AGENT, NULL));
-	g_assert_cmpuint(back->yiaddr, ==, ip("10.250.7.50"));
+	g_assert_cmpuint(back->yiaddr, ==, pxed_test_ip("10.250.7.50"));
 }
 
 /* Allocation looks at each address once between rebuilds, and a full pool

@@ -51,13 +51,7 @@ fetch(Fixture *f, const char *client_text, const char *path, GError **error)
 	g_autoptr(PxedClient) client = pxed_client_new_from_string(client_text, NULL);
 	g_autoptr(PxedFile) file =
 		pxed_core_open_file(f->core, PXED_VIA_HTTP, client, path, NULL, error);
-	char *buf;
-	if (file == NULL)
-		return NULL;
-	buf = g_malloc0(pxed_file_get_size(file) + 1);
-	g_assert_cmpint(pxed_file_read_at(file, 0, buf, pxed_file_get_size(file), NULL), ==,
-			(gssize)pxed_file_get_size(file));
-	return buf;
+	return file != NULL ? pxed_test_file_read_all(file) : NULL;
 }
 
 static const char inventory[] =
@@ -234,21 +228,6 @@ test_other_templates(Fixture *f, gconstpointer data)
 	g_assert_error(error, PXED_ERROR, PXED_ERROR_NOT_FOUND);
 }
 
-typedef struct {
-	PxedInstance *instance;
-	gboolean done;
-} Put;
-
-static void
-put_done(GObject *source, GAsyncResult *result, gpointer user_data)
-{
-	Put *p = user_data;
-	g_autoptr(GError) error = NULL;
-	g_assert_true(pxed_instance_lease_put_finish(p->instance, result, &error));
-	g_assert_no_error(error);
-	p->done = TRUE;
-}
-
 /* pxed's DHCP server leased 192.0.2.50 to node2 (52:54:00:00:00:02). */
 static PxedLeaseStore *
 lease_node2(Fixture *f)
@@ -257,16 +236,13 @@ lease_node2(Fixture *f)
 	g_autoptr(GError) error = NULL;
 	PxedLeaseStore *store = pxed_instance_lease_open(instance, "leases", &error);
 	g_autoptr(PxedLease) lease = pxed_lease_new("01:52:54:00:00:00:02", 0);
-	Put p = {instance, FALSE};
 
 	g_assert_no_error(error);
 	pxed_lease_set_address(lease, g_htonl(0xc0000232u));
 	pxed_lease_set_state(lease, PXED_LEASE_BOUND);
 	pxed_lease_set_expires(lease, g_get_real_time() / G_USEC_PER_SEC + 600);
 	pxed_lease_set_mac(lease, "52:54:00:00:00:02");
-	pxed_instance_lease_put_async(instance, store, lease, put_done, &p);
-	while (!p.done)
-		g_main_context_iteration(NULL, TRUE);
+	pxed_test_lease_put(instance, store, lease);
 	return store;
 }
 
@@ -376,7 +352,6 @@ fetch_as(Fixture *f, const char *mac, const char *hostname)
 	g_autoptr(PxedClient) client = pxed_client_new();
 	g_autoptr(PxedFile) file = NULL;
 	g_autoptr(GError) error = NULL;
-	char *buf;
 
 	g_assert_true(pxed_client_set_mac_string(client, mac, NULL));
 	/* iPXE's query: hostname=… and serial=… (boot.ipxe sends both) */
@@ -384,10 +359,7 @@ fetch_as(Fixture *f, const char *mac, const char *hostname)
 	pxed_client_set_attribute(client, "serial", hostname);
 	file = pxed_core_open_file(f->core, PXED_VIA_HTTP, client, "ipxe", NULL, &error);
 	g_assert_no_error(error);
-	buf = g_malloc0(pxed_file_get_size(file) + 1);
-	g_assert_cmpint(pxed_file_read_at(file, 0, buf, pxed_file_get_size(file), NULL), ==,
-			(gssize)pxed_file_get_size(file));
-	return buf;
+	return pxed_test_file_read_all(file);
 }
 
 /* A hostname (DHCP option 12, or iPXE's hostname= query parameter) with a

@@ -6,8 +6,6 @@
  * The victim, 52:54:00:00:00:01 (group victim), has 10.250.0.150; the
  * attacker, at 10.250.0.166, is 52:54:00:00:00:02 (group attacker).
  */
-#include <arpa/inet.h>
-
 #include "proxy-server.h"
 #include "pxed-test-core.h"
 
@@ -19,14 +17,6 @@ typedef struct {
 	PxedCore *core;
 	PxedProxyServer *server;
 } Fixture;
-
-static guint32
-ip(const char *text)
-{
-	struct in_addr in;
-	g_assert_cmpint(inet_pton(AF_INET, text, &in), ==, 1);
-	return in.s_addr;
-}
 
 static void
 setup(Fixture *f, gconstpointer data)
@@ -45,7 +35,7 @@ setup(Fixture *f, gconstpointer data)
 	pxed_test_core_load(f->tc, conf);
 	f->core = pxed_test_core_get_core(f->tc);
 	f->server = proxy_server_new(pxed_test_core_instance(f->tc, "proxydhcp"));
-	f->server->server_id = ip("10.250.0.2");
+	f->server->server_id = pxed_test_ip("10.250.0.2");
 }
 
 static void
@@ -78,7 +68,7 @@ deliver(Fixture *f, PxedDhcpMessage *msg, PxedProxyPort port, const char *source
 	g_autoptr(PxedClient) client = NULL;
 	const char *reason = NULL;
 	g_autoptr(PxedDhcpMessage) reply = proxy_server_handle(
-		f->server, msg, port, source != NULL ? ip(source) : 0, &client, &reason);
+		f->server, msg, port, source != NULL ? pxed_test_ip(source) : 0, &client, &reason);
 	return reply != NULL;
 }
 
@@ -88,7 +78,7 @@ victim_boots(Fixture *f)
 {
 	g_autoptr(PxedDhcpMessage) msg = pxe_request(PXED_DHCP_REQUEST, 0x01);
 
-	msg->ciaddr = ip(VICTIM);
+	msg->ciaddr = pxed_test_ip(VICTIM);
 	g_assert_true(deliver(f, msg, PROXY_PORT_PXE, VICTIM));
 }
 
@@ -100,16 +90,12 @@ script_for(Fixture *f, const char *address)
 	g_autoptr(PxedClient) client = pxed_client_new_from_string(text, NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(PxedFile) file = NULL;
-	char *buf;
 
 	pxed_client_set_via(client, PXED_VIA_HTTP);
 	pxed_instance_identify_client(pxed_test_core_instance(f->tc, "tftp"), client);
 	file = pxed_core_open_file(f->core, PXED_VIA_HTTP, client, "ipxe", NULL, &error);
 	g_assert_no_error(error);
-	buf = g_malloc0(pxed_file_get_size(file) + 1);
-	g_assert_cmpint(pxed_file_read_at(file, 0, buf, pxed_file_get_size(file), NULL), ==,
-			(gssize)pxed_file_get_size(file));
-	return buf;
+	return pxed_test_file_read_all(file);
 }
 
 static void
@@ -132,7 +118,7 @@ test_spoofed_inform(Fixture *f, gconstpointer data)
 	assert_victims_script(f);
 	for (guint i = 0; i < G_N_ELEMENTS(types); i++) {
 		g_autoptr(PxedDhcpMessage) spoof = pxe_request(types[i], 0x02);
-		spoof->ciaddr = ip(VICTIM);
+		spoof->ciaddr = pxed_test_ip(VICTIM);
 		deliver(f, spoof, PROXY_PORT_PXE, ATTACKER);
 		assert_victims_script(f);
 	}
@@ -146,7 +132,7 @@ test_spoofed_inform_empty(Fixture *f, gconstpointer data)
 	g_autoptr(PxedDhcpMessage) spoof = pxe_request(PXED_DHCP_INFORM, 0x02);
 	g_autofree char *script = NULL;
 
-	spoof->ciaddr = ip(VICTIM);
+	spoof->ciaddr = pxed_test_ip(VICTIM);
 	deliver(f, spoof, PROXY_PORT_PXE, ATTACKER);
 	script = script_for(f, VICTIM);
 	g_assert_nonnull(strstr(script, "not in the inventory"));
@@ -161,8 +147,10 @@ test_claim_over_victim(Fixture *f, gconstpointer data)
 
 	victim_boots(f);
 	claim->flags = PXED_DHCP_FLAG_BROADCAST;
-	pxed_dhcp_message_set_option_ipv4(claim, PXED_DHCP_OPTION_SERVER_ID, ip("10.250.0.1"));
-	pxed_dhcp_message_set_option_ipv4(claim, PXED_DHCP_OPTION_REQUESTED_ADDRESS, ip(VICTIM));
+	pxed_dhcp_message_set_option_ipv4(claim, PXED_DHCP_OPTION_SERVER_ID,
+					  pxed_test_ip("10.250.0.1"));
+	pxed_dhcp_message_set_option_ipv4(claim, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
+					  pxed_test_ip(VICTIM));
 	g_assert_false(deliver(f, claim, PROXY_PORT_DHCP, NULL));
 	assert_victims_script(f);
 	g_assert_cmpuint(f->server->stats.not_noted, ==, 1);

@@ -113,7 +113,7 @@ assert_pxed_answer(const PxedDhcpMessage *msg, PxedDhcpType type)
 	g_assert_cmpuint(pxed_dhcp_message_get_type(msg), ==, type);
 	g_assert_cmpuint(msg->yiaddr, ==, 0);
 	g_assert_cmpstr(msg->file, ==, "scripted.0");
-	g_assert_cmpuint(msg->siaddr, ==, dhcp_test_ip("10.250.0.2"));
+	g_assert_cmpuint(msg->siaddr, ==, pxed_test_ip("10.250.0.2"));
 	vendor = pxed_dhcp_message_get_option_string(msg, PXED_DHCP_OPTION_VENDOR_CLASS);
 	g_assert_cmpstr(vendor, ==, "PXEClient");
 	opt = pxed_dhcp_message_get_option(msg, PXED_DHCP_OPTION_VENDOR_SPECIFIC, &len);
@@ -153,7 +153,7 @@ test_beside_dnsmasq(Fixture *f, gconstpointer data)
 	dhcp_test_send(fd, plain, "255.255.255.255", 67);
 	plain_offer = dhcp_test_receive(fd, 0xe001, 10000, &from, others);
 	g_assert_nonnull(plain_offer);
-	g_assert_cmpuint(from, ==, dhcp_test_ip("10.250.0.1"));
+	g_assert_cmpuint(from, ==, pxed_test_ip("10.250.0.1"));
 
 	/* PXE firmware's DISCOVER: two offers, combined by the firmware */
 	discover = pxe_request(PXED_DHCP_DISCOVER, 0xe002);
@@ -162,9 +162,9 @@ test_beside_dnsmasq(Fixture *f, gconstpointer data)
 		PxedDhcpMessage *offer = dhcp_test_receive(fd, 0xe002, 10000, &from, others);
 		g_assert_nonnull(offer);
 		g_assert_cmpuint(pxed_dhcp_message_get_type(offer), ==, PXED_DHCP_OFFER);
-		if (from == dhcp_test_ip("10.250.0.2") && proxy_offer == NULL)
+		if (from == pxed_test_ip("10.250.0.2") && proxy_offer == NULL)
 			proxy_offer = offer;
-		else if (from == dhcp_test_ip("10.250.0.1") && dhcp_offer == NULL)
+		else if (from == pxed_test_ip("10.250.0.1") && dhcp_offer == NULL)
 			dhcp_offer = offer;
 		else
 			g_ptr_array_add(others, offer);
@@ -180,13 +180,13 @@ test_beside_dnsmasq(Fixture *f, gconstpointer data)
 	/* the lease from dnsmasq */
 	request = pxe_request(PXED_DHCP_REQUEST, 0xe002);
 	pxed_dhcp_message_set_option_ipv4(request, PXED_DHCP_OPTION_SERVER_ID,
-					  dhcp_test_ip("10.250.0.1"));
+					  pxed_test_ip("10.250.0.1"));
 	pxed_dhcp_message_set_option_ipv4(request, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
 					  dhcp_offer->yiaddr);
 	dhcp_test_send(fd, request, "255.255.255.255", 67);
 	dhcp_ack = dhcp_test_receive(fd, 0xe002, 10000, &from, others);
 	g_assert_nonnull(dhcp_ack);
-	g_assert_cmpuint(from, ==, dhcp_test_ip("10.250.0.1"));
+	g_assert_cmpuint(from, ==, pxed_test_ip("10.250.0.1"));
 	g_assert_cmpuint(pxed_dhcp_message_get_type(dhcp_ack), ==, PXED_DHCP_ACK);
 	g_assert_cmpuint(dhcp_ack->yiaddr, ==, dhcp_offer->yiaddr);
 
@@ -200,7 +200,7 @@ test_beside_dnsmasq(Fixture *f, gconstpointer data)
 	dhcp_test_send(fd, boot_request, "10.250.0.2", 4011);
 	boot_ack = dhcp_test_receive(fd, 0xe003, 10000, &from, others);
 	g_assert_nonnull(boot_ack);
-	g_assert_cmpuint(from, ==, dhcp_test_ip("10.250.0.2"));
+	g_assert_cmpuint(from, ==, pxed_test_ip("10.250.0.2"));
 	assert_pxed_answer(boot_ack, PXED_DHCP_ACK);
 	g_assert_cmpuint(boot_ack->ciaddr, ==, dhcp_ack->yiaddr);
 
@@ -208,7 +208,7 @@ test_beside_dnsmasq(Fixture *f, gconstpointer data)
 	for (guint i = 0; i < others->len; i++) {
 		PxedDhcpMessage *msg = g_ptr_array_index(others, i);
 		g_assert_cmpuint(pxed_dhcp_message_get_type(msg), !=, PXED_DHCP_NAK);
-		g_assert_true(msg->xid != 0xe001 || msg->siaddr != dhcp_test_ip("10.250.0.2"));
+		g_assert_true(msg->xid != 0xe001 || msg->siaddr != pxed_test_ip("10.250.0.2"));
 	}
 	g_assert_true(pxed_test_daemon_wait_for_log(
 		f->daemon, "source=proxydhcp event=ack client=52:54:00:00:30:01", 5000));

@@ -4,6 +4,7 @@
 
 #include "proxy-server.h"
 #include "pxed-test-context.h"
+#include "pxed-test.h"
 
 typedef struct {
 	PxedTestContext *tc;
@@ -14,14 +15,6 @@ typedef struct {
 	PxedEvidence noted_evidence;
 	guint noted_lifetime;
 } Fixture;
-
-static guint32
-ip(const char *text)
-{
-	struct in_addr in;
-	g_assert_cmpint(inet_pton(AF_INET, text, &in), ==, 1);
-	return in.s_addr;
-}
 
 static PxedBootReply *
 fake_boot(gpointer user_data, PxedClient *client, GError **error)
@@ -62,7 +55,7 @@ setup(Fixture *f, gconstpointer data)
 {
 	f->tc = pxed_test_context_new(&fake_callbacks, f);
 	f->server = proxy_server_new(pxed_test_context_instance(f->tc, "proxydhcp"));
-	f->server->server_id = ip("10.250.0.2");
+	f->server->server_id = pxed_test_ip("10.250.0.2");
 	f->boot_file = "undionly.kpxe";
 }
 
@@ -125,10 +118,10 @@ test_discover_offer(Fixture *f, gconstpointer data)
 	guint32 server_id = 0;
 
 	check_pxe_answer(reply, PXED_DHCP_OFFER);
-	g_assert_cmpuint(reply->siaddr, ==, ip("10.250.0.2"));
+	g_assert_cmpuint(reply->siaddr, ==, pxed_test_ip("10.250.0.2"));
 	g_assert_true(
 		pxed_dhcp_message_get_option_ipv4(reply, PXED_DHCP_OPTION_SERVER_ID, &server_id));
-	g_assert_cmpuint(server_id, ==, ip("10.250.0.2"));
+	g_assert_cmpuint(server_id, ==, pxed_test_ip("10.250.0.2"));
 	g_assert_cmpint(f->seen_via, ==, PXED_VIA_PROXYDHCP);
 	g_assert_cmpstr(pxed_client_get_mac_string(client), ==, "52:54:00:ab:cd:ef");
 }
@@ -141,12 +134,12 @@ test_pxe_port_request(Fixture *f, gconstpointer data)
 	const char *reason = NULL;
 	g_autoptr(PxedDhcpMessage) reply = NULL;
 
-	msg->ciaddr = ip("10.250.0.150");
+	msg->ciaddr = pxed_test_ip("10.250.0.150");
 	reply = proxy_server_handle(f->server, msg, PROXY_PORT_PXE, 0, &client, &reason);
 	check_pxe_answer(reply, PXED_DHCP_ACK);
-	g_assert_cmpuint(reply->ciaddr, ==, ip("10.250.0.150"));
+	g_assert_cmpuint(reply->ciaddr, ==, pxed_test_ip("10.250.0.150"));
 	/* the backend's next-server wins over the proxy's own address */
-	g_assert_cmpuint(reply->siaddr, ==, ip("10.250.0.9"));
+	g_assert_cmpuint(reply->siaddr, ==, pxed_test_ip("10.250.0.9"));
 }
 
 static void
@@ -171,7 +164,7 @@ test_silent(Fixture *f, gconstpointer data)
 	pxed_dhcp_message_set_option_u8(plain, PXED_DHCP_OPTION_MESSAGE_TYPE, PXED_DHCP_DISCOVER);
 	/* a REQUEST to the DHCP server (its server id, or none) is not the proxy's */
 	pxed_dhcp_message_set_option_ipv4(req67_other, PXED_DHCP_OPTION_SERVER_ID,
-					  ip("10.250.0.1"));
+					  pxed_test_ip("10.250.0.1"));
 	pxed_dhcp_message_set_option_string(http, PXED_DHCP_OPTION_VENDOR_CLASS,
 					    "HTTPClient:Arch:00016");
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -202,7 +195,8 @@ test_request_67_for_us(Fixture *f, gconstpointer data)
 	const char *reason = NULL;
 	g_autoptr(PxedDhcpMessage) reply = NULL;
 
-	pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_SERVER_ID, ip("10.250.0.2"));
+	pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_SERVER_ID,
+					  pxed_test_ip("10.250.0.2"));
 	reply = proxy_server_handle(f->server, msg, PROXY_PORT_DHCP, 0, &client, &reason);
 	check_pxe_answer(reply, PXED_DHCP_ACK);
 }
@@ -225,9 +219,10 @@ test_notes_address(Fixture *f, gconstpointer data)
 			proxy_server_handle(f->server, discover, PROXY_PORT_DHCP, 0, &c, &reason);
 		g_assert_null(f->noted);
 	}
-	pxed_dhcp_message_set_option_ipv4(other, PXED_DHCP_OPTION_SERVER_ID, ip("10.250.0.1"));
+	pxed_dhcp_message_set_option_ipv4(other, PXED_DHCP_OPTION_SERVER_ID,
+					  pxed_test_ip("10.250.0.1"));
 	pxed_dhcp_message_set_option_ipv4(other, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-					  ip("10.250.0.150"));
+					  pxed_test_ip("10.250.0.150"));
 	{
 		g_autoptr(PxedClient) c = NULL;
 		g_autoptr(PxedDhcpMessage) r =
@@ -243,11 +238,12 @@ test_notes_address(Fixture *f, gconstpointer data)
 		g_assert_cmpuint(f->noted_lifetime, >, 0);
 		g_assert_cmpuint(f->noted_lifetime, <=, 300);
 	}
-	port4011->ciaddr = ip("10.250.0.151");
+	port4011->ciaddr = pxed_test_ip("10.250.0.151");
 	{
 		g_autoptr(PxedClient) c = NULL;
-		g_autoptr(PxedDhcpMessage) r = proxy_server_handle(
-			f->server, port4011, PROXY_PORT_PXE, ip("10.250.0.151"), &c, &reason);
+		g_autoptr(PxedDhcpMessage) r =
+			proxy_server_handle(f->server, port4011, PROXY_PORT_PXE,
+					    pxed_test_ip("10.250.0.151"), &c, &reason);
 		g_autofree char *address = NULL;
 		g_assert_nonnull(r);
 		address = g_inet_address_to_string(pxed_client_get_address(f->noted));
@@ -258,7 +254,7 @@ test_notes_address(Fixture *f, gconstpointer data)
 	g_clear_pointer(&f->noted, pxed_client_unref);
 	plain->xid = 9;
 	memcpy(plain->chaddr, "\x52\x54\x00\x00\x00\x09", 6);
-	plain->ciaddr = ip("10.250.0.152");
+	plain->ciaddr = pxed_test_ip("10.250.0.152");
 	pxed_dhcp_message_set_option_u8(plain, PXED_DHCP_OPTION_MESSAGE_TYPE, PXED_DHCP_REQUEST);
 	{
 		g_autoptr(PxedClient) c = NULL;
@@ -284,16 +280,16 @@ test_spoofed_ciaddr(Fixture *f, gconstpointer data)
 		const char *reason = NULL;
 
 		msg->flags = 0;
-		msg->ciaddr = ip("10.250.0.150");
-		r = proxy_server_handle(f->server, msg, PROXY_PORT_PXE, ip("10.250.0.166"), &c,
-					&reason);
+		msg->ciaddr = pxed_test_ip("10.250.0.150");
+		r = proxy_server_handle(f->server, msg, PROXY_PORT_PXE,
+					pxed_test_ip("10.250.0.166"), &c, &reason);
 		g_assert_nonnull(r);
 		g_assert_null(f->noted);
 		/* from the address itself: a note, as SOURCE evidence */
 		g_clear_pointer(&r, pxed_dhcp_message_free);
 		g_clear_pointer(&c, pxed_client_unref);
-		r = proxy_server_handle(f->server, msg, PROXY_PORT_PXE, ip("10.250.0.150"), &c,
-					&reason);
+		r = proxy_server_handle(f->server, msg, PROXY_PORT_PXE,
+					pxed_test_ip("10.250.0.150"), &c, &reason);
 		g_assert_nonnull(r);
 		g_assert_nonnull(f->noted);
 		g_assert_cmpint(f->noted_evidence, ==, PXED_EVIDENCE_SOURCE);
@@ -311,9 +307,10 @@ test_claim_evidence(Fixture *f, gconstpointer data)
 	g_autoptr(PxedDhcpMessage) msg = pxe_request(PXED_DHCP_REQUEST, 0);
 	const char *reason = NULL;
 
-	pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_SERVER_ID, ip("10.250.0.1"));
+	pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_SERVER_ID,
+					  pxed_test_ip("10.250.0.1"));
 	pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-					  ip("10.250.0.150"));
+					  pxed_test_ip("10.250.0.150"));
 	{
 		g_autoptr(PxedClient) c = NULL;
 		g_autoptr(PxedDhcpMessage) r =
@@ -327,7 +324,7 @@ test_claim_evidence(Fixture *f, gconstpointer data)
 		g_autoptr(PxedClient) c = NULL;
 		g_autoptr(PxedDhcpMessage) r = NULL;
 		pxed_dhcp_message_set_option_ipv4(msg, PXED_DHCP_OPTION_REQUESTED_ADDRESS,
-						  ip(bogus[i]));
+						  pxed_test_ip(bogus[i]));
 		r = proxy_server_handle(f->server, msg, PROXY_PORT_DHCP, 0, &c, &reason);
 		g_assert_null(f->noted);
 	}
@@ -345,8 +342,9 @@ test_unanswered_not_noted(Fixture *f, gconstpointer data)
 
 	f->boot_file = NULL;
 	msg->flags = 0;
-	msg->ciaddr = ip("10.250.0.150");
-	r = proxy_server_handle(f->server, msg, PROXY_PORT_PXE, ip("10.250.0.150"), &c, &reason);
+	msg->ciaddr = pxed_test_ip("10.250.0.150");
+	r = proxy_server_handle(f->server, msg, PROXY_PORT_PXE, pxed_test_ip("10.250.0.150"), &c,
+				&reason);
 	g_assert_null(r);
 	g_assert_null(f->noted);
 }
