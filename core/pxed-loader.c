@@ -22,8 +22,21 @@ struct _PxedLoader {
 	GHashTable *plugins; /* name -> const PxedPlugin* */
 };
 
-/* The part of PxedPlugin every ABI 1.x plugin has: up to and including open_file. */
-#define PXED_PLUGIN_MIN_SIZE (G_STRUCT_OFFSET(PxedPlugin, open_file) + sizeof(gpointer))
+/* Where a descriptor field ends: a plugin's descriptor holds @field when its
+ * struct_size reaches that far. */
+#define PLUGIN_FIELD_END(field) (G_STRUCT_OFFSET(PxedPlugin, field) + sizeof(((PxedPlugin *)0)->field))
+
+/* The last field of the current minor: the assertion fails the build of a
+ * field appended to PxedPlugin without an update here. */
+#define PLUGIN_LAST_FIELD open_file
+G_STATIC_ASSERT(PLUGIN_FIELD_END(PLUGIN_LAST_FIELD) == sizeof(PxedPlugin));
+
+/* The size of the descriptor at each minor of this major (one entry per
+ * minor, also for minors that added only functions): a plugin that says it
+ * is 1.N must hold at least the fields of 1.N. */
+static const guint32 descriptor_size[PXED_ABI_MINOR + 1] = {
+	[0] = PLUGIN_FIELD_END(open_file),
+};
 
 PxedLoader *
 pxed_loader_new(const char *const *dirs)
@@ -298,10 +311,14 @@ pxed_loader_open_file(const char *path, const char *expected_name, GError **erro
 			    plugin->abi_major, plugin->abi_minor, PXED_ABI_MAJOR, PXED_ABI_MINOR);
 		return NULL;
 	}
-	if (plugin->struct_size < PXED_PLUGIN_MIN_SIZE) {
+	/* Past this point only fields within struct_size are read: a plugin
+	 * built for an older minor has a shorter descriptor, and the fields
+	 * after its end are not its (they may be another object's memory). */
+	if (plugin->struct_size < descriptor_size[plugin->abi_minor]) {
 		g_set_error(error, PXED_LOADER_ERROR, PXED_LOADER_ERROR_ABI,
-			    "%s: descriptor of %u bytes is smaller than ABI %d needs (%u)", path,
-			    plugin->struct_size, PXED_ABI_MAJOR, (guint)PXED_PLUGIN_MIN_SIZE);
+			    "%s: descriptor of %u bytes is smaller than ABI %u.%u's (%u)", path,
+			    plugin->struct_size, plugin->abi_major, plugin->abi_minor,
+			    descriptor_size[plugin->abi_minor]);
 		return NULL;
 	}
 	if (field_empty(plugin->name) || field_empty(plugin->description) ||

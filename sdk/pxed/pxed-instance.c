@@ -5,54 +5,7 @@
  * vtable of the core (or of a test's fake core), with the instance's own name
  * and state folder filled in.
  */
-#include "pxed-instance-private.h"
-
-struct _PxedContext {
-	const PxedContextVTable *vtable;
-	gpointer core;
-};
-
-struct _PxedInstance {
-	gint refcount;
-	char *name;
-	guint generation;
-	char *state_dir;
-	PxedContext *context;
-	GKeyFile *values;
-	const PxedKey *keys;
-};
-
-PxedContext *
-pxed_context_new(const PxedContextVTable *vtable, gpointer core)
-{
-	PxedContext *self = g_new0(PxedContext, 1);
-	self->vtable = vtable;
-	self->core = core;
-	return self;
-}
-
-void
-pxed_context_free(PxedContext *self)
-{
-	g_free(self);
-}
-
-PxedInstance *
-pxed_instance_new(const char *name, PxedContext *context, guint generation, const char *state_dir,
-		  GKeyFile *values, const PxedKey *keys)
-{
-	PxedInstance *self = g_new0(PxedInstance, 1);
-
-	g_return_val_if_fail(name != NULL && context != NULL, NULL);
-	self->refcount = 1;
-	self->name = g_strdup(name);
-	self->generation = generation;
-	self->state_dir = g_strdup(state_dir);
-	self->context = context;
-	self->values = values != NULL ? values : g_key_file_new();
-	self->keys = keys;
-	return self;
-}
+#include "pxed-handle-private.h"
 
 PxedInstance *
 pxed_instance_ref(PxedInstance *self)
@@ -71,20 +24,6 @@ pxed_instance_unref(PxedInstance *self)
 	g_free(self->state_dir);
 	g_key_file_unref(self->values);
 	g_free(self);
-}
-
-const PxedKey *
-pxed_key_lookup(const PxedKey *keys, const char *name)
-{
-	for (const PxedKey *k = keys; k != NULL && k->name != NULL; k++) {
-		if (k->flags & PXED_KEY_FLAG_PREFIX) {
-			if (g_str_has_prefix(name, k->name) && name[strlen(k->name)] != '\0')
-				return k;
-		} else if (g_str_equal(k->name, name)) {
-			return k;
-		}
-	}
-	return NULL;
 }
 
 const char *

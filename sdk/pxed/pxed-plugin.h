@@ -48,6 +48,10 @@ typedef enum {
  * One entry of a plugin's key table: the core validates every key of the
  * plugin's groups against it before the plugin sees anything, and refuses
  * unknown keys with the file, line, group and key. `enabled` is implicit.
+ *
+ * A table is an array, so its stride is compiled into every plugin: the
+ * layout is fixed for the whole of ABI 1. A key attribute added later comes
+ * as a new table type behind a new descriptor field (see PxedPlugin).
  */
 typedef struct {
 	const char *name;
@@ -57,7 +61,6 @@ typedef struct {
 	gint64 max;
 	PxedKeyFlags flags;
 	const char *description;
-	gpointer reserved[2];
 } PxedKey;
 
 /**
@@ -66,6 +69,13 @@ typedef struct {
  * The descriptor every plugin exports as the symbol `pxed_plugin`, emitted by
  * PXED_PLUGIN_DEFINE(). The loader checks abi_major, abi_minor and struct_size
  * before it touches anything else.
+ *
+ * How it grows (the one mechanism; sdk/README.md): a field is only ever
+ * appended, and every field appended bumps PXED_ABI_MINOR. struct_size is
+ * sizeof(PxedPlugin) of the SDK the plugin was built with; the loader reads
+ * no field that does not lie within it, so a plugin built for 1.0 runs on a
+ * 1.N daemon with the fields of 1.N left unset, and a plugin built for a
+ * newer minor than the daemon's is refused.
  *
  * Lifecycle, for each conf.d group of the plugin: instance_new() (validate
  * and prepare; must not open sockets: `pxed --check` calls it too), then for
@@ -95,18 +105,20 @@ typedef struct _PxedPlugin {
 	PxedResult (*boot)(gpointer self, PxedClient *client, PxedBootReply *reply, GError **error);
 	PxedResult (*open_file)(gpointer self, PxedFileRequest *request, PxedFile **file,
 				GError **error);
-
-	gpointer reserved[16];
+	/* ABI 1.0 ends here. Fields of later minors go below, each with the
+	 * minor that added it. */
 } PxedPlugin;
 
 #define PXED_PLUGIN_SYMBOL "pxed_plugin"
 
 /*
  * The ABI (PXED_ABI_MAJOR / PXED_ABI_MINOR, pxed-version.h) covers this
- * descriptor and every function of the SDK headers. Major 1 is frozen from
- * the first packaged release on: from then, a change that breaks a built
- * plugin (a member moved, a function removed or changed) takes a new major;
- * additions take a new minor.
+ * descriptor, PxedKey, and every function of the SDK headers (exported by
+ * libpxed.so under the symbol version PXED_1.0). Major 1 is frozen from the
+ * first packaged release on: from then, a change that breaks a built plugin
+ * (a member moved, removed or retyped, a function removed or changed) takes
+ * a new major; additions (functions, appended descriptor fields) take a new
+ * minor. sdk/README.md has the whole promise.
  */
 
 /**

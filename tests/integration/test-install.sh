@@ -13,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=1; echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-echo "1..6"
+echo "1..7"
 
 dest=$tmp/dest
 if out=$(meson install -C "$build" --destdir "$dest" --no-rebuild 2>&1); then
@@ -31,6 +31,15 @@ if [ -n "$pc" ] && [ -n "$pxed" ] && [ -n "$header" ] && [ -f "$plugins/static.s
 	ok "installed: daemon, SDK headers, pkg-config file, plugins, conf.d"
 else
 	not_ok "installed layout" "pc=$pc pxed=$pxed header=$header plugins=$plugins confd=$confd"
+fi
+
+# The SDK installs its public headers only: the private ones (the core's
+# context, instance construction) are not an interface a plugin may use.
+private=$(find "$dest" -name '*-private.h')
+if [ -n "$header" ] && [ -z "$private" ]; then
+	ok "no *-private.h installed"
+else
+	not_ok "no *-private.h installed" $private
 fi
 
 # The example is built outside the source tree, from a copy, with the

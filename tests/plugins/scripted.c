@@ -135,6 +135,9 @@ scripted_open_file(gpointer data, PxedFileRequest *request, PxedFile **file, GEr
 #ifndef SCRIPTED_ABI_MINOR
 #define SCRIPTED_ABI_MINOR PXED_ABI_MINOR
 #endif
+#ifndef SCRIPTED_STRUCT_SIZE
+#define SCRIPTED_STRUCT_SIZE sizeof(PxedPlugin)
+#endif
 
 #ifdef SCRIPTED_NO_DESCRIPTOR
 /* exports something, but not the descriptor */
@@ -152,7 +155,7 @@ __attribute__((visibility("default"))) extern const PxedPlugin pxed_plugin;
 const PxedPlugin pxed_plugin = {
 	.abi_major = SCRIPTED_ABI_MAJOR,
 	.abi_minor = SCRIPTED_ABI_MINOR,
-	.struct_size = sizeof(PxedPlugin),
+	.struct_size = SCRIPTED_STRUCT_SIZE,
 	.kind = PXED_PLUGIN_KIND_BACKEND,
 	.name = SCRIPTED_NAME,
 	.description = "Test backend that answers, declines or fails as configured",

@@ -42,6 +42,7 @@ test_good(void)
 	g_assert_cmpstr(plugin->name, ==, "scripted");
 	g_assert_cmpint(plugin->kind, ==, PXED_PLUGIN_KIND_BACKEND);
 	g_assert_cmpuint(plugin->abi_major, ==, PXED_ABI_MAJOR);
+	g_assert_cmpuint(plugin->struct_size, ==, sizeof(PxedPlugin));
 	g_assert_true(g_str_has_suffix(pxed_loader_get_path(loader, "scripted"), "/scripted.so"));
 	/* loaded once: the same descriptor again */
 	g_assert_true(pxed_loader_load(loader, "scripted", NULL) == plugin);
@@ -91,6 +92,19 @@ static void
 test_abi_minor(void)
 {
 	expect_refused("abiminor", PXED_LOADER_ERROR_ABI, "newer than this pxed's");
+}
+
+/* A descriptor shorter than its minor's: the loader must not read the fields
+ * it lacks (here open_file, which lies past the plugin's struct_size). */
+static void
+test_short_descriptor(void)
+{
+	g_autofree char *expected = g_strdup_printf(
+		"descriptor of %u bytes is smaller than ABI %d.%d's (%u)",
+		(guint)G_STRUCT_OFFSET(PxedPlugin, open_file), PXED_ABI_MAJOR, PXED_ABI_MINOR,
+		(guint)sizeof(PxedPlugin));
+
+	expect_refused("shortdesc", PXED_LOADER_ERROR_ABI, expected);
 }
 
 static void
@@ -402,10 +416,10 @@ test_search_order_and_list(void)
 		else
 			refused++;
 	}
-	/* scripted twice, lineproto, initfail, initsilent load; the five broken ones do not */
+	/* scripted twice, lineproto, initfail, initsilent load; the six broken ones do not */
 	g_assert_cmpuint(shadowed, ==, 1);
 	g_assert_cmpuint(good, ==, 5);
-	g_assert_cmpuint(refused, ==, 5);
+	g_assert_cmpuint(refused, ==, 6);
 	pxed_test_tmpdir_free(g_steal_pointer(&first));
 }
 
@@ -436,6 +450,7 @@ main(int argc, char **argv)
 	g_test_add_func("/loader/nested-layout", test_nested_layout);
 	g_test_add_func("/loader/abi-major", test_abi_major);
 	g_test_add_func("/loader/abi-minor", test_abi_minor);
+	g_test_add_func("/loader/short-descriptor", test_short_descriptor);
 	g_test_add_func("/loader/no-descriptor", test_no_descriptor);
 	g_test_add_func("/loader/unresolved-symbol", test_unresolved_symbol);
 	g_test_add_func("/loader/misnamed-duplicate", test_misnamed);
