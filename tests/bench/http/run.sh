@@ -194,7 +194,7 @@ awk -F'|' -v base="$BASE" '{
 	ratio = nv > 0 ? pv / nv : 0
 	if (base != "")
 		printf "| %s | %.0f%s | %.0f%s | %.0f%s | %.2f | %.2f |\n", $1, pv, unit, bv, unit, nv, unit,
-			ratio, bv > 0 ? pv / bv : 0
+			ratio, (bv > 0 ? pv / bv : 0)
 	else
 		printf "| %s | %.0f%s | %.0f%s | %.2f |\n", $1, pv, unit, nv, unit, ratio
 }' "$WORK/rows"
