@@ -7,6 +7,11 @@
 #
 # Environment: RATES (offered exchanges/s, "4000 8000 12000 16000 24000"),
 # SECONDS_EACH (10), CLIENTS (60000), ROUNDS (2), SERVERS ("pxed kea dnsmasq").
+# PXED_BASE_BUILD=DIR adds a second pxed build (e.g. an older commit's) as the
+# server "pxed-base", run beside the others in every round and shown as
+# "pxed (<its git short hash>)", with pxed / that build; it gets pxed's
+# configuration without the keys an older pxed may not know (the DISCOVER
+# limits below).
 #
 # Two network namespaces made here and removed on exit, joined by a veth:
 # the server's (10.250.0.1/16) and perfdhcp's (10.250.0.2/16; perfdhcp
@@ -31,6 +36,13 @@ ROUNDS=${ROUNDS:-2}
 SERVERS=${SERVERS:-"pxed kea dnsmasq"}
 PXED=$BUILD/core/pxed
 PLUGINS=$BUILD/plugins
+BASE=${PXED_BASE_BUILD:-}
+if [ -n "$BASE" ]; then
+	case $BASE in /*) ;; *) BASE=$PWD/$BASE ;; esac
+	[ -x "$BASE/core/pxed" ] || { echo "bench: no $BASE/core/pxed (build first)" >&2; exit 2; }
+	BASE_REV=$(git -C "$BASE" rev-parse --short HEAD 2>/dev/null || echo base)
+	case " $SERVERS " in *" pxed-base "*) ;; *) SERVERS="pxed pxed-base ${SERVERS/pxed/}" ;; esac
+fi
 
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (network namespaces)" >&2; exit 2; }
 [ -x "$PXED" ] || { echo "bench: no $PXED (build first)" >&2; exit 2; }
@@ -75,7 +87,7 @@ start_server() { # name, state folder
 	local name=$1 dir=$2
 	mkdir -p "$dir"
 	case $name in
-	pxed)
+	pxed | pxed-base)
 		mkdir -p "$dir/conf.d"
 		cat > "$dir/conf.d/50-bench.conf" <<-CONF
 		[core]
@@ -89,9 +101,17 @@ start_server() { # name, state folder
 		# are the flood this limit exists for; the benchmark measures the
 		# exchange, so it is off (dnsmasq and Kea have no such limit)
 		new-clients-per-second=0
+		# 60 000 hardware addresses repeat every 60 000 exchanges
+		discovers-per-mac-per-minute=0
 		CONF
-		ip netns exec "$SRV" "$PXED" --config-dir "$dir/conf.d" --plugin-dir "$PLUGINS" \
-			> "$dir/log" 2>&1 &
+		if [ "$name" = pxed-base ]; then
+			sed -i '/^new-clients-per-second=/d; /^discovers-per-mac-per-minute=/d' "$dir/conf.d/50-bench.conf"
+			ip netns exec "$SRV" "$BASE/core/pxed" --config-dir "$dir/conf.d" \
+				--plugin-dir "$BASE/plugins" > "$dir/log" 2>&1 &
+		else
+			ip netns exec "$SRV" "$PXED" --config-dir "$dir/conf.d" --plugin-dir "$PLUGINS" \
+				> "$dir/log" 2>&1 &
+		fi
 		;;
 	kea)
 		cat > "$dir/kea.json" <<-CONF
@@ -154,8 +174,11 @@ for round in $(seq "$ROUNDS"); do
 	done
 done
 
-python3 - "$RESULTS" <<'PY'
+python3 - "$RESULTS" "${BASE_REV:-}" <<'PY'
 import re, statistics, sys
+base_label = "pxed (%s)" % sys.argv[2] if sys.argv[2] else "pxed-base"
+def label(s):
+    return base_label if s == "pxed-base" else s
 
 def parse(path):
     text = open(path).read()
@@ -211,14 +234,20 @@ for s in servers:
         rs = runs.get((s, r), [])
         row = {k: med([x[k] for x in rs]) for k in ("rate", "drop%", "DISCOVER-OFFER p99", "REQUEST-ACK p99", "cpu us")}
         summary[(s, r)] = row
-        print("| %s | %d | %s | %s%% | %s | %s | %s |" % (s, r, fmt(row["rate"], "%.0f"), fmt(row["drop%"]),
+        print("| %s | %d | %s | %s%% | %s | %s | %s |" % (label(s), r, fmt(row["rate"], "%.0f"), fmt(row["drop%"]),
               fmt(row["DISCOVER-OFFER p99"], "%.2f"), fmt(row["REQUEST-ACK p99"], "%.2f"),
               fmt(row["cpu us"], "%.0f")))
 best = {s: max((summary[(s, r)]["rate"] or 0) for r in rates) for s in servers}
 print()
 for s in servers:
-    print("%s: at most %.0f exchanges/s" % (s, best[s]))
-peers = [s for s in servers if s != "pxed"]
+    print("%s: at most %.0f exchanges/s" % (label(s), best[s]))
+if "pxed" in best and "pxed-base" in best:
+    print("pxed / %s: %.2f (most exchanges/s)" % (base_label, best["pxed"] / best["pxed-base"] if best["pxed-base"] else float("inf")))
+    for r in rates:
+        a, b = summary[("pxed", r)], summary[("pxed-base", r)]
+        print("  at %d/s: exchanges/s %s vs %s, CPU µs/exchange %s vs %s" % (r, fmt(a["rate"], "%.0f"), fmt(b["rate"], "%.0f"),
+              fmt(a["cpu us"], "%.0f"), fmt(b["cpu us"], "%.0f")))
+peers = [s for s in servers if s not in ("pxed", "pxed-base")]
 if "pxed" in best and peers:
     peer = max(peers, key=lambda s: best[s])
     print("pxed / best peer (%s): %.2f" % (peer, best["pxed"] / best[peer] if best[peer] else float("inf")))

@@ -6,6 +6,10 @@
 # requests/s for a 2 KiB file with 64 connections, and for boot.ipxe (rendered
 # by the ipxe backend in pxed, a static copy of the same bytes in nginx), with
 # the ratio pxed / nginx, and pxed's peak RSS. Servers listen on 127.0.0.1 only.
+# PXED_BASE_BUILD=DIR: a second pxed build (e.g. an older commit's), measured in
+# the same run right after pxed in each row, as a column "pxed (<its git short
+# hash>)" with the ratio pxed / that build; it gets the same configuration
+# without the keys an older pxed may not know (max-connections-per-client).
 set -eu
 
 BUILD=${1:-build}
@@ -17,11 +21,19 @@ for tool in wrk nginx curl python3; do
 done
 [ -x "$PXED" ] || { echo "bench: no $PXED (build first)" >&2; exit 2; }
 
+BASE=${PXED_BASE_BUILD:-}
+if [ -n "$BASE" ]; then
+	[ -x "$BASE/core/pxed" ] || { echo "bench: no $BASE/core/pxed (build first)" >&2; exit 2; }
+	BASE_REV=$(git -C "$BASE" rev-parse --short HEAD 2>/dev/null || echo base)
+fi
+
 WORK=$(mktemp -d /tmp/pxed-bench.XXXXXX)
 PXED_PID=
+BASE_PID=
 NGINX_PID=
 cleanup() {
 	[ -n "$PXED_PID" ] && kill "$PXED_PID" 2>/dev/null || true
+	[ -n "$BASE_PID" ] && kill "$BASE_PID" 2>/dev/null || true
 	[ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true
 	[ -s "$WORK/nginx/error.log" ] && tail -3 "$WORK/nginx/error.log" >&2
 	rm -rf "$WORK"
@@ -75,6 +87,23 @@ for i in $(seq 100); do
 	kill -0 $PXED_PID 2>/dev/null || { cat "$WORK/pxed.log"; exit 1; }
 	sleep 0.1
 done
+
+# ---- the second pxed build ----
+if [ -n "$BASE" ]; then
+	BASE_PORT=$(free_port)
+	BASE_URL=http://127.0.0.1:$BASE_PORT
+	mkdir -p "$WORK/base-conf.d" "$WORK/base-state"
+	grep -v '^max-connections-per-client=' "$WORK/conf.d/50-bench.conf" |
+		sed "s|^state-dir=.*|state-dir=$WORK/base-state|; s|^listen=.*|listen=127.0.0.1:$BASE_PORT|" \
+		> "$WORK/base-conf.d/50-bench.conf"
+	"$BASE/core/pxed" --config-dir "$WORK/base-conf.d" --plugin-dir "$BASE/plugins" > "$WORK/base.log" 2>&1 &
+	BASE_PID=$!
+	for i in $(seq 100); do
+		curl -sf -o /dev/null "$BASE_URL/boot.ipxe" && break
+		kill -0 $BASE_PID 2>/dev/null || { cat "$WORK/base.log"; exit 1; }
+		sleep 0.1
+	done
+fi
 
 # the rendered script, served by nginx as a plain file
 curl -sf -o "$WORK/nginx-root/boot.ipxe" "$PXED_URL/boot.ipxe" || echo "#!ipxe" > "$WORK/nginx-root/boot.ipxe"
@@ -133,8 +162,10 @@ run_wrk() { # CONNECTIONS URL -> "REQ_PER_SEC BYTES_PER_SEC"
 
 row() { # NAME CONNECTIONS PATH METRIC(bytes|rps) [NGINX_PATH, else PATH]
 	p=$(run_wrk "$2" "$PXED_URL$3")
+	b="0 0"
+	[ -n "$BASE" ] && b=$(run_wrk "$2" "$BASE_URL$3")
 	n=$(run_wrk "$2" "http://127.0.0.1:$NGINX_PORT${5:-$3}")
-	echo "$1|$p|$n|$4"
+	echo "$1|$p|$n|$4|$b"
 }
 
 {
@@ -147,15 +178,27 @@ row() { # NAME CONNECTIONS PATH METRIC(bytes|rps) [NGINX_PATH, else PATH]
 } > "$WORK/rows"
 
 RSS=$(awk '/VmHWM/ { print $2 " " $3 }' /proc/$PXED_PID/status)
+[ -n "$BASE" ] && BASE_RSS=$(awk '/VmHWM/ { print $2 " " $3 }' /proc/$BASE_PID/status)
 
-echo "| test | pxed | nginx | pxed / nginx |"
-echo "| --- | ---: | ---: | ---: |"
-awk -F'|' '{
-	split($2, p, " "); split($3, n, " ")
-	if ($4 == "bytes") { pv = p[2] / 1048576; nv = n[2] / 1048576; unit = " MiB/s" }
-	else { pv = p[1]; nv = n[1]; unit = " req/s" }
+if [ -n "$BASE" ]; then
+	echo "| test | pxed | pxed ($BASE_REV) | nginx | pxed / nginx | pxed / pxed ($BASE_REV) |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+else
+	echo "| test | pxed | nginx | pxed / nginx |"
+	echo "| --- | ---: | ---: | ---: |"
+fi
+awk -F'|' -v base="$BASE" '{
+	split($2, p, " "); split($3, n, " "); split($5, b, " ")
+	if ($4 == "bytes") { pv = p[2] / 1048576; nv = n[2] / 1048576; bv = b[2] / 1048576; unit = " MiB/s" }
+	else { pv = p[1]; nv = n[1]; bv = b[1]; unit = " req/s" }
 	ratio = nv > 0 ? pv / nv : 0
-	printf "| %s | %.0f%s | %.0f%s | %.2f |\n", $1, pv, unit, nv, unit, ratio
+	if (base != "")
+		printf "| %s | %.0f%s | %.0f%s | %.0f%s | %.2f | %.2f |\n", $1, pv, unit, bv, unit, nv, unit,
+			ratio, (bv > 0 ? pv / bv : 0)
+	else
+		printf "| %s | %.0f%s | %.0f%s | %.2f |\n", $1, pv, unit, nv, unit, ratio
 }' "$WORK/rows"
 echo
 echo "pxed peak RSS (VmHWM) after all runs: $RSS"
+[ -n "$BASE" ] && echo "pxed ($BASE_REV) peak RSS: $BASE_RSS"
+true

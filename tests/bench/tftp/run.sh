@@ -13,6 +13,11 @@
 #                       installed, so they are fetched with apt-get download
 #                       and unpacked; default /var/cache/pxed-bench)
 #   CELLS="512:1 1468:16"   only these blksize:windowsize cells
+#   PXED_BASE_BUILD     a second pxed build (e.g. an older commit's) run as one
+#                       more server in the same interleaved run, labelled
+#                       "pxed (<its git short hash>)", with a ratio column
+#                       pxed / that build; it gets a configuration without the
+#                       keys an older pxed may not know (max-sessions-per-client)
 #
 # Needs root (tftpd-hpa chroots, dnsmasq's TFTP port is 69, on 127.0.0.1).
 # Prints a Markdown report; also written to $WORK/report.md.
@@ -30,6 +35,11 @@ big_size=$((64 * 1024 * 1024))
 
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
 [ -x "$build/core/pxed" ] || { echo "no pxed in $build (build it first)" >&2; exit 1; }
+base_build=${PXED_BASE_BUILD:+$(cd "$PXED_BASE_BUILD" && pwd)}
+if [ -n "$base_build" ]; then
+	[ -x "$base_build/core/pxed" ] || { echo "no pxed in $base_build (build it first)" >&2; exit 1; }
+	base_rev=$(git -C "$base_build" rev-parse --short HEAD 2>/dev/null || echo base)
+fi
 
 work=$(mktemp -d /tmp/pxed-bench-XXXXXX)
 chmod 755 "$work"
@@ -90,7 +100,7 @@ done
 log "building the load client"
 cc -O2 -D_GNU_SOURCE -o "$work/tftp-bench" "$here/tftp-bench.c" "$src/plugins/tftp/tftp-packet.c" \
 	-I"$src/plugins/tftp" $(pkg-config --cflags --libs glib-2.0)
-mkdir -p "$work/root" "$work/state" "$work/conf.d"
+mkdir -p "$work/root"
 head -c "$big_size" /dev/urandom >"$work/root/big.bin"
 head -c "$storm_size" /dev/urandom >"$work/root/undionly.kpxe"
 chmod 755 "$work/root"
@@ -100,12 +110,14 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-declare -A port spid
+declare -A port spid label
 
-start_pxed() { # name of the instance log
-	cat >"$work/conf.d/50-bench.conf" <<-EOF
+start_pxed() { # server (pxed or pxed-base), name of the instance log
+	local s=$1 b=$build conf
+	[ "$s" = pxed-base ] && b=$base_build
+	conf=$(cat <<-EOF
 	[core]
-	state-dir=$work/state
+	state-dir=$work/state-$s
 	[tftp]
 	listen=127.0.0.1:0
 	max-sessions-per-client=1024
@@ -114,21 +126,35 @@ start_pxed() { # name of the instance log
 	[pipeline]
 	tftp=static
 	EOF
-	"$build/core/pxed" -c "$work/conf.d" -p "$build/plugins" >"$work/$1.log" 2>&1 &
-	pxed_pid=$!
-	pids+=("$pxed_pid")
-	spid[pxed]=$pxed_pid
+	)
+	mkdir -p "$work/state-$s" "$work/conf-$s"
+	if [ "$s" = pxed-base ]; then
+		echo "$conf" | grep -v '^max-sessions-per-client=' >"$work/conf-$s/50-bench.conf"
+	else
+		echo "$conf" >"$work/conf-$s/50-bench.conf"
+	fi
+	"$b/core/pxed" -c "$work/conf-$s" -p "$b/plugins" >"$work/$2.log" 2>&1 &
+	spid[$s]=$!
+	pids+=("${spid[$s]}")
 	for _ in $(seq 100); do
-		grep -q "event=ready" "$work/$1.log" && break
+		grep -q "event=ready" "$work/$2.log" && break
 		sleep 0.1
 	done
-	port[pxed]=$(grep -o 'source=tftp event=listening client=- 127.0.0.1:[0-9]*' "$work/$1.log" | sed 's/.*://')
-	[ -n "${port[pxed]}" ] || { cat "$work/$1.log" >&2; exit 1; }
+	port[$s]=$(grep -o 'source=tftp event=listening client=- 127.0.0.1:[0-9]*' "$work/$2.log" | sed 's/.*://')
+	[ -n "${port[$s]}" ] || { cat "$work/$2.log" >&2; exit 1; }
 }
 
 servers=(pxed)
+label[pxed]=pxed
 log "starting pxed ($build)"
-start_pxed pxed
+start_pxed pxed pxed
+pxed_pid=${spid[pxed]}
+if [ -n "$base_build" ]; then
+	servers+=(pxed-base)
+	label[pxed-base]="pxed ($base_rev)"
+	log "starting pxed $base_rev ($base_build)"
+	start_pxed pxed-base pxed-base
+fi
 
 if [ -n "$TFTPD_HPA" ] && [ -x "$TFTPD_HPA" ]; then
 	port[tftpd-hpa]=$(free_port)
@@ -211,6 +237,7 @@ for cell in $cells; do
 	log "blksize $b windowsize $w: $(for s in "${servers[@]}"; do echo -n "$s=${best[$s:$b:$w]:-?} "; done)"
 done
 matrix_hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pxed_pid/status")
+[ -n "$base_build" ] && base_matrix_hwm=$(awk '/VmHWM/ {print $2}' "/proc/${spid[pxed-base]}/status")
 
 # Lock-step round trips on loopback cost mostly the wakeups, and whether the
 # scheduler puts server and client on one CPU (cheap) or two (a cross-CPU
@@ -241,8 +268,15 @@ done
 # ---- the storm: a fresh pxed, its memory watched ----
 kill "$pxed_pid"
 wait "$pxed_pid" 2>/dev/null || true
-start_pxed pxed-storm
+start_pxed pxed pxed-storm
+pxed_pid=${spid[pxed]}
 storm_rss0=$(awk '/VmRSS/ {print $2}' "/proc/$pxed_pid/status")
+if [ -n "$base_build" ]; then
+	kill "${spid[pxed-base]}"
+	wait "${spid[pxed-base]}" 2>/dev/null || true
+	start_pxed pxed-base pxed-base-storm
+	base_storm_rss0=$(awk '/VmRSS/ {print $2}' "/proc/${spid[pxed-base]}/status")
+fi
 
 declare -A storm_total storm_slowest storm_mbps storm_granted
 storm_rows="1468:1 1468:16"
@@ -275,6 +309,20 @@ for row in $storm_rows; do
 	log "storm blksize $b windowsize $w: $(for s in "${servers[@]}"; do echo -n "$s=${storm_total[$s:$b:$w]:-?}s "; done)"
 done
 storm_hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pxed_pid/status")
+[ -n "$base_build" ] && base_storm_hwm=$(awk '/VmHWM/ {print $2}' "/proc/${spid[pxed-base]}/status")
+
+is_peer() { [ "$1" != pxed ] && [ "$1" != pxed-base ]; }
+# the extra column's header and its ratio (pxed / the base build), from two values
+base_hdr() { [ -n "$base_build" ] && printf " pxed / %s |" "${label[pxed-base]}"; true; }
+base_sep() { [ -n "$base_build" ] && printf -- "---|"; true; }
+base_ratio() { # pxed's value, the base build's value
+	[ -n "$base_build" ] || return 0
+	if [ -n "$1" ] && [ -n "$2" ] && awk "BEGIN{exit !($2 > 0)}"; then
+		printf " %.2f |" "$(awk "BEGIN{print $1 / $2}")"
+	else
+		printf " - |"
+	fi
+}
 
 # ---- report ----
 {
@@ -285,10 +333,10 @@ storm_hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pxed_pid/status")
 	echo "grants, shown as blksize/window):"
 	echo
 	printf "| blksize | window |"
-	for s in "${servers[@]}"; do printf " %s |" "$s"; done
-	printf " pxed / best peer |\n|---|---|"
+	for s in "${servers[@]}"; do printf " %s |" "${label[$s]:-$s}"; done
+	printf " pxed / best peer |"; base_hdr; printf "\n|---|---|"
 	for _ in "${servers[@]}"; do printf -- "---|"; done
-	printf -- "---|\n"
+	printf -- "---|"; base_sep; echo
 	for cell in $cells; do
 		b=${cell%%:*} w=${cell##*:}
 		printf "| %s | %s |" "$b" "$w"
@@ -299,46 +347,48 @@ storm_hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pxed_pid/status")
 			note=""
 			[ -n "$g" ] && [ "$g" != "$b/$w" ] && note=" ($g)"
 			printf " %s%s |" "${v:-failed}" "$note"
-			if [ "$s" != pxed ] && [ -n "$v" ] && awk "BEGIN{exit !($v > $bestpeer)}"; then bestpeer=$v; fi
+			if is_peer "$s" && [ -n "$v" ] && awk "BEGIN{exit !($v > $bestpeer)}"; then bestpeer=$v; fi
 		done
 		if [ -n "${best[pxed:$b:$w]:-}" ] && awk "BEGIN{exit !($bestpeer > 0)}"; then
-			printf " %.2f |\n" "$(awk "BEGIN{print ${best[pxed:$b:$w]} / $bestpeer}")"
+			printf " %.2f |" "$(awk "BEGIN{print ${best[pxed:$b:$w]} / $bestpeer}")"
 		else
-			printf " - |\n"
+			printf " - |"
 		fi
+		base_ratio "${best[pxed:$b:$w]:-}" "${best[pxed-base:$b:$w]:-}"; echo
 	done
 	echo
 	echo "Lock-step (window 1) with server and client pinned to one CPU, MB/s — the servers'"
 	echo "own cost per block, without the scheduler's placement:"
 	echo
 	printf "| blksize |"
-	for s in "${servers[@]}"; do printf " %s |" "$s"; done
-	printf " pxed / best peer |\n|---|"
+	for s in "${servers[@]}"; do printf " %s |" "${label[$s]:-$s}"; done
+	printf " pxed / best peer |"; base_hdr; printf "\n|---|"
 	for _ in "${servers[@]}"; do printf -- "---|"; done
-	printf -- "---|\n"
+	printf -- "---|"; base_sep; echo
 	for b in $lockstep_sizes; do
 		printf "| %s |" "$b"
 		bestpeer=0
 		for s in "${servers[@]}"; do
 			v=${pinned[$s:$b]:-}
 			printf " %s |" "${v:-failed}"
-			if [ "$s" != pxed ] && [ -n "$v" ] && awk "BEGIN{exit !($v > $bestpeer)}"; then bestpeer=$v; fi
+			if is_peer "$s" && [ -n "$v" ] && awk "BEGIN{exit !($v > $bestpeer)}"; then bestpeer=$v; fi
 		done
 		if [ -n "${pinned[pxed:$b]:-}" ] && awk "BEGIN{exit !($bestpeer > 0)}"; then
-			printf " %.2f |\n" "$(awk "BEGIN{print ${pinned[pxed:$b]} / $bestpeer}")"
+			printf " %.2f |" "$(awk "BEGIN{print ${pinned[pxed:$b]} / $bestpeer}")"
 		else
-			printf " - |\n"
+			printf " - |"
 		fi
+		base_ratio "${pinned[pxed:$b]:-}" "${pinned[pxed-base:$b]:-}"; echo
 	done
 	echo
 	echo "$storm_clients clients at once, each fetching a 70 KiB file (total time, slowest"
 	echo "client, aggregate MB/s):"
 	echo
 	printf "| blksize | window |"
-	for s in "${servers[@]}"; do printf " %s |" "$s"; done
-	printf " pxed / best peer (MB/s) |\n|---|---|"
+	for s in "${servers[@]}"; do printf " %s |" "${label[$s]:-$s}"; done
+	printf " pxed / best peer (MB/s) |"; base_hdr; printf "\n|---|---|"
 	for _ in "${servers[@]}"; do printf -- "---|"; done
-	printf -- "---|\n"
+	printf -- "---|"; base_sep; echo
 	for row in $storm_rows; do
 		b=${row%%:*} w=${row##*:}
 		printf "| %s | %s |" "$b" "$w"
@@ -352,17 +402,22 @@ storm_hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pxed_pid/status")
 			note=""
 			[ "${storm_granted[$key]}" != "$w" ] && note=", w${storm_granted[$key]}"
 			printf " %ss, %ss, %s MB/s%s |" "${storm_total[$key]}" "${storm_slowest[$key]}" "${storm_mbps[$key]}" "$note"
-			if [ "$s" != pxed ] && awk "BEGIN{exit !(${storm_mbps[$key]} > $bestpeer)}"; then bestpeer=${storm_mbps[$key]}; fi
+			if is_peer "$s" && awk "BEGIN{exit !(${storm_mbps[$key]} > $bestpeer)}"; then bestpeer=${storm_mbps[$key]}; fi
 		done
 		if [ -n "${storm_mbps[pxed:$b:$w]:-}" ] && awk "BEGIN{exit !($bestpeer > 0)}"; then
-			printf " %.2f |\n" "$(awk "BEGIN{print ${storm_mbps[pxed:$b:$w]} / $bestpeer}")"
+			printf " %.2f |" "$(awk "BEGIN{print ${storm_mbps[pxed:$b:$w]} / $bestpeer}")"
 		else
-			printf " - |\n"
+			printf " - |"
 		fi
+		base_ratio "${storm_mbps[pxed:$b:$w]:-}" "${storm_mbps[pxed-base:$b:$w]:-}"; echo
 	done
 	echo
 	echo "pxed memory (peak resident set, VmHWM): $((storm_hwm / 1024)) MiB during the"
 	echo "$storm_clients-client runs (resident at start: $((storm_rss0 / 1024)) MiB);" \
 		"$((matrix_hwm / 1024)) MiB over all the 64 MiB transfers above."
+	if [ -n "$base_build" ]; then
+		echo "${label[pxed-base]}: $((base_storm_hwm / 1024)) MiB during the $storm_clients-client runs" \
+			"(at start: $((base_storm_rss0 / 1024)) MiB); $((base_matrix_hwm / 1024)) MiB over the 64 MiB transfers."
+	fi
 } | tee "$work/report.md"
 log "report: $work/report.md"
