@@ -135,7 +135,8 @@ start_unit() { # starts the unit; true once it said READY=1
 	rm -f "$sock"
 	unit_cmd
 	# shellcheck disable=SC2046
-	"${as_unit[@]}" $(unit_value ExecStartPre) || return 1
+	"${as_unit[@]}" $(unit_value ExecStartPre) | sed "s/^/# /"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || return 1
 	python3 - "$sock" >"$tmp/notify" 2>&1 <<'PY' &
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
