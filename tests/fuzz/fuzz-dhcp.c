@@ -130,6 +130,20 @@ fuzz_lease_release(gpointer core, gpointer store, const char *client_id)
 	}
 }
 
+/* The server rebuilds its free-address bits from every lease (at start,
+ * every 30 s, and while a pool is full). */
+static void
+fuzz_lease_foreach(gpointer core, gpointer store, PxedLeaseFunc func, gpointer user_data)
+{
+	FuzzStore *s = store;
+	GHashTableIter iter;
+	gpointer lease;
+
+	g_hash_table_iter_init(&iter, s->by_id);
+	while (g_hash_table_iter_next(&iter, NULL, &lease))
+		func(lease, user_data);
+}
+
 static const PxedContextVTable fuzz_vtable = {
 	.get_main_context = fuzz_main_context,
 	.boot = fuzz_boot,
@@ -140,6 +154,7 @@ static const PxedContextVTable fuzz_vtable = {
 	.lease_get_by_address = fuzz_lease_get_by_address,
 	.lease_put = fuzz_lease_put,
 	.lease_release = fuzz_lease_release,
+	.lease_foreach = fuzz_lease_foreach,
 };
 
 static PxedDhcpPool *
