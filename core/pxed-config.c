@@ -163,7 +163,8 @@ pxed_config_load_data(PxedConfig *self, const char *filename, const char *data, 
 		guint line = 1;
 		for (const char *p = data; p < bad; p++)
 			line += *p == '\n';
-		g_ptr_array_add(problems, g_strdup_printf("%s:%u: not valid UTF-8", filename, line));
+		g_ptr_array_add(problems,
+				g_strdup_printf("%s:%u: not valid UTF-8", filename, line));
 		return FALSE;
 	}
 	bad_line = scan_lines(data, lines);

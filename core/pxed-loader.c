@@ -24,7 +24,8 @@ struct _PxedLoader {
 
 /* Where a descriptor field ends: a plugin's descriptor holds @field when its
  * struct_size reaches that far. */
-#define PLUGIN_FIELD_END(field) (G_STRUCT_OFFSET(PxedPlugin, field) + sizeof(((PxedPlugin *)0)->field))
+#define PLUGIN_FIELD_END(field)                                                                    \
+	(G_STRUCT_OFFSET(PxedPlugin, field) + sizeof(((PxedPlugin *)0)->field))
 
 /* The last field of the current minor: the assertion fails the build of a
  * field appended to PxedPlugin without an update here. */

@@ -63,8 +63,8 @@ pxed_notify_send(const char *socket_name, const char *state, GError **error)
 	if (sent < 0) {
 		int saved = errno;
 		close(fd);
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
-			    "NOTIFY_SOCKET %s: %s", socket_name, g_strerror(saved));
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved), "NOTIFY_SOCKET %s: %s",
+			    socket_name, g_strerror(saved));
 		return FALSE;
 	}
 	close(fd);

@@ -18,8 +18,8 @@
 #include <string.h>
 
 typedef struct {
-	char *group;	   /* as written in conf.d */
-	char *summary;	   /* one line about the group */
+	char *group;   /* as written in conf.d */
+	char *summary; /* one line about the group */
 	const PxedKey *keys;
 } KeyTable;
 
@@ -102,7 +102,8 @@ collect_tables(const char *const *plugin_dirs, GPtrArray **plugins_out, GError *
 		plugin = dlsym(handle, PXED_PLUGIN_SYMBOL);
 		if (plugin == NULL || plugin->abi_major != PXED_ABI_MAJOR || plugin->name == NULL) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-				    "%s: no pxed_plugin descriptor of ABI %d", path, PXED_ABI_MAJOR);
+				    "%s: no pxed_plugin descriptor of ABI %d", path,
+				    PXED_ABI_MAJOR);
 			return NULL;
 		}
 		/* never closed: the tables are read until the end */
@@ -188,14 +189,15 @@ append_keys(GString *out, GPtrArray *tables)
 			}
 			g_string_append_printf(out, "%s", type_text(k));
 			if (k->type == PXED_KEY_INT && (k->min != 0 || k->max != 0))
-				g_string_append_printf(out, ", %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT,
-						       k->min, k->max);
+				g_string_append_printf(
+					out, ", %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT, k->min,
+					k->max);
 			if (k->flags & PXED_KEY_FLAG_REQUIRED)
 				g_string_append(out, "; required");
 			if (k->default_value != NULL) {
 				g_string_append(out, "; default \\fB");
 				append_roff(out, k->default_value[0] != '\0' ? k->default_value
-									      : "\"\"");
+									     : "\"\"");
 				g_string_append(out, "\\fR");
 			}
 			g_string_append(out, ".\n");
@@ -235,7 +237,8 @@ main(int argc, char **argv)
 	g_option_context_add_main_entries(options, entries, NULL);
 	if (!g_option_context_parse(options, &argc, &argv, &error) || plugin_dirs == NULL ||
 	    (list ? argc != 1 : argc != 3)) {
-		fprintf(stderr, "usage: pxed-mangen --plugin-dir DIR (--list-keys | TEMPLATE OUTPUT)%s%s\n",
+		fprintf(stderr,
+			"usage: pxed-mangen --plugin-dir DIR (--list-keys | TEMPLATE OUTPUT)%s%s\n",
 			error ? ": " : "", error ? error->message : "");
 		return 2;
 	}

@@ -46,7 +46,8 @@ const char *
 pxed_fuzz_data_dir(void)
 {
 	static const char *const files[][2] = {
-		{"ignition/a.ign", "{\"ignition\": {\"version\": \"3.0.0\"}, \"x\": \"{{mac}}\"}\n"},
+		{"ignition/a.ign",
+		 "{\"ignition\": {\"version\": \"3.0.0\"}, \"x\": \"{{mac}}\"}\n"},
 		{"cloud/a.yaml", "#cloud-config\nhostname: {{metadata.hostname}}\n"},
 		{"generic/a.txt", "{{each initrd}}{{.}} {{end}}\n"},
 		{"a.tmpl", "#!ipxe\nkernel {{kernel}} {{args}}\n"},

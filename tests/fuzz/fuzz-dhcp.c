@@ -41,11 +41,12 @@ fuzz_boot(gpointer core, PxedClient *client, GError **error)
 		return NULL;
 	}
 	reply = pxed_boot_reply_new();
-	pxed_boot_reply_set_filename(reply, pxed_client_get_arch(client) == 0
-						    ? "pxelinux.0"
-						    : "a/rather/long/path/to/a/boot/file/that/"
-						      "does/not/fit/into/the/file/field/of/the/"
-						      "bootp/header/which/holds/128/bytes/ipxe.efi");
+	pxed_boot_reply_set_filename(reply,
+				     pxed_client_get_arch(client) == 0
+					     ? "pxelinux.0"
+					     : "a/rather/long/path/to/a/boot/file/that/"
+					       "does/not/fit/into/the/file/field/of/the/"
+					       "bootp/header/which/holds/128/bytes/ipxe.efi");
 	return reply;
 }
 
@@ -98,8 +99,7 @@ store_put(FuzzStore *s, PxedLease *lease)
 	PxedLease *copy = pxed_lease_copy(lease);
 
 	if (old != NULL)
-		g_hash_table_remove(s->by_address,
-				    GUINT_TO_POINTER(pxed_lease_get_address(old)));
+		g_hash_table_remove(s->by_address, GUINT_TO_POINTER(pxed_lease_get_address(old)));
 	/* an address held by another client is the store's conflict: refused */
 	old = g_hash_table_lookup(s->by_address, GUINT_TO_POINTER(pxed_lease_get_address(lease)));
 	if (old != NULL) {
@@ -124,8 +124,7 @@ fuzz_lease_release(gpointer core, gpointer store, const char *client_id)
 	PxedLease *lease = g_hash_table_lookup(s->by_id, client_id);
 
 	if (lease != NULL) {
-		g_hash_table_remove(s->by_address,
-				    GUINT_TO_POINTER(pxed_lease_get_address(lease)));
+		g_hash_table_remove(s->by_address, GUINT_TO_POINTER(pxed_lease_get_address(lease)));
 		g_hash_table_remove(s->by_id, client_id);
 	}
 }
@@ -220,8 +219,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	server->store = (PxedLeaseStore *)&store;
 	server->server_id = inet_addr("10.250.0.1");
 	server->lease_time = 600;
-	g_ptr_array_add(server->pools,
-			make_pool("", "10.250.0.0/24", local_ranges, "10.250.0.1"));
+	g_ptr_array_add(server->pools, make_pool("", "10.250.0.0/24", local_ranges, "10.250.0.1"));
 	g_ptr_array_add(server->pools, make_pool("lab", "10.250.7.0/24", lab_ranges, "10.250.7.1"));
 
 	for (guint i = 0; i < 4 && off + 2 <= size; i++) {

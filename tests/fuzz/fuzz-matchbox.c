@@ -33,12 +33,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gsize first = nul != NULL ? (gsize)(nul - text) : size;
 	const char *dir = pxed_fuzz_data_dir();
 
-	pxed_matchbox_load_data(inventory, dir, PXED_MATCHBOX_PROFILE,
-					  "profiles/fuzz.json", text, first, problems);
+	pxed_matchbox_load_data(inventory, dir, PXED_MATCHBOX_PROFILE, "profiles/fuzz.json", text,
+				first, problems);
 	if (nul != NULL)
-		pxed_matchbox_load_data(inventory, dir, PXED_MATCHBOX_GROUP,
-						  "groups/fuzz.json", nul + 1, size - first - 1,
-						  problems);
+		pxed_matchbox_load_data(inventory, dir, PXED_MATCHBOX_GROUP, "groups/fuzz.json",
+					nul + 1, size - first - 1, problems);
 	if (!pxed_inventory_finish(inventory, problems))
 		g_assert_cmpuint(problems->len, >, 0);
 	for (guint i = 0; clients[i] != NULL; i++) {

@@ -357,11 +357,9 @@ test_matchbox_wrong_types(Fixture *f, gconstpointer data)
 	} cases[] = {
 		{"profiles/boot.json", "{\"id\": \"boot\", \"boot\": 1}",
 		 "profiles/boot.json: \"boot\" is not an object"},
-		{"profiles/initrd.json",
-		 "{\"id\": \"initrd\", \"boot\": {\"initrd\": \"one\"}}",
+		{"profiles/initrd.json", "{\"id\": \"initrd\", \"boot\": {\"initrd\": \"one\"}}",
 		 "profiles/initrd.json: \"initrd\" is not a list"},
-		{"profiles/args.json",
-		 "{\"id\": \"args\", \"boot\": {\"args\": [\"a\", 2]}}",
+		{"profiles/args.json", "{\"id\": \"args\", \"boot\": {\"args\": [\"a\", 2]}}",
 		 "profiles/args.json: \"args\" item 1 is not a string"},
 		{"groups/sel.json", "{\"id\": \"sel\", \"profile\": \"boot\", \"selector\": [1]}",
 		 "groups/sel.json: \"selector\" is not an object"},
@@ -374,9 +372,9 @@ test_matchbox_wrong_types(Fixture *f, gconstpointer data)
 						? PXED_MATCHBOX_GROUP
 						: PXED_MATCHBOX_PROFILE;
 
-		g_assert_false(pxed_matchbox_load_data(inventory, f->dir, kind,
-								 cases[i].file, cases[i].json,
-								 strlen(cases[i].json), problems));
+		g_assert_false(pxed_matchbox_load_data(inventory, f->dir, kind, cases[i].file,
+						       cases[i].json, strlen(cases[i].json),
+						       problems));
 		g_assert_cmpuint(problems->len, ==, 1);
 		g_assert_cmpstr(g_ptr_array_index(problems, 0), ==, cases[i].problem);
 	}
